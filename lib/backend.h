@@ -1,0 +1,83 @@
+/* backend.h -- the table of operations a compute backend provides.
+ *
+ * The model (model.c) is written only against this table; it never names a device.
+ * Every pointer argument below points into memory the same backend allocated.
+ * Activations are channels-last: a map of N channels over B images of H×W pixels is
+ * a row-major (M,N) matrix with M = B*H*W rows, row m = (b*H + i)*W + j.
+ * Backward functions accumulate (+=) into their gradient outputs.
+ * The CPU backend (lib/cpu/) is the reference; kernels/<op>.cu are the CUDA twins of
+ * lib/cpu/<op>.c. */
+#ifndef PCNN_BACKEND_H
+#define PCNN_BACKEND_H
+#include <stddef.h>
+#include <stdint.h>
+#include "real.h"
+
+typedef struct pcnn_backend {
+    const char *name;
+
+    /* memory */
+    void *(*alloc)(size_t bytes);          /* zeroed; NULL on failure */
+    void (*release)(void *p);
+    void (*to_device)(void *dst, const void *src, size_t bytes);
+    void (*to_host)(void *dst, const void *src, size_t bytes);
+    void (*zero)(real *x, size_t n);
+
+    /* C(M,N) = alpha * op(A) op(B) + beta * C, row-major; op = transpose when t != 0 */
+    void (*gemm)(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
+                 const real *B, int ldb, real beta, real *C, int ldc);
+
+    /* im2col: col (B*H*W, cin*kh*kw), column index ci*kh*kw + r*kw + c, reads
+     * x (B,H,W,cin) at pixel (i+oy+r, j+ox+c), zero outside the image.
+     * col2im: the adjoint, accumulating into dx (B,H,W,cin). */
+    void (*im2col)(real *col, const real *x, int B, int H, int W, int cin,
+                   int kh, int kw, int oy, int ox);
+    void (*col2im)(real *dx, const real *col, int B, int H, int W, int cin,
+                   int kh, int kw, int oy, int ox);
+
+    /* y (M,N) += bias (N); per image: y (B,P,N) += v (B,N) with P pixels per image */
+    void (*add_rows)(real *y, const real *v, int B, int P, int N);
+    /* dv (B,N) += sum over the P pixels of dy (B,P,N) */
+    void (*sum_rows)(real *dv, const real *dy, int B, int P, int N);
+
+    /* gate: a (M,2p) = [f | g]; y (M,p) = tanh(f) * sigmoid(g) */
+    void (*gate_fwd)(real *y, const real *a, int M, int p);
+    /* da (M,2p) = d/da of y given dy (M,p); overwrites da */
+    void (*gate_bwd)(real *da, const real *a, const real *dy, int M, int p);
+
+    /* y = max(x, 0) (n); dx = dy * (x > 0), overwrites dx */
+    void (*relu_fwd)(real *y, const real *x, size_t n);
+    void (*relu_bwd)(real *dx, const real *x, const real *dy, size_t n);
+    /* y += x (n) */
+    void (*add)(real *y, const real *x, size_t n);
+    /* x *= mask (n) */
+    void (*mul)(real *x, const real *mask, size_t n);
+
+    /* uint8 levels x (B,C,H,W) → input map (B,H,W,C), value 2*x/(K-1) - 1 */
+    void (*levels_to_input)(real *in, const uint8_t *x, int B, int C, int H, int W, int K);
+
+    /* softmax cross-entropy over logits (B,H,W,C,K) against levels x (B,C,H,W):
+     * nll[b] = -sum log softmax (nats, per image); if dlogits != NULL it is set to
+     * scale * (softmax - onehot). */
+    void (*softmax_xent)(real *nll, real *dlogits, const real *logits, const uint8_t *x,
+                         int B, int C, int H, int W, int K, real scale);
+
+    /* Adam with bias correction at step t (1-based), decoupled from clipping:
+     * g is pre-scaled by gscale. */
+    void (*adam)(real *w, real *m, real *v, const real *g, size_t n, real lr, real b1,
+                 real b2, real eps, int t, real gscale);
+    /* sum of squares (n) */
+    double (*sumsq)(const real *x, size_t n);
+
+    /* draw one level per row from softmax(logits / T): logits (R,K) with row stride
+     * ld, u (R) uniform in [0,1), out (R) */
+    void (*sample)(uint8_t *out, const real *logits, int R, int K, int ld, real T,
+                   const double *u);
+} pcnn_backend;
+
+const pcnn_backend *pcnn_backend_cpu(void);
+#ifdef PCNN_CUDA
+const pcnn_backend *pcnn_backend_cuda(void); /* NULL when no GPU is usable */
+#endif
+
+#endif

@@ -1,0 +1,20 @@
+/* backend.c -- the CPU backend's table: the reference every other backend is compared to. */
+#include "cpu.h"
+
+static const pcnn_backend cpu = {
+    .name = "cpu",
+    .alloc = cpu_alloc, .release = cpu_release,
+    .to_device = cpu_copy, .to_host = cpu_copy, .zero = cpu_zero,
+    .gemm = cpu_gemm,
+    .im2col = cpu_im2col, .col2im = cpu_col2im,
+    .add_rows = cpu_add_rows, .sum_rows = cpu_sum_rows,
+    .gate_fwd = cpu_gate_fwd, .gate_bwd = cpu_gate_bwd,
+    .relu_fwd = cpu_relu_fwd, .relu_bwd = cpu_relu_bwd,
+    .add = cpu_add, .mul = cpu_mul, .sumsq = cpu_sumsq,
+    .levels_to_input = cpu_levels_to_input,
+    .softmax_xent = cpu_softmax_xent,
+    .adam = cpu_adam,
+    .sample = cpu_sample,
+};
+
+const pcnn_backend *pcnn_backend_cpu(void) { return &cpu; }

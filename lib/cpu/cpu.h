@@ -1,0 +1,31 @@
+/* cpu.h -- the CPU backend's operations (private); lib/cpu/backend.c puts them in the table. */
+#ifndef PCNN_CPU_H
+#define PCNN_CPU_H
+#include "../backend.h"
+
+void *cpu_alloc(size_t bytes);
+void cpu_release(void *p);
+void cpu_copy(void *dst, const void *src, size_t bytes);
+void cpu_zero(real *x, size_t n);
+void cpu_gemm(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
+              const real *B, int ldb, real beta, real *C, int ldc);
+void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
+                int oy, int ox);
+void cpu_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh, int kw,
+                int oy, int ox);
+void cpu_add_rows(real *y, const real *v, int B, int P, int N);
+void cpu_sum_rows(real *dv, const real *dy, int B, int P, int N);
+void cpu_gate_fwd(real *y, const real *a, int M, int p);
+void cpu_gate_bwd(real *da, const real *a, const real *dy, int M, int p);
+void cpu_relu_fwd(real *y, const real *x, size_t n);
+void cpu_relu_bwd(real *dx, const real *x, const real *dy, size_t n);
+void cpu_add(real *y, const real *x, size_t n);
+void cpu_mul(real *x, const real *mask, size_t n);
+double cpu_sumsq(const real *x, size_t n);
+void cpu_levels_to_input(real *in, const uint8_t *x, int B, int C, int H, int W, int K);
+void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
+                      int C, int H, int W, int K, real scale);
+void cpu_adam(real *w, real *m, real *v, const real *g, size_t n, real lr, real b1, real b2,
+              real eps, int t, real gscale);
+void cpu_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, const double *u);
+#endif

@@ -1,0 +1,33 @@
+/* elementwise.c -- CPU twin of kernels/elementwise.cu: relu, add, mask, sum of squares. */
+#include "cpu.h"
+
+void cpu_relu_fwd(real *y, const real *x, size_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+void cpu_relu_bwd(real *dx, const real *x, const real *dy, size_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+}
+
+void cpu_add(real *y, const real *x, size_t n)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+void cpu_mul(real *x, const real *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] *= mask[i];
+}
+
+double cpu_sumsq(const real *x, size_t n)
+{
+    double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}

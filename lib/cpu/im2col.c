@@ -1,0 +1,53 @@
+/* im2col.c -- CPU twin of kernels/im2col.cu: the shifted windows of a convolution
+ * laid out as matrix rows, and the adjoint (col2im) for the backward pass. */
+#include "cpu.h"
+
+void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
+                int oy, int ox)
+{
+    const int taps = kh * kw, ncol = cin * taps;
+#pragma omp parallel for schedule(static)
+    for (int bi = 0; bi < B * H; bi++) {
+        int b = bi / H, i = bi % H;
+        for (int j = 0; j < W; j++) {
+            real *row = col + ((size_t)bi * W + j) * ncol;
+            for (int r = 0; r < kh; r++) {
+                int y = i + oy + r;
+                for (int c = 0; c < kw; c++) {
+                    int xx = j + ox + c, t = r * kw + c;
+                    if (y < 0 || y >= H || xx < 0 || xx >= W) {
+                        for (int ci = 0; ci < cin; ci++) row[ci * taps + t] = 0;
+                    } else {
+                        const real *src = x + (((size_t)b * H + y) * W + xx) * cin;
+                        for (int ci = 0; ci < cin; ci++) row[ci * taps + t] = src[ci];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void cpu_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh, int kw,
+                int oy, int ox)
+{
+    const int taps = kh * kw, ncol = cin * taps;
+    /* Gather form: every input pixel sums the rows that read it, so threads never
+     * write the same element. */
+#pragma omp parallel for schedule(static)
+    for (int by = 0; by < B * H; by++) {
+        int b = by / H, y = by % H;
+        for (int xx = 0; xx < W; xx++) {
+            real *dst = dx + ((size_t)by * W + xx) * cin;
+            for (int r = 0; r < kh; r++) {
+                int i = y - oy - r;
+                if (i < 0 || i >= H) continue;
+                for (int c = 0; c < kw; c++) {
+                    int j = xx - ox - c, t = r * kw + c;
+                    if (j < 0 || j >= W) continue;
+                    const real *row = col + (((size_t)b * H + i) * W + j) * ncol;
+                    for (int ci = 0; ci < cin; ci++) dst[ci] += row[ci * taps + t];
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/* softmax_xent.c -- CPU twin of kernels/softmax_xent.cu: K-way softmax cross-entropy
+ * of every pixel and channel, per-image sums, and the gradient of the loss. */
+#include "cpu.h"
+
+void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
+                      int C, int H, int W, int K, real scale)
+{
+    const int P = H * W;
+    for (int b = 0; b < B; b++) {
+        double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+        for (int q = 0; q < P; q++)
+            for (int c = 0; c < C; c++) {
+                size_t row = (((size_t)b * P + q) * C + c) * K;
+                const real *z = logits + row;
+                real mx = z[0];
+                for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
+                double se = 0;
+                for (int k = 0; k < K; k++) se += rexp(z[k] - mx);
+                int t = x[((size_t)b * C + c) * P + q];
+                double lse = mx + log(se);
+                total += lse - z[t];
+                if (dlogits) {
+                    real *d = dlogits + row;
+                    for (int k = 0; k < K; k++) d[k] = scale * (real)exp(z[k] - lse);
+                    d[t] -= scale;
+                }
+            }
+        nll[b] = (real)total;
+    }
+}

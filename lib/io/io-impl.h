@@ -1,0 +1,49 @@
+/* io-impl.h -- private interfaces shared by the files of lib/io/.
+ * Not installed; nothing here is part of libpcnn's API. */
+#ifndef PCNN_IO_IMPL_H
+#define PCNN_IO_IMPL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <zlib.h>
+
+#include "pcnn.h"
+
+/* ---- byte sources (image.c) ----------------------------------------------
+ * Reads a FILE either as is or through gzip (inflate on the FILE itself, so
+ * a pipe whose first bytes were already read works). Concatenated gzip
+ * members are read one after another. */
+typedef struct {
+    FILE *f;
+    const char *name;          /* for error messages */
+    int gz;                    /* 1: inflate the bytes of f */
+    int zinit, zend;           /* inflate state set up; end of data seen */
+    z_stream z;
+    unsigned char in[16384];
+} pcnn_src;
+
+int pcnn_src_init(pcnn_src *s, FILE *f, int gz, const char *name);
+/* Reads up to n bytes; returns how many (fewer only at the end of the data),
+ * or -1 on a read or gzip error. */
+long pcnn_src_read(pcnn_src *s, void *buf, size_t n);
+void pcnn_src_end(pcnn_src *s);
+
+/* ---- IDX u8 files (image.c) ------------------------------------------------
+ * Reads the magic (0x0000 08 ndim) and ndim big-endian u32 dimensions. */
+int pcnn_idx_header(pcnn_src *s, int ndim, uint32_t *dims);
+/* Reads exactly len bytes of data and checks that nothing follows; the buffer
+ * grows with the data actually read, so a lying header cannot make it big. */
+int pcnn_idx_data(pcnn_src *s, size_t len, uint8_t **data);
+
+/* ---- netpbm streams (netpbm.c) ---------------------------------------------- */
+typedef struct pcnn_netpbm pcnn_netpbm;
+pcnn_netpbm *pcnn_netpbm_open(FILE *f, const char *name);
+int pcnn_netpbm_next(pcnn_netpbm *nr, pcnn_image *out); /* 1 / 0 / -1 */
+void pcnn_netpbm_free(pcnn_netpbm *nr);
+
+/* ---- PNG (png.c) ------------------------------------------------------------
+ * Reads one PNG image from f, whose first 8 bytes (the signature) were already
+ * read and checked by the caller. */
+int pcnn_png_read(FILE *f, const char *name, pcnn_image *out);
+
+#endif

@@ -1,0 +1,79 @@
+/* model-impl.h -- the Gated PixelCNN's internals (private to lib/ and the tests).
+ *
+ * Ownership: a model owns four arenas on its backend, each one allocation:
+ * parameters w, their gradients g, the masks (1 where a weight may be non-zero), and
+ * the workspace of activations for the largest batch seen so far. */
+#ifndef PCNN_MODEL_IMPL_H
+#define PCNN_MODEL_IMPL_H
+#include "backend.h"
+#include "pcnn.h"
+
+#define PCNN_MAX_PARAMS 512
+
+typedef struct {
+    char name[64];
+    int ndim;
+    int shape[4];
+    size_t off, count; /* into the parameter arena */
+} pcnn_param;
+
+/* Offsets of one gated layer's parameters (see pcnn-model(5) for the names). */
+typedef struct {
+    int cin;      /* input maps: C for layer 0, p after */
+    int vshift;   /* 1 for layer 0: the vertical stack sees only rows above */
+    int residual; /* 0 for layer 0 */
+    size_t v_w, v_b, h_w, h_b, link_w, out_w, out_b, v_cond, h_cond;
+} pcnn_layer;
+
+typedef struct {
+    real *va, *ha;     /* (M,2p) pre-activations */
+    real *vout, *hg;   /* (M,p) gated vertical output, gated horizontal */
+    real *hout;        /* (M,p) horizontal output */
+} pcnn_acts;
+
+struct pcnn_model {
+    pcnn_hparams hp;
+    const pcnn_backend *be;
+    int nparams;
+    pcnn_param params[PCNN_MAX_PARAMS];
+    size_t total;           /* number of parameters */
+    real *w, *g, *mask;     /* (total) each */
+    pcnn_layer *layers;     /* L + 1 */
+    size_t out1_w, out1_b, out2_w, out2_b;
+
+    /* workspace for batches up to Bcap images */
+    int Bcap;
+    void *ws;
+    real *in;              /* (M,C) */
+    pcnn_acts *acts;       /* L + 1 */
+    real *z1, *r2, *logits; /* head: (M,p) (M,p) (M,C*K) */
+    real *col;             /* (M, largest cin*taps) */
+    real *dv, *dh, *dva, *dha, *dhg, *dz, *dlogits;
+    real *cond, *cb, *dcb; /* (B,D) (B,2p) (B,2p) */
+    real *nll;             /* (B) */
+    uint8_t *x;            /* (B,C,H,W) levels on the device */
+};
+
+/* Allocates the workspace for batches of B images (no-op when big enough). */
+int pcnn_model_reserve(pcnn_model *m, int B);
+/* Forward pass: logits in m->logits, per-image nll (nats) in nll_out (host, B).
+ * x levels (B,C,H,W) and h (B,D) are host arrays. If backward, also fills m->g with
+ * d(sum of nll)/dw * gscale, masked. */
+int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h, int B,
+                   int backward, real gscale);
+const pcnn_param *pcnn_model_param(const pcnn_model *m, const char *name);
+/* Builds the empty model (layout, masks) on a backend; weights zero. */
+pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be);
+void pcnn_model_init_weights(pcnn_model *m, uint64_t seed);
+
+/* small deterministic RNG (splitmix64) used for init, shuffling and sampling */
+static inline uint64_t pcnn_rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static inline double pcnn_rng_uniform(uint64_t *s) { return (pcnn_rng_next(s) >> 11) * 0x1.0p-53; }
+
+#endif

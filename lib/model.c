@@ -1,0 +1,393 @@
+/* model.c -- the Gated PixelCNN (van den Oord et al. 2016, sections 2.1-2.3) over the
+ * backend table: parameter layout and masks, forward pass, backward pass.
+ *
+ * Layer l (l = 0 is the first, mask-A layer; 1..L are mask B), with s = n/2:
+ *   va   = Wv * vin  + bv + Vv h      vertical (s+1)×n conv; rows i-s-1..i-1 for l = 0,
+ *                                     rows i-s..i after (vin(i) already sees only rows < i)
+ *   vout = tanh(va_f) ⊙ σ(va_g)
+ *   ha   = Wh * hin + bh + Wlink va + Vh h   horizontal 1×(s+1) conv over cols j-s..j,
+ *                                     the tap at j masked by channel group (A or B)
+ *   hout = Wo (tanh(ha_f) ⊙ σ(ha_g)) + bo (+ hin for l ≥ 1)
+ * Head: logits = W2 relu(W1 relu(hout_L) + b1) + b2, (C,K) per pixel.
+ * Because va(i, j) only sees rows above i, the link needs no shift and the horizontal
+ * stack never feeds the vertical one: no blind spot, no leak. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model-impl.h"
+
+int pcnn_hparams_check(const pcnn_hparams *hp)
+{
+    if (hp->C != 1 && hp->C != 3) return pcnn_seterr("channels must be 1 or 3, not %d", hp->C);
+    if (hp->H < 1 || hp->W < 1 || hp->H > 1024 || hp->W > 1024)
+        return pcnn_seterr("image size %dx%d out of range 1..1024", hp->W, hp->H);
+    if (hp->L < 0 || hp->L > 100) return pcnn_seterr("layers %d out of range 0..100", hp->L);
+    if (hp->p < 1 || hp->p > 4096) return pcnn_seterr("feature maps %d out of range", hp->p);
+    if (hp->p % hp->C) return pcnn_seterr("feature maps %d not a multiple of 3 for RGB", hp->p);
+    if (hp->n < 1 || hp->n > 15 || hp->n % 2 == 0)
+        return pcnn_seterr("filter size %d must be odd, 1..15", hp->n);
+    if (hp->K < 2 || hp->K > 256) return pcnn_seterr("levels %d out of range 2..256", hp->K);
+    if (hp->D < 0 || hp->D > 65536) return pcnn_seterr("conditioning size %d out of range", hp->D);
+    if (hp->classes < 0 || (hp->classes > 0 && hp->classes != hp->D))
+        return pcnn_seterr("classes %d must equal conditioning size %d", hp->classes, hp->D);
+    return 0;
+}
+
+/* ---- layout ---------------------------------------------------------------- */
+
+static size_t add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
+{
+    pcnn_param *p = &m->params[m->nparams++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = ndim;
+    int d[4] = {d0, d1, d2, d3};
+    p->count = 1;
+    for (int i = 0; i < 4; i++) {
+        p->shape[i] = i < ndim ? d[i] : 1;
+        if (i < ndim) p->count *= (size_t)d[i];
+    }
+    p->off = m->total;
+    m->total += p->count;
+    return p->off;
+}
+
+/* Channel group (0..G-1) of channel ch in a map of N channels made of R equal parts,
+ * each split into G consecutive groups (R = 2 for the [f | g] halves of a gate). */
+static int group_of(int ch, int N, int R, int G)
+{
+    int per = N / R;
+    return (ch % per) / (per / G);
+}
+
+/* Zeros mask entries of a (cout, cin, kh, kw) weight at tap (r, c) where the input
+ * group may not feed the output group: strict (mask A) or not (mask B). */
+static void mask_tap(real *mask, int cout, int Rout, int cin, int kh, int kw, int r, int c,
+                     int G, int strict)
+{
+    for (int o = 0; o < cout; o++)
+        for (int i = 0; i < cin; i++) {
+            int go = group_of(o, cout, Rout, G), gi = group_of(i, cin, 1, G);
+            if (strict ? gi >= go : gi > go) mask[(((size_t)o * cin + i) * kh + r) * kw + c] = 0;
+        }
+}
+
+pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
+{
+    if (pcnn_hparams_check(hp)) return NULL;
+    pcnn_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->hp = *hp;
+    m->be = be;
+    m->layers = calloc((size_t)hp->L + 1, sizeof *m->layers);
+    m->acts = calloc((size_t)hp->L + 1, sizeof *m->acts);
+    if (!m->layers || !m->acts) goto fail;
+    const int p = hp->p, s = hp->n / 2, C = hp->C, G = hp->C;
+    char nm[64];
+    for (int l = 0; l <= hp->L; l++) {
+        pcnn_layer *ly = &m->layers[l];
+        ly->cin = l == 0 ? C : p;
+        ly->vshift = l == 0;
+        ly->residual = l > 0;
+#define P(field, suffix, ...) \
+    (snprintf(nm, sizeof nm, "layers.%d.%s", l, suffix), ly->field = add_param(m, nm, __VA_ARGS__))
+        P(v_w, "v_conv.weight", 4, 2 * p, ly->cin, s + 1, hp->n);
+        P(v_b, "v_conv.bias", 1, 2 * p, 0, 0, 0);
+        P(h_w, "h_conv.weight", 4, 2 * p, ly->cin, 1, s + 1);
+        P(h_b, "h_conv.bias", 1, 2 * p, 0, 0, 0);
+        P(link_w, "v_to_h.weight", 4, 2 * p, 2 * p, 1, 1);
+        P(out_w, "h_out.weight", 4, p, p, 1, 1);
+        P(out_b, "h_out.bias", 1, p, 0, 0, 0);
+        if (hp->D) {
+            P(v_cond, "v_cond.weight", 2, 2 * p, hp->D, 0, 0);
+            P(h_cond, "h_cond.weight", 2, 2 * p, hp->D, 0, 0);
+        }
+#undef P
+    }
+    m->out1_w = add_param(m, "out1.weight", 4, p, p, 1, 1);
+    m->out1_b = add_param(m, "out1.bias", 1, p, 0, 0, 0);
+    m->out2_w = add_param(m, "out2.weight", 4, C * hp->K, p, 1, 1);
+    m->out2_b = add_param(m, "out2.bias", 1, C * hp->K, 0, 0, 0);
+
+    size_t bytes = m->total * sizeof(real);
+    m->w = be->alloc(bytes);
+    m->g = be->alloc(bytes);
+    m->mask = be->alloc(bytes);
+    real *mask = malloc(bytes);
+    if (!m->w || !m->g || !m->mask || !mask) {
+        free(mask);
+        goto fail;
+    }
+    for (size_t i = 0; i < m->total; i++) mask[i] = 1;
+    for (int l = 0; l <= hp->L; l++) {
+        pcnn_layer *ly = &m->layers[l];
+        mask_tap(mask + ly->h_w, 2 * p, 2, ly->cin, 1, s + 1, 0, s, G, l == 0);
+        mask_tap(mask + ly->out_w, p, 1, p, 1, 1, 0, 0, G, 0);
+    }
+    mask_tap(mask + m->out1_w, p, 1, p, 1, 1, 0, 0, G, 0);
+    mask_tap(mask + m->out2_w, C * hp->K, 1, p, 1, 1, 0, 0, G, 0);
+    be->to_device(m->mask, mask, bytes);
+    free(mask);
+    return m;
+fail:
+    pcnn_seterr("out of memory for a model of %zu parameters", m->total);
+    pcnn_model_free(m);
+    return NULL;
+}
+
+void pcnn_model_init_weights(pcnn_model *m, uint64_t seed)
+{
+    real *w = malloc(m->total * sizeof *w);
+    if (!w) return;
+    uint64_t rng = seed ^ 0x50434e4eULL;
+    for (int i = 0; i < m->nparams; i++) {
+        const pcnn_param *p = &m->params[i];
+        real *dst = w + p->off;
+        if (p->ndim == 1) { /* biases start at zero */
+            memset(dst, 0, p->count * sizeof *dst);
+            continue;
+        }
+        size_t fan_in = p->count / (size_t)p->shape[0];
+        double bound = 1.0 / sqrt((double)fan_in);
+        for (size_t k = 0; k < p->count; k++)
+            dst[k] = (real)((2 * pcnn_rng_uniform(&rng) - 1) * bound);
+    }
+    m->be->to_device(m->w, w, m->total * sizeof *w);
+    free(w);
+    m->be->mul(m->w, m->mask, m->total);
+}
+
+pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed)
+{
+    pcnn_model *m = pcnn_model_alloc(hp, pcnn_backend_cpu());
+    if (m) pcnn_model_init_weights(m, seed);
+    return m;
+}
+
+const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m) { return &m->hp; }
+size_t pcnn_model_nparams(const pcnn_model *m) { return m->total; }
+
+const pcnn_param *pcnn_model_param(const pcnn_model *m, const char *name)
+{
+    for (int i = 0; i < m->nparams; i++)
+        if (!strcmp(m->params[i].name, name)) return &m->params[i];
+    return NULL;
+}
+
+void pcnn_model_free(pcnn_model *m)
+{
+    if (!m) return;
+    if (m->be) {
+        m->be->release(m->w);
+        m->be->release(m->g);
+        m->be->release(m->mask);
+        m->be->release(m->ws);
+    }
+    free(m->layers);
+    free(m->acts);
+    free(m);
+}
+
+/* ---- workspace -------------------------------------------------------------- */
+
+int pcnn_model_reserve(pcnn_model *m, int B)
+{
+    if (B <= m->Bcap) return 0;
+    const pcnn_hparams *hp = &m->hp;
+    const size_t M = (size_t)B * hp->H * hp->W, p = hp->p, CK = (size_t)hp->C * hp->K;
+    const int s = hp->n / 2;
+    size_t colw = (size_t)p * (s + 1) * hp->n;
+    /* sizes in reals, in the order the pointers are handed out below */
+    size_t need = M * hp->C + (size_t)(hp->L + 1) * M * 7 * p + M * (2 * p + CK) + M * colw +
+                  M * (2 * p + 4 * p + p + p + CK) + (size_t)B * (hp->D + 4 * p + 1);
+    size_t bytes = need * sizeof(real) + (size_t)B * hp->C * hp->H * hp->W + 64;
+    void *ws = m->be->alloc(bytes);
+    if (!ws) return pcnn_seterr("out of memory for a batch of %d (%zu MiB)", B, bytes >> 20);
+    m->be->release(m->ws);
+    m->ws = ws;
+    m->Bcap = B;
+    real *q = ws;
+#define TAKE(ptr, n) (ptr = q, q += (n))
+    TAKE(m->in, M * hp->C);
+    for (int l = 0; l <= hp->L; l++) {
+        pcnn_acts *a = &m->acts[l];
+        TAKE(a->va, M * 2 * p);
+        TAKE(a->ha, M * 2 * p);
+        TAKE(a->vout, M * p);
+        TAKE(a->hg, M * p);
+        TAKE(a->hout, M * p);
+    }
+    TAKE(m->z1, M * p);
+    TAKE(m->r2, M * p);
+    TAKE(m->logits, M * CK);
+    TAKE(m->col, M * colw);
+    TAKE(m->dv, M * p);
+    TAKE(m->dh, M * p);
+    TAKE(m->dva, M * 2 * p);
+    TAKE(m->dha, M * 2 * p);
+    TAKE(m->dhg, M * p);
+    TAKE(m->dz, M * p);
+    TAKE(m->dlogits, M * CK);
+    TAKE(m->cond, (size_t)B * hp->D);
+    TAKE(m->cb, (size_t)B * 2 * p);
+    TAKE(m->dcb, (size_t)B * 2 * p);
+    TAKE(m->nll, (size_t)B);
+#undef TAKE
+    m->x = (uint8_t *)q;
+    return 0;
+}
+
+/* ---- forward / backward --------------------------------------------------------- */
+
+/* y (M,N) = x (M,K) · W^T, W (N,K) row-major, plus beta*y */
+static void linear(const pcnn_backend *be, real *y, const real *x, const real *W, int M, int N,
+                   int K, real beta)
+{
+    be->gemm(0, 1, M, N, K, 1, x, K, W, K, beta, y, N);
+}
+
+static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin, int B)
+{
+    const pcnn_backend *be = m->be;
+    const pcnn_hparams *hp = &m->hp;
+    const pcnn_layer *ly = &m->layers[l];
+    pcnn_acts *a = &m->acts[l];
+    const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, s = hp->n / 2, n = hp->n;
+    const int kv = ly->cin * (s + 1) * n, kh = ly->cin * (s + 1);
+    real *w = m->w;
+
+    be->im2col(m->col, vin, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s);
+    linear(be, a->va, m->col, w + ly->v_w, M, 2 * p, kv, 0);
+    be->add_rows(a->va, w + ly->v_b, 1, M, 2 * p);
+    if (hp->D) {
+        linear(be, m->cb, m->cond, w + ly->v_cond, B, 2 * p, hp->D, 0);
+        be->add_rows(a->va, m->cb, B, H * W, 2 * p);
+    }
+    be->gate_fwd(a->vout, a->va, M, p);
+
+    be->im2col(m->col, hin, B, H, W, ly->cin, 1, s + 1, 0, -s);
+    linear(be, a->ha, m->col, w + ly->h_w, M, 2 * p, kh, 0);
+    linear(be, a->ha, a->va, w + ly->link_w, M, 2 * p, 2 * p, 1);
+    be->add_rows(a->ha, w + ly->h_b, 1, M, 2 * p);
+    if (hp->D) {
+        linear(be, m->cb, m->cond, w + ly->h_cond, B, 2 * p, hp->D, 0);
+        be->add_rows(a->ha, m->cb, B, H * W, 2 * p);
+    }
+    be->gate_fwd(a->hg, a->ha, M, p);
+    linear(be, a->hout, a->hg, w + ly->out_w, M, p, p, 0);
+    be->add_rows(a->hout, w + ly->out_b, 1, M, p);
+    if (ly->residual) be->add(a->hout, hin, (size_t)M * p);
+}
+
+/* dW (N,K) += dy^T (N,M) · x (M,K) */
+static void linear_wgrad(const pcnn_backend *be, real *dW, const real *dy, const real *x, int M,
+                         int N, int K)
+{
+    be->gemm(1, 0, N, K, M, 1, dy, N, x, K, 1, dW, K);
+}
+
+/* dx (M,K) (+)= dy (M,N) · W (N,K) */
+static void linear_dgrad(const pcnn_backend *be, real *dx, const real *dy, const real *W, int M,
+                         int N, int K, real beta)
+{
+    be->gemm(0, 0, M, K, N, 1, dy, N, W, K, beta, dx, K);
+}
+
+/* On entry m->dh holds dL/dhout and m->dv dL/dvout of layer l; on exit (l > 0) they
+ * hold the gradients of the layer's inputs. */
+static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hin, int B)
+{
+    const pcnn_backend *be = m->be;
+    const pcnn_hparams *hp = &m->hp;
+    const pcnn_layer *ly = &m->layers[l];
+    const pcnn_acts *a = &m->acts[l];
+    const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, s = hp->n / 2, n = hp->n;
+    const int kv = ly->cin * (s + 1) * n, kh = ly->cin * (s + 1);
+    real *w = m->w, *g = m->g;
+
+    /* horizontal: hout = Wo hg + bo (+ hin) */
+    linear_wgrad(be, g + ly->out_w, m->dh, a->hg, M, p, p);
+    be->sum_rows(g + ly->out_b, m->dh, 1, M, p);
+    linear_dgrad(be, m->dhg, m->dh, w + ly->out_w, M, p, p, 0);
+    be->gate_bwd(m->dha, a->ha, m->dhg, M, p);
+    be->sum_rows(g + ly->h_b, m->dha, 1, M, 2 * p);
+    if (hp->D) {
+        be->zero(m->dcb, (size_t)B * 2 * p);
+        be->sum_rows(m->dcb, m->dha, B, H * W, 2 * p);
+        linear_wgrad(be, g + ly->h_cond, m->dcb, m->cond, B, 2 * p, hp->D);
+    }
+    linear_wgrad(be, g + ly->link_w, m->dha, a->va, M, 2 * p, 2 * p);
+    be->im2col(m->col, hin, B, H, W, ly->cin, 1, s + 1, 0, -s);
+    linear_wgrad(be, g + ly->h_w, m->dha, m->col, M, 2 * p, kh);
+
+    /* vertical: its gate's gradient plus what flowed through the link */
+    be->gate_bwd(m->dva, a->va, m->dv, M, p);
+    linear_dgrad(be, m->dva, m->dha, w + ly->link_w, M, 2 * p, 2 * p, 1);
+    be->sum_rows(g + ly->v_b, m->dva, 1, M, 2 * p);
+    if (hp->D) {
+        be->zero(m->dcb, (size_t)B * 2 * p);
+        be->sum_rows(m->dcb, m->dva, B, H * W, 2 * p);
+        linear_wgrad(be, g + ly->v_cond, m->dcb, m->cond, B, 2 * p, hp->D);
+    }
+    be->im2col(m->col, vin, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s);
+    linear_wgrad(be, g + ly->v_w, m->dva, m->col, M, 2 * p, kv);
+    if (l == 0) return; /* the input is data: no gradient wanted */
+
+    /* inputs: dh already holds the residual path's identity term */
+    linear_dgrad(be, m->col, m->dha, w + ly->h_w, M, 2 * p, kh, 0);
+    be->col2im(m->dh, m->col, B, H, W, ly->cin, 1, s + 1, 0, -s);
+    linear_dgrad(be, m->col, m->dva, w + ly->v_w, M, 2 * p, kv, 0);
+    be->zero(m->dv, (size_t)M * p);
+    be->col2im(m->dv, m->col, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s);
+}
+
+int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h, int B,
+                   int backward, real gscale)
+{
+    if (B < 1) return pcnn_seterr("empty batch");
+    if (pcnn_model_reserve(m, B)) return -1;
+    const pcnn_backend *be = m->be;
+    const pcnn_hparams *hp = &m->hp;
+    const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, CK = hp->C * hp->K;
+    const size_t npix = (size_t)B * hp->C * H * W;
+
+    be->to_device(m->x, x, npix);
+    if (hp->D) {
+        if (!h) return pcnn_seterr("the model needs a conditioning vector of size %d", hp->D);
+        be->to_device(m->cond, h, (size_t)B * hp->D * sizeof(real));
+    }
+    be->levels_to_input(m->in, m->x, B, hp->C, H, W, hp->K);
+    for (int l = 0; l <= hp->L; l++) {
+        const real *vin = l ? m->acts[l - 1].vout : m->in, *hin = l ? m->acts[l - 1].hout : m->in;
+        forward_layer(m, l, vin, hin, B);
+    }
+    real *hlast = m->acts[hp->L].hout;
+    /* head; dz doubles as relu(hout_L), recomputed in the backward pass */
+    be->relu_fwd(m->dz, hlast, (size_t)M * p);
+    linear(be, m->z1, m->dz, m->w + m->out1_w, M, p, p, 0);
+    be->add_rows(m->z1, m->w + m->out1_b, 1, M, p);
+    be->relu_fwd(m->r2, m->z1, (size_t)M * p);
+    linear(be, m->logits, m->r2, m->w + m->out2_w, M, CK, p, 0);
+    be->add_rows(m->logits, m->w + m->out2_b, 1, M, CK);
+    be->softmax_xent(m->nll, backward ? m->dlogits : NULL, m->logits, m->x, B, hp->C, H, W,
+                     hp->K, gscale);
+    if (nll_out) be->to_host(nll_out, m->nll, (size_t)B * sizeof(real));
+    if (!backward) return 0;
+
+    real *g = m->g;
+    linear_wgrad(be, g + m->out2_w, m->dlogits, m->r2, M, CK, p);
+    be->sum_rows(g + m->out2_b, m->dlogits, 1, M, CK);
+    linear_dgrad(be, m->dhg, m->dlogits, m->w + m->out2_w, M, CK, p, 0);
+    be->relu_bwd(m->dhg, m->z1, m->dhg, (size_t)M * p);
+    be->relu_fwd(m->dz, hlast, (size_t)M * p);
+    linear_wgrad(be, g + m->out1_w, m->dhg, m->dz, M, p, p);
+    be->sum_rows(g + m->out1_b, m->dhg, 1, M, p);
+    linear_dgrad(be, m->dz, m->dhg, m->w + m->out1_w, M, p, p, 0);
+    be->relu_bwd(m->dh, hlast, m->dz, (size_t)M * p);
+    be->zero(m->dv, (size_t)M * p);
+    for (int l = hp->L; l >= 0; l--) {
+        const real *vin = l ? m->acts[l - 1].vout : m->in, *hin = l ? m->acts[l - 1].hout : m->in;
+        backward_layer(m, l, vin, hin, B);
+    }
+    be->mul(g, m->mask, m->total);
+    return 0;
+}

@@ -1,0 +1,150 @@
+/* test_gradcheck.c -- analytic gradients against central finite differences, in double
+ * precision: this file is compiled with -DPCNN_DOUBLE together with lib/model.c and the
+ * CPU backend, so it checks the very code the float library runs.
+ * Per operation first (gate, softmax cross-entropy, im2col/col2im, row sums), then every
+ * parameter tensor of the whole network, gray and RGB, with and without conditioning. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "model-impl.h"
+
+#ifndef PCNN_DOUBLE
+#error "test_gradcheck must be built with -DPCNN_DOUBLE"
+#endif
+
+static uint64_t rng = 12345;
+static double urand(void) { return 2 * pcnn_rng_uniform(&rng) - 1; }
+static void fill(real *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = urand(); }
+static double dot(const real *a, const real *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void test_gate(const pcnn_backend *be)
+{
+    enum { M = 5, P = 4 };
+    real a[M * 2 * P], y[M * P], dy[M * P], da[M * 2 * P];
+    fill(a, M * 2 * P);
+    fill(dy, M * P);
+    be->gate_bwd(da, a, dy, M, P);
+    for (int i = 0; i < M * 2 * P; i++) {
+        double e = 1e-6, save = a[i], lp, lm;
+        a[i] = save + e; be->gate_fwd(y, a, M, P); lp = dot(y, dy, M * P);
+        a[i] = save - e; be->gate_fwd(y, a, M, P); lm = dot(y, dy, M * P);
+        a[i] = save;
+        CHECK_CLOSE(da[i], (lp - lm) / (2 * e), 1e-7, "gate da[%d]", i);
+    }
+}
+
+static void test_softmax_xent(const pcnn_backend *be)
+{
+    enum { B = 2, C = 3, H = 2, W = 2, K = 5, N = B * H * W * C * K };
+    real z[N], dz[N], nll[B];
+    uint8_t x[B * C * H * W];
+    fill(z, N);
+    for (int i = 0; i < B * C * H * W; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
+    be->softmax_xent(nll, dz, z, x, B, C, H, W, K, 1);
+    for (int i = 0; i < N; i++) {
+        double e = 1e-6, save = z[i], lp, lm;
+        z[i] = save + e; be->softmax_xent(nll, NULL, z, x, B, C, H, W, K, 1); lp = nll[0] + nll[1];
+        z[i] = save - e; be->softmax_xent(nll, NULL, z, x, B, C, H, W, K, 1); lm = nll[0] + nll[1];
+        z[i] = save;
+        CHECK_CLOSE(dz[i], (lp - lm) / (2 * e), 1e-7, "softmax_xent dz[%d]", i);
+    }
+}
+
+/* col2im must be the exact adjoint of im2col: <im2col(x), c> == <x, col2im(c)>. */
+static void test_im2col_adjoint(const pcnn_backend *be)
+{
+    const int B = 2, H = 5, W = 4, cin = 3;
+    const int shapes[][4] = {{3, 5, -3, -2}, {3, 5, -2, -2}, {1, 3, 0, -2}, {1, 1, 0, 0}};
+    for (int k = 0; k < 4; k++) {
+        int kh = shapes[k][0], kw = shapes[k][1], oy = shapes[k][2], ox = shapes[k][3];
+        size_t nx = (size_t)B * H * W * cin, nc = (size_t)B * H * W * cin * kh * kw;
+        real *x = calloc(nx, sizeof *x), *dx = calloc(nx, sizeof *dx);
+        real *col = calloc(nc, sizeof *col), *c = calloc(nc, sizeof *c);
+        fill(x, nx);
+        fill(c, nc);
+        be->im2col(col, x, B, H, W, cin, kh, kw, oy, ox);
+        be->col2im(dx, c, B, H, W, cin, kh, kw, oy, ox);
+        CHECK_CLOSE(dot(col, c, nc), dot(x, dx, nx), 1e-12, "im2col adjoint %dx%d", kh, kw);
+        free(x), free(dx), free(col), free(c);
+    }
+}
+
+static void test_rows_adjoint(const pcnn_backend *be)
+{
+    enum { B = 3, P = 4, N = 5 };
+    real y[B * P * N] = {0}, v[B * N], dy[B * P * N], dv[B * N] = {0};
+    fill(v, B * N);
+    fill(dy, B * P * N);
+    be->add_rows(y, v, B, P, N);
+    be->sum_rows(dv, dy, B, P, N);
+    CHECK_CLOSE(dot(y, dy, B * P * N), dot(v, dv, B * N), 1e-12, "add_rows/sum_rows adjoint");
+}
+
+static double loss(pcnn_model *m, const uint8_t *x, const real *h, int B)
+{
+    real nll[8];
+    pcnn_model_run(m, nll, x, h, B, 0, 1);
+    double s = 0;
+    for (int b = 0; b < B; b++) s += nll[b];
+    return s;
+}
+
+static void test_network(int C, int D, int K)
+{
+    pcnn_hparams hp = {.L = 2, .p = 6, .n = 3, .C = C, .H = 4, .W = 5, .K = K, .D = D};
+    pcnn_model *m = pcnn_model_alloc(&hp, pcnn_backend_cpu());
+    CHECK(m != NULL, "model alloc: %s", pcnn_errstr());
+    if (!m) return;
+    pcnn_model_init_weights(m, 7);
+    /* non-zero biases too, so that every path carries signal */
+    for (size_t i = 0; i < m->total; i++) m->w[i] = m->mask[i] ? m->w[i] + 0.1 * urand() : 0;
+    enum { B = 2 };
+    uint8_t x[B * 3 * 4 * 5];
+    real h[B * 4];
+    for (int i = 0; i < B * C * 20; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
+    fill(h, B * 4);
+    memset(m->g, 0, m->total * sizeof(real));
+    pcnn_model_run(m, NULL, x, h, B, 1, 1);
+    real *g = malloc(m->total * sizeof *g);
+    memcpy(g, m->g, m->total * sizeof *g);
+    int masked_nonzero = 0;
+    for (size_t i = 0; i < m->total; i++) masked_nonzero += m->mask[i] == 0 && g[i] != 0;
+    CHECK(masked_nonzero == 0, "%d masked weights got a gradient", masked_nonzero);
+    for (int pi = 0; pi < m->nparams; pi++) {
+        const pcnn_param *p = &m->params[pi];
+        double worst = 0;
+        for (int t = 0; t < 8; t++) {
+            size_t i = p->off + pcnn_rng_next(&rng) % p->count;
+            if (m->mask[i] == 0) continue;
+            double e = 1e-5, save = m->w[i];
+            m->w[i] = save + e; double lp = loss(m, x, h, B);
+            m->w[i] = save - e; double lm = loss(m, x, h, B);
+            m->w[i] = save;
+            double fd = (lp - lm) / (2 * e), err = fabs(fd - g[i]) / fmax(1e-3, fabs(fd) + fabs(g[i]));
+            if (err > worst) worst = err;
+        }
+        CHECK(worst < 1e-4, "C=%d D=%d %s: worst relative error %.3g", C, D, p->name, worst);
+    }
+    free(g);
+    pcnn_model_free(m);
+}
+
+int main(void)
+{
+    const pcnn_backend *be = pcnn_backend_cpu();
+    test_gate(be);
+    test_softmax_xent(be);
+    test_im2col_adjoint(be);
+    test_rows_adjoint(be);
+    test_network(1, 0, 256);
+    test_network(3, 0, 4);
+    test_network(1, 4, 2);
+    test_network(3, 4, 7);
+    return check_summary("test_gradcheck");
+}
