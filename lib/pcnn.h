@@ -106,9 +106,8 @@ typedef struct pcnn_model pcnn_model;
 int pcnn_hparams_check(const pcnn_hparams *hp);
 pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed); /* random init */
 pcnn_model *pcnn_model_load(const char *path);
-/* Saves weights, hyperparameters and, if train != NULL, the training state. */
-struct pcnn_train_state;
-int pcnn_model_save(const pcnn_model *m, const struct pcnn_train_state *train, const char *path);
+/* Saves weights and hyperparameters (atomically). */
+int pcnn_model_save(const pcnn_model *m, const char *path);
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m);
 size_t pcnn_model_nparams(const pcnn_model *m);
 void pcnn_model_free(pcnn_model *m);
@@ -122,6 +121,43 @@ int pcnn_model_nll(pcnn_model *m, float *nll, const uint8_t *x, const float *h, 
 
 /* Logits for all pixels: out (B,H,W,C,K), x (B,C,H,W) levels. */
 int pcnn_model_logits(pcnn_model *m, float *out, const uint8_t *x, const float *h, int B);
+
+/* ---- training ------------------------------------------------------------------ */
+typedef struct {
+    int batch;       /* images per step */
+    uint64_t seed;   /* data order (and the model's initial weights, chosen by the caller) */
+    float lr, beta1, beta2, eps; /* Adam */
+    float clip;      /* largest global gradient norm, 0 = no clipping */
+} pcnn_train_opts;
+
+/* Optimizer state beside a model it does not own: Adam moments, step count, data order.
+ * A trainer saved and loaded continues exactly as if it had never stopped. */
+typedef struct pcnn_trainer pcnn_trainer;
+void pcnn_train_opts_default(pcnn_train_opts *o);
+pcnn_trainer *pcnn_trainer_new(pcnn_model *m, const pcnn_train_opts *o);
+/* Reads the state saved with pcnn_trainer_save from path (the model was loaded from it). */
+pcnn_trainer *pcnn_trainer_load(pcnn_model *m, const char *path);
+/* Model and training state in one file, atomically. */
+int pcnn_trainer_save(const pcnn_trainer *t, const char *path);
+const pcnn_train_opts *pcnn_trainer_opts(const pcnn_trainer *t);
+int64_t pcnn_trainer_step_count(const pcnn_trainer *t);
+/* The dataset indices of the next step's batch, for a dataset of n images: a fresh
+ * permutation each epoch, derived from (seed, epoch) alone. idx has opts.batch slots. */
+void pcnn_trainer_batch(const pcnn_trainer *t, size_t n, size_t *idx);
+/* One Adam step on the mean negative log-likelihood of the batch; *bpd gets its value
+ * in bits per dimension (before the step). */
+int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, float *bpd);
+void pcnn_trainer_free(pcnn_trainer *t);
+
+/* nats per image → bits per dimension */
+double pcnn_bits_per_dim(const pcnn_hparams *hp, double nats);
+
+/* ---- sampling --------------------------------------------------------------------- */
+/* Draws B images pixel by pixel in raster order, channel by channel: x (B,C,H,W) levels,
+ * h (B,D) or NULL. Image b takes its random numbers from stream (seed, b) alone, so the
+ * same seed draws the same images whatever the batch. progress may be NULL. */
+int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
+                      uint64_t seed, void (*progress)(long done, long total, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

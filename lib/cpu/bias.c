@@ -1,5 +1,7 @@
 /* bias.c -- CPU twin of kernels/bias.cu: per-channel and per-image (conditioning)
  * biases added to every pixel, and their gradients summed over pixels. */
+#include <stdlib.h>
+
 #include "cpu.h"
 
 void cpu_add_rows(real *y, const real *v, int B, int P, int N)
@@ -14,12 +16,15 @@ void cpu_add_rows(real *y, const real *v, int B, int P, int N)
 
 void cpu_sum_rows(real *dv, const real *dy, int B, int P, int N)
 {
-#pragma omp parallel for schedule(static)
-    for (int k = 0; k < N; k++)
-        for (int b = 0; b < B; b++) {
-            double s = 0;
-            const real *d = dy + (size_t)b * P * N + k;
-            for (int q = 0; q < P; q++) s += d[(size_t)q * N];
-            dv[(size_t)b * N + k] += (real)s;
+    /* rows in memory order, one double accumulator per channel */
+    double *acc = malloc((size_t)N * sizeof *acc);
+    for (int b = 0; b < B; b++) {
+        for (int k = 0; k < N; k++) acc[k] = 0;
+        for (int q = 0; q < P; q++) {
+            const real *d = dy + ((size_t)b * P + q) * N;
+            for (int k = 0; k < N; k++) acc[k] += d[k];
         }
+        for (int k = 0; k < N; k++) dv[(size_t)b * N + k] += (real)acc[k];
+    }
+    free(acc);
 }

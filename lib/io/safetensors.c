@@ -246,7 +246,7 @@ static int get_uint(uint64_t *v, const cJSON *it)
 /* Describes a JSON value that should have been a non-negative integer. */
 static const char *describe(char *buf, size_t size, const cJSON *it)
 {
-    if (cJSON_IsNumber(it)) snprintf(buf, size, "%.17g", it->valuedouble);
+    if (cJSON_IsNumber(it)) snprintf(buf, size, "%.15g", it->valuedouble);
     else if (cJSON_IsString(it)) snprintf(buf, size, "a string");
     else if (cJSON_IsArray(it)) snprintf(buf, size, "an array");
     else if (cJSON_IsObject(it)) snprintf(buf, size, "an object");

@@ -1,0 +1,105 @@
+# pcnn -- Gated and Conditional PixelCNN as small Unix programs.
+#   make            build library and programs (CPU; CUDA when nvcc is found, see below)
+#   make demo       install missing Debian packages, build, draw samples.png
+#   make check      install missing Debian packages, build, run every test
+#   make bench      speed figures (not a test)
+#   make install PREFIX=/usr/local
+#   SAN=1           build with AddressSanitizer and UndefinedBehaviorSanitizer
+#   CUDA=0          CPU only even when nvcc is present; CUDA=1 fails without a toolkit
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -fPIC -Ilib
+# OpenBLAS built for OpenMP, so that its threads and ours are one pool (two pools spin
+# against each other on a small machine)
+BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
+LDLIBS  += -lnetpbm -lpng -lz -lcjson -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+LDFLAGS += -fopenmp
+
+# CUDA: found on PATH or under /usr/local/cuda; finding nvcc says nothing about a GPU.
+NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+ifeq ($(CUDA),0)
+NVCC :=
+endif
+ifeq ($(CUDA),1)
+ifeq ($(NVCC),)
+$(error CUDA=1 but no nvcc on PATH or in /usr/local/cuda/bin)
+endif
+endif
+
+B := build
+LIB_SRC  := $(wildcard lib/*.c lib/io/*.c lib/cpu/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+PROGS    := pcnn-train pcnn-nll pcnn-sample
+PROG_BIN := $(PROGS:%=$(B)/%)
+CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
+UNIT     := test_io test_safetensors test_causality test_modelfile test_train test_parity
+UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
+
+DEB_PKGS := build-essential libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev \
+            dataset-fashion-mnist bats mandoc netpbm
+
+all: $(B)/libpcnn.a $(PROG_BIN)
+	@echo "built: $(PROGS) (CPU backend$(if $(NVCC),; nvcc found at $(NVCC): CUDA backend not part of this build yet,))"
+
+$(B)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(B)/libpcnn.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/pcnn-%: $(B)/cmd/pcnn-%.o $(CMD_COMMON) $(B)/libpcnn.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# --- tests --------------------------------------------------------------------------
+$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
+
+# the same model and CPU code in double precision, for finite differences
+GRAD_SRC := lib/model.c lib/errors.c $(wildcard lib/cpu/*.c)
+$(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) lib/model-impl.h lib/backend.h lib/real.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DPCNN_DOUBLE -Itests/unit $< $(GRAD_SRC) $(LDFLAGS) $(LDLIBS) -o $@
+
+deps:
+	@sh tools/deps.sh $(DEB_PKGS)
+
+check: deps
+	$(MAKE) all $(UNIT_BIN)
+	@sh tests/run.sh $(B)
+
+# --- the demo: class-conditional Fashion-MNIST samples from the shipped model -----
+demo: deps
+	$(MAKE) all
+	$(B)/pcnn-sample -m models/fashion.pcnn --grid-by-class -o samples.png
+	@echo "wrote samples.png"
+
+bench: all
+	@sh tests/bench/run.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/pcnn
+	install -m 755 $(PROG_BIN) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(B)/libpcnn.a $(DESTDIR)$(PREFIX)/lib
+	install -m 644 lib/pcnn.h $(DESTDIR)$(PREFIX)/include
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 644 models/fashion.pcnn $(DESTDIR)$(PREFIX)/share/pcnn
+	sed 's|@PREFIX@|$(PREFIX)|g' pcnn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pcnn.pc
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps check demo bench install clean
+.SECONDARY:

@@ -1,0 +1,239 @@
+/* cli.c -- the shared plumbing of the pcnn programs (see cli.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char *cli_name = "pcnn";
+volatile sig_atomic_t cli_stop;
+
+static const cli_prog *cur;
+
+static void print_usage(FILE *f, const cli_prog *p)
+{
+    fprintf(f, "usage: %s %s\n", p->name, p->synopsis);
+    if (f == stderr) {
+        fprintf(f, "Try '%s --help' for more information.\n", p->name);
+        return;
+    }
+    fprintf(f, "%s\n\noptions:\n", p->about);
+    for (int i = 0; i < p->nopts; i++) {
+        const cli_opt *o = &p->opts[i];
+        char left[64];
+        int n = 0;
+        n += snprintf(left + n, sizeof left - n, o->shortname ? "-%c, " : "    ", o->shortname);
+        n += snprintf(left + n, sizeof left - n, "--%s", o->longname);
+        if (o->kind != OPT_FLAG) snprintf(left + n, sizeof left - n, " %s", o->arg);
+        fprintf(f, "  %-28s %s\n", left, o->help);
+    }
+    fprintf(f, "  %-28s %s\n", "-h, --help", "show this help and exit");
+    fprintf(f, "\nSee %s(1).\n", p->name);
+}
+
+void cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cli_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    if (cur) print_usage(stderr, cur);
+    exit(2);
+}
+
+void cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cli_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+void cli_exit(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+        fprintf(stderr, "%s: error writing standard output: %s\n", cli_name, strerror(errno));
+        exit(1);
+    }
+    exit(status);
+}
+
+static void parse_number(const cli_opt *o, const char *s)
+{
+    char *end;
+    errno = 0;
+    if (o->kind == OPT_FLOAT) {
+        double v = strtod(s, &end);
+        if (errno || end == s || *end || !(v >= o->lo && v <= o->hi))
+            cli_usage_error("--%s: '%s' is not a number in [%g, %g]", o->longname, s, o->lo, o->hi);
+        *(float *)o->dest = (float)v;
+        return;
+    }
+    if (*s == '-' && o->kind == OPT_U64)
+        cli_usage_error("--%s: '%s' is not a non-negative integer", o->longname, s);
+    long long v = o->kind == OPT_U64 ? (long long)strtoull(s, &end, 10) : strtoll(s, &end, 10);
+    if (errno || end == s || *end || (o->kind == OPT_INT && (v < o->lo || v > o->hi)))
+        cli_usage_error("--%s: '%s' is not an integer in [%.0f, %.0f]", o->longname, s, o->lo, o->hi);
+    if (o->kind == OPT_INT) *(int *)o->dest = (int)v;
+    else *(uint64_t *)o->dest = (uint64_t)v;
+}
+
+int cli_parse(const cli_prog *p, int argc, char **argv)
+{
+    cur = p;
+    cli_name = p->name;
+    struct option *lo = calloc((size_t)p->nopts + 2, sizeof *lo);
+    char shorts[128] = ":h";
+    if (!lo) cli_fail("out of memory");
+    for (int i = 0; i < p->nopts; i++) {
+        const cli_opt *o = &p->opts[i];
+        lo[i] = (struct option){o->longname, o->kind == OPT_FLAG ? no_argument : required_argument, NULL, 256 + i};
+        if (o->shortname) {
+            size_t n = strlen(shorts);
+            shorts[n] = o->shortname;
+            shorts[n + 1] = o->kind == OPT_FLAG ? 0 : ':';
+            shorts[n + 2] = 0;
+        }
+    }
+    lo[p->nopts] = (struct option){"help", no_argument, NULL, 'h'};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+        if (c == 'h') {
+            print_usage(stdout, p);
+            free(lo);
+            cli_exit(0);
+        }
+        if (c == '?') {
+            if (optopt) cli_usage_error("unknown option '-%c'", optopt);
+            cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+        if (c == ':') cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
+        const cli_opt *o = NULL;
+        if (c >= 256) o = &p->opts[c - 256];
+        for (int i = 0; !o && i < p->nopts; i++)
+            if (p->opts[i].shortname == c) o = &p->opts[i];
+        if (!o) cli_usage_error("unknown option");
+        switch (o->kind) {
+        case OPT_FLAG: *(int *)o->dest = 1; break;
+        case OPT_STR: *(const char **)o->dest = optarg; break;
+        default: parse_number(o, optarg);
+        }
+    }
+    free(lo);
+    return optind;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void cli_progress_start(cli_progress *pr, const char *what, long total)
+{
+    pr->total = total;
+    pr->t0 = pr->last = cli_now();
+    pr->tty = isatty(2);
+    pr->what = what;
+}
+
+static void fmt_time(char *buf, size_t n, double s)
+{
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+void cli_progress_update(cli_progress *pr, long done, const char *extra)
+{
+    double now = cli_now();
+    int last = done >= pr->total;
+    /* a terminal gets ~10 redraws a second; a log a line every 10 seconds */
+    if (!last && now - pr->last < (pr->tty ? 0.1 : 10.0)) return;
+    pr->last = now;
+    double el = now - pr->t0, eta = done > 0 ? el * (pr->total - done) / done : 0;
+    char eb[32], elb[32];
+    fmt_time(eb, sizeof eb, eta);
+    fmt_time(elb, sizeof elb, el);
+    if (pr->tty) {
+        int width = 24, fill = pr->total ? (int)(width * done / pr->total) : width;
+        char bar[32];
+        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+        bar[width] = 0;
+        fprintf(stderr, "\r%s [%s] %ld/%ld %s ETA %s \033[K", pr->what, bar, done, pr->total,
+                extra ? extra : "", eb);
+    } else {
+        fprintf(stderr, "%s: %s %ld/%ld %s elapsed %s ETA %s\n", cli_name, pr->what, done,
+                pr->total, extra ? extra : "", elb, eb);
+    }
+}
+
+void cli_progress_end(cli_progress *pr)
+{
+    if (pr->tty) fputc('\n', stderr);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cli_stop = 1;
+}
+
+void cli_catch_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+#ifndef PCNN_DATADIR
+#define PCNN_DATADIR "/usr/local/share/pcnn"
+#endif
+
+const char *cli_default_model(void)
+{
+    static char path[PATH_MAX + 64];
+    const char *env = getenv("PCNN_MODEL");
+    if (env && *env) return env;
+    /* next to the binary in the source tree: build/pcnn-x -> models/fashion.pcnn */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(path, sizeof path, "%s/../models/fashion.pcnn", exe);
+            if (access(path, R_OK) == 0) return path;
+            snprintf(path, sizeof path, "%s/../share/pcnn/fashion.pcnn", exe);
+            if (access(path, R_OK) == 0) return path;
+        }
+    }
+    return PCNN_DATADIR "/fashion.pcnn";
+}
+
+pcnn_model *cli_load_model(const char *path)
+{
+    pcnn_model *m = pcnn_model_load(path);
+    if (!m) {
+        const char *e = pcnn_errstr();
+        /* messages from the file layer already start with the path */
+        if (strncmp(e, path, strlen(path)) == 0) cli_fail("%s", e);
+        cli_fail("%s: %s", path, e);
+    }
+    return m;
+}

@@ -1,0 +1,66 @@
+/* cli.h -- what every pcnn program shares: an option table that also prints the usage,
+ * bounded number parsing, `prog: message` errors, a progress line, signal flags, the
+ * check of stdout at exit. Exit statuses: 0 ok, 1 runtime or data error, 2 usage error. */
+#ifndef PCNN_CLI_H
+#define PCNN_CLI_H
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pcnn.h"
+
+enum { OPT_FLAG, OPT_INT, OPT_U64, OPT_FLOAT, OPT_STR };
+
+typedef struct {
+    char shortname;       /* 0 if none */
+    const char *longname;
+    int kind;
+    void *dest;           /* int*, uint64_t*, float*, const char**; flags are int* set to 1 */
+    double lo, hi;        /* bounds for numbers */
+    const char *arg;      /* name of the argument in the usage text */
+    const char *help;
+} cli_opt;
+
+typedef struct {
+    const char *name;     /* pcnn-train */
+    const char *synopsis; /* "-o MODEL [options] [FILE...]" */
+    const char *about;    /* one line */
+    const cli_opt *opts;
+    int nopts;
+} cli_prog;
+
+extern const char *cli_name;
+
+/* Parses argv by the table; --help prints the usage on stdout and exits 0; errors print
+ * one line and the synopsis on stderr and exit 2. Returns the index of the first operand. */
+int cli_parse(const cli_prog *p, int argc, char **argv);
+void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Flushes and checks stdout, so that `prog > /dev/full` fails; then exit(status). */
+void cli_exit(int status) __attribute__((noreturn));
+
+/* Progress on stderr: a bar redrawn in place on a terminal, a log line now and then
+ * otherwise. */
+typedef struct {
+    long total;
+    double t0, last;
+    int tty;
+    const char *what;
+} cli_progress;
+void cli_progress_start(cli_progress *pr, const char *what, long total);
+/* extra: a short text appended (loss, rate); done = items finished */
+void cli_progress_update(cli_progress *pr, long done, const char *extra);
+void cli_progress_end(cli_progress *pr);
+double cli_now(void);
+
+/* SIGINT/SIGTERM set cli_stop instead of killing the program */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_signals(void);
+
+/* The model a program uses when -m is not given: the one installed beside the programs,
+ * or the one in the source tree. */
+const char *cli_default_model(void);
+
+/* Loads a model or fails with the file's name in the message. */
+pcnn_model *cli_load_model(const char *path);
+#endif

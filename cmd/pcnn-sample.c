@@ -1,0 +1,100 @@
+/* pcnn-sample -- draws images from a model, pixel by pixel, channel by channel. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data.h"
+
+static const char *model_path, *out_png, *cls_arg, *cond_path;
+static int count = -1;
+static uint64_t seed = 1;
+static float temperature = 1;
+
+static const cli_opt opts[] = {
+    {'m', "model", OPT_STR, &model_path, 0, 0, "MODEL", "model file (default: the shipped Fashion-MNIST model)"},
+    {'n', "count", OPT_INT, &count, 1, 100000, "N", "images per class or conditioning record (default 1; 10 with -c all)"},
+    {'c', "class", OPT_STR, &cls_arg, 0, 0, "K|all", "class to draw; 'all': N of every class, one row each"},
+    {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors as .npy records (default: stdin)"},
+    {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws (default 1)"},
+    {'t', "temperature", OPT_FLOAT, &temperature, 1e-3, 100, "T", "divide the logits by T (default 1)"},
+    {'o', "output", OPT_STR, &out_png, 0, 0, "PNG", "write a PNG grid instead of a netpbm stream on stdout"},
+};
+static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all] [--seed S] [-t T] [-o GRID.png]",
+    "Draws images from a model; writes a netpbm stream on stdout or a PNG grid.",
+    opts, sizeof opts / sizeof *opts};
+
+static void show(long done, long total, void *arg)
+{
+    char extra[48];
+    cli_progress *pr = arg;
+    snprintf(extra, sizeof extra, "pixels");
+    pr->total = total;
+    cli_progress_update(pr, done, extra);
+}
+
+int main(int argc, char **argv)
+{
+    int first = cli_parse(&prog, argc, argv);
+    if (first < argc) cli_usage_error("unexpected argument '%s'", argv[first]);
+    if (cls_arg && cond_path) cli_usage_error("give -c or --cond, not both");
+    if (!model_path) model_path = cli_default_model();
+    pcnn_model *m = cli_load_model(model_path);
+    const pcnn_hparams *hp = pcnn_model_hparams(m);
+
+    /* rows of the output: one per class or conditioning record, count images each */
+    size_t rows = 1;
+    float *hrows = NULL;
+    if (cls_arg) {
+        if (!hp->classes) cli_usage_error("%s: the model is not class-conditional; drop -c", model_path);
+        if (!strcmp(cls_arg, "all")) {
+            rows = (size_t)hp->classes;
+            if (count < 0) count = 10;
+            hrows = calloc(rows * hp->D, sizeof *hrows);
+            if (!hrows) cli_fail("out of memory");
+            for (size_t r = 0; r < rows; r++) hrows[r * hp->D + r] = 1;
+        } else {
+            char *end;
+            long k = strtol(cls_arg, &end, 10);
+            if (*end || end == cls_arg || k < 0 || k >= hp->classes)
+                cli_usage_error("-c: '%s' is not 'all' or a class in 0..%d", cls_arg, hp->classes - 1);
+            hrows = cli_onehot_repeat((int)k, 1, hp->classes);
+        }
+    } else if (hp->D) {
+        if (!cond_path && isatty(0))
+            cli_usage_error("%s: the model is conditional; give %s", model_path,
+                            hp->classes ? "-c K, -c all or .npy records on stdin" : ".npy records on stdin or --cond FILE");
+        rows = 0;
+        hrows = cli_read_vectors(cond_path ? cond_path : "-", &rows, hp->D);
+    } else if (cond_path) {
+        cli_usage_error("%s: the model is unconditional; drop --cond", model_path);
+    }
+    if (count < 0) count = 1;
+
+    size_t n = rows * (size_t)count, sz = (size_t)hp->C * hp->H * hp->W;
+    if (n > 100000) cli_usage_error("%zu images is more than 100000", n);
+    float *h = NULL;
+    if (hp->D) {
+        h = malloc(n * hp->D * sizeof *h);
+        if (!h) cli_fail("out of memory");
+        for (size_t i = 0; i < n; i++) memcpy(h + i * hp->D, hrows + (i / count) * hp->D, hp->D * sizeof *h);
+    }
+    uint8_t *x = malloc(n * sz);
+    pcnn_image *imgs = calloc(n, sizeof *imgs);
+    if (!x || !imgs) cli_fail("out of memory");
+    cli_catch_signals();
+    cli_progress pr;
+    cli_progress_start(&pr, "sample", 1);
+    if (pcnn_model_sample(m, x, h, (int)n, temperature, seed, show, &pr)) cli_fail("%s", pcnn_errstr());
+    cli_progress_end(&pr);
+    for (size_t i = 0; i < n; i++)
+        imgs[i] = (pcnn_image){.c = hp->C, .h = hp->H, .w = hp->W, .maxval = hp->K - 1, .data = x + i * sz};
+    if (out_png) {
+        if (pcnn_png_write_grid(out_png, imgs, (int)n, count)) cli_fail("%s", pcnn_errstr());
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (pcnn_netpbm_write(stdout, &imgs[i])) cli_fail("stdout: %s", pcnn_errstr());
+    }
+    free(imgs), free(x), free(h), free(hrows);
+    pcnn_model_free(m);
+    cli_exit(0);
+}

@@ -1,0 +1,184 @@
+/* train.c -- Adam on the mean negative log-likelihood, global-norm clipping, the data
+ * order, and the training state that makes a resumed run identical to an unbroken one. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model-impl.h"
+#include "modelfile.h"
+
+struct pcnn_trainer {
+    pcnn_model *m;
+    pcnn_train_opts o;
+    int64_t step;
+    real *adam_m, *adam_v; /* (total) each, on the model's backend */
+};
+
+void pcnn_train_opts_default(pcnn_train_opts *o)
+{
+    *o = (pcnn_train_opts){.batch = 16, .seed = 1, .lr = 1e-3f, .beta1 = 0.9f,
+                           .beta2 = 0.999f, .eps = 1e-8f, .clip = 0};
+}
+
+double pcnn_bits_per_dim(const pcnn_hparams *hp, double nats)
+{
+    return nats / ((double)hp->C * hp->H * hp->W * log(2.0));
+}
+
+pcnn_trainer *pcnn_trainer_new(pcnn_model *m, const pcnn_train_opts *o)
+{
+    if (o->batch < 1 || o->batch > 65536) {
+        pcnn_seterr("batch size %d out of range 1..65536", o->batch);
+        return NULL;
+    }
+    if (!(o->lr > 0) || !(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1) ||
+        !(o->eps > 0) || !(o->clip >= 0)) {
+        pcnn_seterr("optimizer settings out of range");
+        return NULL;
+    }
+    pcnn_trainer *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->m = m;
+    t->o = *o;
+    t->adam_m = m->be->alloc(m->total * sizeof(real));
+    t->adam_v = m->be->alloc(m->total * sizeof(real));
+    if (!t->adam_m || !t->adam_v) {
+        pcnn_seterr("out of memory for the optimizer state");
+        pcnn_trainer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void pcnn_trainer_free(pcnn_trainer *t)
+{
+    if (!t) return;
+    t->m->be->release(t->adam_m);
+    t->m->be->release(t->adam_v);
+    free(t);
+}
+
+const pcnn_train_opts *pcnn_trainer_opts(const pcnn_trainer *t) { return &t->o; }
+int64_t pcnn_trainer_step_count(const pcnn_trainer *t) { return t->step; }
+
+void pcnn_trainer_batch(const pcnn_trainer *t, size_t n, size_t *idx)
+{
+    size_t B = (size_t)t->o.batch, per_epoch = n / B ? n / B : 1;
+    uint64_t epoch = (uint64_t)t->step / per_epoch, pos = ((uint64_t)t->step % per_epoch) * B;
+    /* Fisher-Yates over the whole set from (seed, epoch); O(n) per step is noise next to
+     * a forward pass of the network. */
+    size_t *perm = malloc(n * sizeof *perm);
+    if (!perm) { /* fall back to sequential order rather than fail a step */
+        for (size_t b = 0; b < B; b++) idx[b] = (pos + b) % n;
+        return;
+    }
+    uint64_t rng = t->o.seed * 0x9e3779b97f4a7c15ULL ^ (epoch + 1);
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = pcnn_rng_next(&rng) % (i + 1), tmp = perm[i];
+        perm[i] = perm[j], perm[j] = tmp;
+    }
+    for (size_t b = 0; b < B; b++) idx[b] = perm[(pos + b) % n];
+    free(perm);
+}
+
+int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, float *bpd)
+{
+    pcnn_model *m = t->m;
+    const pcnn_hparams *hp = &m->hp;
+    const size_t dims = (size_t)B * hp->C * hp->H * hp->W;
+    real *hr = NULL, *nll = malloc((size_t)B * sizeof *nll);
+    if (!nll) return pcnn_seterr("out of memory");
+    if (hp->D) {
+        if (!h) { free(nll); return pcnn_seterr("the model needs conditioning vectors"); }
+        hr = malloc((size_t)B * hp->D * sizeof *hr);
+        if (!hr) { free(nll); return pcnn_seterr("out of memory"); }
+        for (size_t i = 0; i < (size_t)B * hp->D; i++) hr[i] = h[i];
+    }
+    m->be->zero(m->g, m->total);
+    int rc = pcnn_model_run(m, nll, x, hr, B, 1, (real)(1.0 / dims));
+    free(hr);
+    if (rc) { free(nll); return rc; }
+    double total = 0;
+    for (int b = 0; b < B; b++) total += nll[b];
+    free(nll);
+    if (!isfinite(total)) return pcnn_seterr("the loss is not finite at step %" PRId64, t->step + 1);
+    if (bpd) *bpd = (float)(total / dims / log(2.0));
+    real gscale = 1;
+    if (t->o.clip > 0) {
+        double norm = sqrt(m->be->sumsq(m->g, m->total));
+        if (norm > t->o.clip) gscale = (real)(t->o.clip / norm);
+    }
+    t->step++;
+    m->be->adam(m->w, t->adam_m, t->adam_v, m->g, m->total, t->o.lr, t->o.beta1, t->o.beta2,
+                t->o.eps, (int)t->step, gscale);
+    return 0;
+}
+
+int pcnn_trainer_save(const pcnn_trainer *t, const char *path)
+{
+    pcnn_st st;
+    char buf[64];
+    int rc = pcnn_modelfile_build(&st, t->m, t->adam_m, t->adam_v);
+#define META(key, fmt, val) \
+    (snprintf(buf, sizeof buf, fmt, val), rc = rc ? rc : pcnn_modelfile_meta_add(&st, key, buf))
+    META("train.step", "%" PRId64, t->step);
+    META("train.seed", "%" PRIu64, t->o.seed);
+    META("train.batch", "%d", t->o.batch);
+    META("train.lr", "%.9g", t->o.lr);
+    META("train.beta1", "%.9g", t->o.beta1);
+    META("train.beta2", "%.9g", t->o.beta2);
+    META("train.eps", "%.9g", t->o.eps);
+    META("train.clip", "%.9g", t->o.clip);
+#undef META
+    if (!rc) rc = pcnn_st_write(&st, path);
+    pcnn_st_free(&st);
+    return rc;
+}
+
+static int meta_float(const pcnn_st *st, const char *path, const char *key, float *out)
+{
+    const char *s = pcnn_st_meta(st, key);
+    char *end;
+    if (!s) return pcnn_seterr("%s: no training state ('%s' missing)", path, key);
+    errno = 0;
+    *out = strtof(s, &end);
+    if (errno || end == s || *end || !isfinite(*out))
+        return pcnn_seterr("%s: metadata '%s' = '%s' is not a number", path, key, s);
+    return 0;
+}
+
+pcnn_trainer *pcnn_trainer_load(pcnn_model *m, const char *path)
+{
+    pcnn_st st;
+    if (pcnn_st_read(&st, path)) return NULL;
+    pcnn_trainer *t = NULL;
+    pcnn_train_opts o;
+    long step, batch;
+    const char *seed = pcnn_st_meta(&st, "train.seed");
+    char *end;
+    if (pcnn_modelfile_meta_int(&st, path, "train.step", 0, 1L << 40, &step) ||
+        pcnn_modelfile_meta_int(&st, path, "train.batch", 1, 65536, &batch))
+        goto out;
+    if (!seed || (errno = 0, o.seed = strtoull(seed, &end, 10), errno || end == seed || *end)) {
+        pcnn_seterr("%s: metadata 'train.seed' missing or not an integer", path);
+        goto out;
+    }
+    o.batch = (int)batch;
+    if (meta_float(&st, path, "train.lr", &o.lr) || meta_float(&st, path, "train.beta1", &o.beta1) ||
+        meta_float(&st, path, "train.beta2", &o.beta2) || meta_float(&st, path, "train.eps", &o.eps) ||
+        meta_float(&st, path, "train.clip", &o.clip))
+        goto out;
+    t = pcnn_trainer_new(m, &o);
+    if (!t) goto out;
+    t->step = step;
+    if (pcnn_modelfile_load_arena(&st, path, m, t->adam_m, "adam.m.") ||
+        pcnn_modelfile_load_arena(&st, path, m, t->adam_v, "adam.v.")) {
+        pcnn_trainer_free(t);
+        t = NULL;
+    }
+out:
+    pcnn_st_free(&st);
+    return t;
+}
