@@ -38,7 +38,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 PROGS    := pcnn-train pcnn-nll pcnn-sample
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
-UNIT     := test_io test_safetensors test_causality test_modelfile test_train test_parity
+UNIT     := test_io test_safetensors test_causality test_train test_parity
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
 DEB_PKGS := build-essential libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev \
@@ -79,10 +79,14 @@ check: deps
 # --- the demo: class-conditional Fashion-MNIST samples from the shipped model -----
 demo: deps
 	$(MAKE) all
-	$(B)/pcnn-sample -m models/fashion.pcnn --grid-by-class -o samples.png
+	$(B)/pcnn-sample -m models/fashion.pcnn -c all -n 10 -o samples.png
 	@echo "wrote samples.png"
 
-bench: all
+$(B)/tests/bench: tests/bench/bench.c $(B)/libpcnn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
+
+bench: all $(B)/tests/bench
 	@sh tests/bench/run.sh $(B)
 
 install: all
