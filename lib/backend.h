@@ -27,11 +27,12 @@ typedef struct pcnn_backend {
     void (*gemm)(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
                  const real *B, int ldb, real beta, real *C, int ldc);
 
-    /* im2col: col (B*H*W, cin*kh*kw), column index ci*kh*kw + r*kw + c, reads
-     * x (B,H,W,cin) at pixel (i+oy+r, j+ox+c), zero outside the image.
-     * col2im: the adjoint, accumulating into dx (B,H,W,cin). */
+    /* im2col: one row per output pixel (i, j) of the region [i0,i1)×[j0,j1) of each
+     * image, col (B*(i1-i0)*(j1-j0), cin*kh*kw), column index ci*kh*kw + r*kw + c,
+     * reading x (B,H,W,cin) at pixel (i+oy+r, j+ox+c), zero outside the image.
+     * col2im: the adjoint over the whole image, accumulating into dx (B,H,W,cin). */
     void (*im2col)(real *col, const real *x, int B, int H, int W, int cin,
-                   int kh, int kw, int oy, int ox);
+                   int kh, int kw, int oy, int ox, int i0, int i1, int j0, int j1);
     void (*col2im)(real *dx, const real *col, int B, int H, int W, int cin,
                    int kh, int kw, int oy, int ox);
 
@@ -48,6 +49,9 @@ typedef struct pcnn_backend {
     /* y = max(x, 0) (n); dx = dy * (x > 0), overwrites dx */
     void (*relu_fwd)(real *y, const real *x, size_t n);
     void (*relu_bwd)(real *dx, const real *x, const real *dy, size_t n);
+    /* dst[r*ldd + k] = beta * dst[r*ldd + k] + src[r*lds + k], k < n, r < rows;
+     * lds = 0 broadcasts one row (a bias) */
+    void (*copy_rows)(real *dst, int ldd, const real *src, int lds, int n, int rows, real beta);
     /* y += x (n) */
     void (*add)(real *y, const real *x, size_t n);
     /* x *= mask (n) */

@@ -66,6 +66,12 @@ const pcnn_param *pcnn_model_param(const pcnn_model *m, const char *name);
 pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be);
 void pcnn_model_init_weights(pcnn_model *m, uint64_t seed);
 
+/* The cached sampler; with teacher != NULL it draws nothing but feeds teacher's levels
+ * (B,C,H,W) and, if logits_out != NULL, writes the logits it computed (B,H,W,C,K). */
+int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
+                       uint64_t seed, void (*progress)(long, long, void *), void *arg,
+                       const uint8_t *teacher, real *logits_out);
+
 /* small deterministic RNG (splitmix64) used for init, shuffling and sampling */
 static inline uint64_t pcnn_rng_next(uint64_t *s)
 {

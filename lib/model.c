@@ -255,7 +255,7 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     const int kv = ly->cin * (s + 1) * n, kh = ly->cin * (s + 1);
     real *w = m->w;
 
-    be->im2col(m->col, vin, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s);
+    be->im2col(m->col, vin, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, 0, H, 0, W);
     linear(be, a->va, m->col, w + ly->v_w, M, 2 * p, kv, 0);
     be->add_rows(a->va, w + ly->v_b, 1, M, 2 * p);
     if (hp->D) {
@@ -264,7 +264,7 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     }
     be->gate_fwd(a->vout, a->va, M, p);
 
-    be->im2col(m->col, hin, B, H, W, ly->cin, 1, s + 1, 0, -s);
+    be->im2col(m->col, hin, B, H, W, ly->cin, 1, s + 1, 0, -s, 0, H, 0, W);
     linear(be, a->ha, m->col, w + ly->h_w, M, 2 * p, kh, 0);
     linear(be, a->ha, a->va, w + ly->link_w, M, 2 * p, 2 * p, 1);
     be->add_rows(a->ha, w + ly->h_b, 1, M, 2 * p);
@@ -316,7 +316,7 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
         linear_wgrad(be, g + ly->h_cond, m->dcb, m->cond, B, 2 * p, hp->D);
     }
     linear_wgrad(be, g + ly->link_w, m->dha, a->va, M, 2 * p, 2 * p);
-    be->im2col(m->col, hin, B, H, W, ly->cin, 1, s + 1, 0, -s);
+    be->im2col(m->col, hin, B, H, W, ly->cin, 1, s + 1, 0, -s, 0, H, 0, W);
     linear_wgrad(be, g + ly->h_w, m->dha, m->col, M, 2 * p, kh);
 
     /* vertical: its gate's gradient plus what flowed through the link */
@@ -328,7 +328,7 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
         be->sum_rows(m->dcb, m->dva, B, H * W, 2 * p);
         linear_wgrad(be, g + ly->v_cond, m->dcb, m->cond, B, 2 * p, hp->D);
     }
-    be->im2col(m->col, vin, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s);
+    be->im2col(m->col, vin, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, 0, H, 0, W);
     linear_wgrad(be, g + ly->v_w, m->dva, m->col, M, 2 * p, kv);
     if (l == 0) return; /* the input is data: no gradient wanted */
 

@@ -155,9 +155,15 @@ double pcnn_bits_per_dim(const pcnn_hparams *hp, double nats);
 /* ---- sampling --------------------------------------------------------------------- */
 /* Draws B images pixel by pixel in raster order, channel by channel: x (B,C,H,W) levels,
  * h (B,D) or NULL. Image b takes its random numbers from stream (seed, b) alone, so the
- * same seed draws the same images whatever the batch. progress may be NULL. */
+ * same seed draws the same images whatever the batch. progress may be NULL.
+ * pcnn_model_sample keeps the activations later pixels need (one column of work per
+ * pixel and layer); pcnn_model_sample_naive reruns the network for every pixel. Both
+ * compute the same function. */
 int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
                       uint64_t seed, void (*progress)(long done, long total, void *arg), void *arg);
+int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
+                            uint64_t seed, void (*progress)(long done, long total, void *arg),
+                            void *arg);
 
 #ifdef __cplusplus
 }

@@ -1,23 +1,42 @@
 /* sample.c -- drawing images pixel by pixel, channel by channel, in raster order.
  *
- * This is the plain (naive) sampler: for pixel (i, j) it runs the network over rows
- * 0..i only -- rows below cannot influence them (causality) -- and reads the logits of
- * (i, j, c). Each image has its own random stream, derived from (seed, b). */
+ * Two samplers compute the same function:
+ *  - cached (the default), after Ramachandran et al. 2017, "Fast Generation for
+ *    Convolutional Autoregressive Models", for the two-stack network: at the start of
+ *    row i the vertical stack of every layer is computed for row i alone (it sees only
+ *    rows above, all known by then), and kept: later rows read its last n/2+1 rows.
+ *    Then for each pixel (i, j) and channel c the horizontal stack and the head are
+ *    computed at that one position, reading the current row's outputs of the layer
+ *    below. Each new pixel costs one column of work per layer.
+ *  - naive: the whole network over rows 0..i for every pixel and channel.
+ * Image b takes its random numbers from stream (seed, b), one number per pixel and
+ * channel in raster order, in both samplers. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "model-impl.h"
 
-int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                      uint64_t seed, void (*progress)(long, long, void *), void *arg)
+static void seed_streams(uint64_t *rng, int B, uint64_t seed)
+{
+    for (int b = 0; b < B; b++) rng[b] = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)b * 0xd1b54a32d192ed03ULL;
+}
+
+static int check_args(const pcnn_model *m, const float *h, int B, float temperature)
+{
+    if (B < 1) return pcnn_seterr("nothing to sample");
+    if (!(temperature > 0)) return pcnn_seterr("temperature must be positive");
+    if (m->hp.D && !h) return pcnn_seterr("the model needs a conditioning vector of size %d", m->hp.D);
+    for (size_t i = 0; m->hp.D && i < (size_t)B * m->hp.D; i++)
+        if (!isfinite(h[i])) return pcnn_seterr("conditioning vector holds NaN or Inf");
+    return 0;
+}
+
+int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
+                            uint64_t seed, void (*progress)(long, long, void *), void *arg)
 {
     const pcnn_hparams hp = m->hp;
     const int C = hp.C, H = hp.H, W = hp.W, K = hp.K;
-    if (!(temperature > 0)) return pcnn_seterr("temperature must be positive");
-    if (hp.D && !h) return pcnn_seterr("the model needs a conditioning vector of size %d", hp.D);
-    for (size_t i = 0; hp.D && i < (size_t)B * hp.D; i++)
-        if (!isfinite(h[i])) return pcnn_seterr("conditioning vector holds NaN or Inf");
-    if (pcnn_model_reserve(m, B)) return -1;
+    if (check_args(m, h, B, temperature) || pcnn_model_reserve(m, B)) return -1;
 
     real *hr = hp.D ? malloc((size_t)B * hp.D * sizeof *hr) : NULL;
     uint8_t *rows = malloc((size_t)B * C * H * W);
@@ -30,7 +49,7 @@ int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float te
         goto out;
     }
     for (size_t i = 0; hp.D && i < (size_t)B * hp.D; i++) hr[i] = h[i];
-    for (int b = 0; b < B; b++) rng[b] = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)b * 0xd1b54a32d192ed03ULL;
+    seed_streams(rng, B, seed);
     memset(x, 0, (size_t)B * C * H * W);
     const long total = (long)H * W * C;
     for (int i = 0; i < H; i++) {
@@ -54,4 +73,186 @@ int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float te
 out:
     free(hr), free(rows), free(draw), free(rng), free(u);
     return rc;
+}
+
+/* The cached sampler's state: one allocation on the backend. */
+typedef struct {
+    real *inmap;        /* (B,H,W,C) input values, filled as pixels are drawn */
+    real **vout;        /* [L] (B,H,W,p) vertical outputs of layers 0..L-1 */
+    real **varow;       /* [L+1] (B,W,2p) vertical pre-activations of the current row */
+    real **hrow;        /* [L+1] (B,W,p) horizontal outputs of the current row */
+    real *col, *tmp, *ha, *hg, *t1, *t2, *logits;
+    real *cv, *ch;      /* [L+1] (B,2p) conditioning biases, vertical and horizontal */
+    void *mem;
+} cache;
+
+static int cache_alloc(cache *c, const pcnn_model *m, int B)
+{
+    const pcnn_hparams *hp = &m->hp;
+    const size_t p = hp->p, L = hp->L, grid = (size_t)B * hp->H * hp->W, row = (size_t)B * hp->W;
+    const int s = hp->n / 2;
+    const size_t colw = row * p * (s + 1) * hp->n, CK = (size_t)hp->C * hp->K;
+    size_t need = grid * hp->C + L * grid * p + (L + 1) * row * 3 * p + colw + row * p +
+                  (size_t)B * (2 * p + p + p + p + CK) + 2 * (L + 1) * B * 2 * p;
+    c->vout = calloc(L + 1, sizeof *c->vout);
+    c->varow = calloc(L + 1, sizeof *c->varow);
+    c->hrow = calloc(L + 1, sizeof *c->hrow);
+    c->mem = m->be->alloc(need * sizeof(real));
+    if (!c->vout || !c->varow || !c->hrow || !c->mem)
+        return pcnn_seterr("out of memory for the sampler's cache (%zu MiB)", need * sizeof(real) >> 20);
+    real *q = c->mem;
+#define TAKE(ptr, n) (ptr = q, q += (n))
+    TAKE(c->inmap, grid * hp->C);
+    for (size_t l = 0; l < L; l++) TAKE(c->vout[l], grid * p);
+    for (size_t l = 0; l <= L; l++) {
+        TAKE(c->varow[l], row * 2 * p);
+        TAKE(c->hrow[l], row * p);
+    }
+    TAKE(c->col, colw);
+    TAKE(c->tmp, row * p);
+    TAKE(c->ha, (size_t)B * 2 * p);
+    TAKE(c->hg, (size_t)B * p);
+    TAKE(c->t1, (size_t)B * p);
+    TAKE(c->t2, (size_t)B * p);
+    TAKE(c->logits, (size_t)B * CK);
+    TAKE(c->cv, (L + 1) * B * 2 * p);
+    TAKE(c->ch, (L + 1) * B * 2 * p);
+#undef TAKE
+    return 0;
+}
+
+static void cache_free(cache *c, const pcnn_model *m)
+{
+    m->be->release(c->mem);
+    free(c->vout), free(c->varow), free(c->hrow);
+}
+
+/* Row i of every layer's vertical stack. */
+static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
+{
+    const pcnn_backend *be = m->be;
+    const pcnn_hparams *hp = &m->hp;
+    const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, n = hp->n;
+    for (int l = 0; l <= hp->L; l++) {
+        const pcnn_layer *ly = &m->layers[l];
+        const real *src = l ? c->vout[l - 1] : c->inmap;
+        const int kv = ly->cin * (s + 1) * n;
+        be->im2col(c->col, src, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1, 0, W);
+        be->gemm(0, 1, B * W, 2 * p, kv, 1, c->col, kv, m->w + ly->v_w, kv, 0, c->varow[l], 2 * p);
+        be->add_rows(c->varow[l], m->w + ly->v_b, 1, B * W, 2 * p);
+        if (hp->D) be->add_rows(c->varow[l], c->cv + (size_t)l * B * 2 * p, B, W, 2 * p);
+        if (l == hp->L) break; /* the top layer's vertical output feeds nothing */
+        be->gate_fwd(c->tmp, c->varow[l], B * W, p);
+        be->copy_rows(c->vout[l] + (size_t)i * W * p, H * W * p, c->tmp, W * p, W * p, B, 0);
+    }
+}
+
+/* Horizontal stack and head at pixel (i, j): logits (B, C*K) in c->logits. */
+static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j)
+{
+    const pcnn_backend *be = m->be;
+    const pcnn_hparams *hp = &m->hp;
+    const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, CK = hp->C * hp->K;
+    for (int l = 0; l <= hp->L; l++) {
+        const pcnn_layer *ly = &m->layers[l];
+        const int kh = ly->cin * (s + 1);
+        if (l == 0) be->im2col(c->col, c->inmap, B, H, W, hp->C, 1, s + 1, 0, -s, i, i + 1, j, j + 1);
+        else be->im2col(c->col, c->hrow[l - 1], B, 1, W, p, 1, s + 1, 0, -s, 0, 1, j, j + 1);
+        be->gemm(0, 1, B, 2 * p, kh, 1, c->col, kh, m->w + ly->h_w, kh, 0, c->ha, 2 * p);
+        be->gemm(0, 1, B, 2 * p, 2 * p, 1, c->varow[l] + (size_t)j * 2 * p, W * 2 * p,
+                 m->w + ly->link_w, 2 * p, 1, c->ha, 2 * p);
+        be->add_rows(c->ha, m->w + ly->h_b, 1, B, 2 * p);
+        if (hp->D) be->add_rows(c->ha, c->ch + (size_t)l * B * 2 * p, B, 1, 2 * p);
+        be->gate_fwd(c->hg, c->ha, B, p);
+        real *out = c->hrow[l] + (size_t)j * p;
+        be->copy_rows(out, W * p, m->w + ly->out_b, 0, p, B, 0);
+        be->gemm(0, 1, B, p, p, 1, c->hg, p, m->w + ly->out_w, p, 1, out, W * p);
+        if (ly->residual) be->copy_rows(out, W * p, c->hrow[l - 1] + (size_t)j * p, W * p, p, B, 1);
+    }
+    be->copy_rows(c->t1, p, c->hrow[hp->L] + (size_t)j * p, W * p, p, B, 0);
+    be->relu_fwd(c->t1, c->t1, (size_t)B * p);
+    be->gemm(0, 1, B, p, p, 1, c->t1, p, m->w + m->out1_w, p, 0, c->t2, p);
+    be->add_rows(c->t2, m->w + m->out1_b, 1, B, p);
+    be->relu_fwd(c->t2, c->t2, (size_t)B * p);
+    be->gemm(0, 1, B, CK, p, 1, c->t2, p, m->w + m->out2_w, p, 0, c->logits, CK);
+    be->add_rows(c->logits, m->w + m->out2_b, 1, B, CK);
+}
+
+int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
+                       uint64_t seed, void (*progress)(long, long, void *), void *arg,
+                       const uint8_t *teacher, real *logits_out)
+{
+    const pcnn_backend *be = m->be;
+    const pcnn_hparams *hp = &m->hp;
+    const int C = hp->C, H = hp->H, W = hp->W, K = hp->K, p = hp->p;
+    if (check_args(m, h, B, temperature)) return -1;
+    cache c = {0};
+    uint8_t *draw = malloc((size_t)B);
+    uint64_t *rng = malloc((size_t)B * sizeof *rng);
+    double *u = malloc((size_t)B * sizeof *u);
+    real *hr = hp->D ? malloc((size_t)B * hp->D * sizeof *hr) : NULL;
+    real *neg = malloc((size_t)B * H * W * C * sizeof *neg);
+    int rc = 0;
+    if (!draw || !rng || !u || (hp->D && !hr) || !neg) {
+        rc = pcnn_seterr("out of memory");
+        goto out;
+    }
+    if ((rc = cache_alloc(&c, m, B))) goto out;
+    /* undrawn pixels read as level 0; the masks make their value irrelevant */
+    for (size_t k = 0; k < (size_t)B * H * W * C; k++) neg[k] = -1;
+    be->to_device(c.inmap, neg, (size_t)B * H * W * C * sizeof *neg);
+    if (hp->D) {
+        for (size_t k = 0; k < (size_t)B * hp->D; k++) hr[k] = h[k];
+        real *dh = be->alloc((size_t)B * hp->D * sizeof *dh);
+        if (!dh) {
+            rc = pcnn_seterr("out of memory");
+            goto out;
+        }
+        be->to_device(dh, hr, (size_t)B * hp->D * sizeof *dh);
+        for (int l = 0; l <= hp->L; l++) {
+            const pcnn_layer *ly = &m->layers[l];
+            be->gemm(0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->v_cond, hp->D, 0,
+                     c.cv + (size_t)l * B * 2 * p, 2 * p);
+            be->gemm(0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->h_cond, hp->D, 0,
+                     c.ch + (size_t)l * B * 2 * p, 2 * p);
+        }
+        be->release(dh);
+    }
+    seed_streams(rng, B, seed);
+    if (!teacher) memset(x, 0, (size_t)B * C * H * W);
+    const long total = (long)H * W * C;
+    const real scale = (real)2 / (K - 1);
+    for (int i = 0; i < H; i++) {
+        vertical_row(m, &c, B, i);
+        for (int j = 0; j < W; j++)
+            for (int ch = 0; ch < C; ch++) {
+                horizontal_pixel(m, &c, B, i, j);
+                for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
+                if (teacher) {
+                    for (int b = 0; b < B; b++) draw[b] = teacher[(((size_t)b * C + ch) * H + i) * W + j];
+                    if (logits_out)
+                        for (int b = 0; b < B; b++)
+                            be->to_host(logits_out + ((((size_t)b * H + i) * W + j) * C + ch) * K,
+                                        c.logits + ((size_t)b * C + ch) * K, (size_t)K * sizeof(real));
+                } else {
+                    be->sample(draw, c.logits + (size_t)ch * K, B, K, C * K, (real)temperature, u);
+                }
+                for (int b = 0; b < B; b++) {
+                    x[(((size_t)b * C + ch) * H + i) * W + j] = draw[b];
+                    real v = draw[b] * scale - 1;
+                    be->to_device(c.inmap + (((size_t)b * H + i) * W + j) * C + ch, &v, sizeof v);
+                }
+                if (progress) progress(((long)i * W + j) * C + ch + 1, total, arg);
+            }
+    }
+out:
+    cache_free(&c, m);
+    free(draw), free(rng), free(u), free(hr), free(neg);
+    return rc;
+}
+
+int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
+                      uint64_t seed, void (*progress)(long, long, void *), void *arg)
+{
+    return pcnn_sample_cached(m, x, h, B, temperature, seed, progress, arg, NULL, NULL);
 }

@@ -5,7 +5,7 @@ void cpu_adam(real *w, real *m, real *v, const real *g, size_t n, real lr, real 
               real eps, int t, real gscale)
 {
     const real c1 = 1 - (real)pow(b1, t), c2 = 1 - (real)pow(b2, t);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > PCNN_OMP_MIN)
     for (size_t i = 0; i < n; i++) {
         real gi = g[i] * gscale;
         m[i] = b1 * m[i] + (1 - b1) * gi;

@@ -10,7 +10,7 @@ static const pcnn_backend cpu = {
     .add_rows = cpu_add_rows, .sum_rows = cpu_sum_rows,
     .gate_fwd = cpu_gate_fwd, .gate_bwd = cpu_gate_bwd,
     .relu_fwd = cpu_relu_fwd, .relu_bwd = cpu_relu_bwd,
-    .add = cpu_add, .mul = cpu_mul, .sumsq = cpu_sumsq,
+    .copy_rows = cpu_copy_rows, .add = cpu_add, .mul = cpu_mul, .sumsq = cpu_sumsq,
     .levels_to_input = cpu_levels_to_input,
     .softmax_xent = cpu_softmax_xent,
     .adam = cpu_adam,

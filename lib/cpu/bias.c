@@ -6,7 +6,7 @@
 
 void cpu_add_rows(real *y, const real *v, int B, int P, int N)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * P * N > PCNN_OMP_MIN)
     for (int bp = 0; bp < B * P; bp++) {
         const real *vb = v + (size_t)(bp / P) * N;
         real *yr = y + (size_t)bp * N;

@@ -3,6 +3,9 @@
 #define PCNN_CPU_H
 #include "../backend.h"
 
+/* loops over fewer elements than this stay on one thread: waking the pool costs more */
+#define PCNN_OMP_MIN 32768
+
 void *cpu_alloc(size_t bytes);
 void cpu_release(void *p);
 void cpu_copy(void *dst, const void *src, size_t bytes);
@@ -10,7 +13,8 @@ void cpu_zero(real *x, size_t n);
 void cpu_gemm(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
               const real *B, int ldb, real beta, real *C, int ldc);
 void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
-                int oy, int ox);
+                int oy, int ox, int i0, int i1, int j0, int j1);
+void cpu_copy_rows(real *dst, int ldd, const real *src, int lds, int n, int rows, real beta);
 void cpu_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh, int kw,
                 int oy, int ox);
 void cpu_add_rows(real *y, const real *v, int B, int P, int N);

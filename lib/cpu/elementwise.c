@@ -1,21 +1,34 @@
-/* elementwise.c -- CPU twin of kernels/elementwise.cu: relu, add, mask, sum of squares. */
+/* elementwise.c -- CPU twin of kernels/elementwise.cu: relu, strided row copies, add,
+ * mask, sum of squares. */
 #include "cpu.h"
 
 void cpu_relu_fwd(real *y, const real *x, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > PCNN_OMP_MIN)
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
 
 void cpu_relu_bwd(real *dx, const real *x, const real *dy, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > PCNN_OMP_MIN)
     for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+}
+
+void cpu_copy_rows(real *dst, int ldd, const real *src, int lds, int n, int rows, real beta)
+{
+    for (int r = 0; r < rows; r++) {
+        real *d = dst + (size_t)r * ldd;
+        const real *s = src + (size_t)r * lds;
+        if (beta == 0)
+            for (int k = 0; k < n; k++) d[k] = s[k];
+        else
+            for (int k = 0; k < n; k++) d[k] = beta * d[k] + s[k];
+    }
 }
 
 void cpu_add(real *y, const real *x, size_t n)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > PCNN_OMP_MIN)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
@@ -27,7 +40,7 @@ void cpu_mul(real *x, const real *mask, size_t n)
 double cpu_sumsq(const real *x, size_t n)
 {
     double s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
+#pragma omp parallel for reduction(+ : s) schedule(static) if (n > PCNN_OMP_MIN)
     for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
     return s;
 }

@@ -5,7 +5,7 @@ static inline real sigm(real x) { return 1 / (1 + rexp(-x)); }
 
 void cpu_gate_fwd(real *y, const real *a, int M, int p)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)M * p > PCNN_OMP_MIN)
     for (int m = 0; m < M; m++) {
         const real *f = a + (size_t)m * 2 * p, *g = f + p;
         real *ym = y + (size_t)m * p;
@@ -15,7 +15,7 @@ void cpu_gate_fwd(real *y, const real *a, int M, int p)
 
 void cpu_gate_bwd(real *da, const real *a, const real *dy, int M, int p)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)M * p > PCNN_OMP_MIN)
     for (int m = 0; m < M; m++) {
         const real *f = a + (size_t)m * 2 * p, *g = f + p, *d = dy + (size_t)m * p;
         real *df = da + (size_t)m * 2 * p, *dg = df + p;

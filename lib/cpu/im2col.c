@@ -1,16 +1,17 @@
 /* im2col.c -- CPU twin of kernels/im2col.cu: the shifted windows of a convolution
- * laid out as matrix rows, and the adjoint (col2im) for the backward pass. */
+ * laid out as matrix rows (for a region of output pixels: all of them in training, one
+ * row or one pixel in the cached sampler), and the adjoint (col2im) for the backward pass. */
 #include "cpu.h"
 
 void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
-                int oy, int ox)
+                int oy, int ox, int i0, int i1, int j0, int j1)
 {
-    const int taps = kh * kw, ncol = cin * taps;
-#pragma omp parallel for schedule(static)
-    for (int bi = 0; bi < B * H; bi++) {
-        int b = bi / H, i = bi % H;
-        for (int j = 0; j < W; j++) {
-            real *row = col + ((size_t)bi * W + j) * ncol;
+    const int taps = kh * kw, ncol = cin * taps, RH = i1 - i0, RW = j1 - j0;
+#pragma omp parallel for schedule(static) if ((size_t)B * RH * RW * ncol > PCNN_OMP_MIN)
+    for (int bi = 0; bi < B * RH; bi++) {
+        int b = bi / RH, i = i0 + bi % RH;
+        for (int j = j0; j < j1; j++) {
+            real *row = col + ((size_t)bi * RW + (j - j0)) * ncol;
             for (int r = 0; r < kh; r++) {
                 int y = i + oy + r;
                 for (int c = 0; c < kw; c++) {

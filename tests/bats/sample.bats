@@ -1,0 +1,237 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2016,SC2030,SC2031,SC2154  # bash -c scripts; bats sets status/output/stderr
+# pcnn-sample: options, the netpbm stream and its round trip through pcnn-nll, PNG grids,
+# seeds, class models (-c K, -c all), conditioning records (--cond, stdin).
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+setup_file() {
+    fixture_models
+}
+
+setup() {
+    D=$BATS_TEST_TMPDIR
+    F=$BATS_FILE_TMPDIR
+}
+
+# ---- options ---------------------------------------------------------------------------
+
+@test "pcnn-sample --help: exit 0, usage on stdout, nothing on stderr" {
+    run -0 --separate-stderr "$SAMPLE" --help
+    [[ ${lines[0]} == "usage: pcnn-sample "* ]] || die "no usage line"
+    [[ $output == *"--temperature"* ]] || die "options missing from the help"
+    [ -z "$stderr" ] || die "stderr is not empty"
+}
+
+@test "pcnn-sample --help >/dev/full: exit 1 with a write error" {
+    run -1 --separate-stderr bash -c '"$1" --help >/dev/full' _ "$SAMPLE"
+    assert_one_error_line pcnn-sample "standard output"
+}
+
+@test "pcnn-sample: unknown option exits 2, stderr only" {
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" --bogus
+    assert_usage_error pcnn-sample "--bogus"
+}
+
+@test "pcnn-sample: an operand exits 2" {
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" "$F/gray.pgm"
+    assert_usage_error pcnn-sample "$F/gray.pgm"
+}
+
+@test "pcnn-sample: -n abc exits 2" {
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -n abc
+    assert_usage_error pcnn-sample "abc"
+}
+
+@test "pcnn-sample: --temperature -1 exits 2" {
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" --temperature -1
+    assert_usage_error pcnn-sample "-1"
+}
+
+@test "pcnn-sample: -s -5 (not an option of pcnn-sample) exits 2" {
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -s -5
+    assert_usage_error pcnn-sample
+}
+
+@test "pcnn-sample: bad numbers exit 2 (-n 0, -n 2x, -n 100001, -t 0, -t inf, -t nan, --seed -5, --seed x)" {
+    local a
+    for a in "-n 0" "-n 2x" "-n 100001" "-t 0" "-t inf" "-t nan" "--seed -5" "--seed x" "--seed 99999999999999999999999"; do
+        # shellcheck disable=SC2086
+        run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" $a
+        assert_usage_error pcnn-sample
+    done
+}
+
+@test "pcnn-sample: -c with an unconditional model exits 2" {
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -c 0
+    assert_usage_error pcnn-sample "$F/gray.pcnn"
+}
+
+@test "pcnn-sample: --cond with an unconditional model exits 2" {
+    npy_record 1 0 0 >"$D/c.npy"
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" --cond "$D/c.npy"
+    assert_usage_error pcnn-sample "$F/gray.pcnn"
+}
+
+@test "pcnn-sample: -c with --cond exits 2" {
+    npy_record 1 0 0 >"$D/c.npy"
+    run -2 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -c 1 --cond "$D/c.npy"
+    assert_usage_error pcnn-sample
+}
+
+@test "pcnn-sample: -c K outside the model's classes, -c x, -c -1 exit 2" {
+    local a
+    for a in 3 x -1 1x ""; do
+        run -2 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -c "$a"
+        assert_usage_error pcnn-sample
+    done
+}
+
+@test "pcnn-sample: more than 100000 images in all exits 2" {
+    run -2 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -c all -n 50000
+    assert_usage_error pcnn-sample "100000"
+}
+
+# ---- the netpbm stream -----------------------------------------------------------------
+
+@test "pcnn-sample -n 3: a stream of 3 P5 images of the model's size" {
+    run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$2" -n 3 | od -An -v -tx1 | tr -d " \n"' _ "$SAMPLE" "$F/gray.pcnn"
+    local hdr=50350a3420340a3235350a # "P5\n4 4\n255\n"
+    [ "${#output}" -eq $((3 * (22 + 32))) ] || die "not 3 x (11 + 16) bytes"
+    [ "${output:0:22}" = "$hdr" ] && [ "${output:54:22}" = "$hdr" ] && [ "${output:108:22}" = "$hdr" ] ||
+        die "not three 'P5 4 4 255' headers"
+}
+
+@test "pcnn-sample | pcnn-nll: 3 images read back as 3 lines and a mean" {
+    run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" -n 3 | "$2" -m "$3"' _ "$SAMPLE" "$NLL" "$F/gray.pcnn"
+    [ "${#lines[@]}" -eq 4 ] || die "expected 4 lines"
+    [[ ${lines[3]} == mean* ]]
+}
+
+@test "pcnn-sample: default count is 1" {
+    run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" | "$2" -m "$3"' _ "$SAMPLE" "$NLL" "$F/gray.pcnn"
+    [ "${#lines[@]}" -eq 2 ]
+}
+
+@test "pcnn-sample: an RGB model writes P6" {
+    "$SAMPLE" -m "$F/rgb.pcnn" -n 2 >"$D/s.ppm" 2>/dev/null
+    [ "$(head -c 2 "$D/s.ppm")" = P6 ]
+    [ "$(stat -c %s "$D/s.ppm")" -eq $((2 * (11 + 48))) ]
+    run -0 --separate-stderr "$NLL" -m "$F/rgb.pcnn" "$D/s.ppm"
+    [ "${#lines[@]}" -eq 3 ]
+}
+
+@test "pcnn-sample: a binary model (K=2) writes maxval 1" {
+    "$SAMPLE" -m "$F/bin.pcnn" -n 2 >"$D/s.pgm" 2>/dev/null
+    [ "$(head -c 9 "$D/s.pgm" | od -An -c | tr -d ' ')" = 'P5\n44\n1\n' ] || die "header is not 'P5 4 4 1'"
+    # every sample is 0 or 1
+    ! tail -c 16 "$D/s.pgm" | od -An -v -tu1 | tr -s ' ' '\n' | grep -q -v -e '^$' -e '^[01]$' || die "a sample above 1"
+    run -0 --separate-stderr "$NLL" -m "$F/bin.pcnn" "$D/s.pgm"
+    [ "${#lines[@]}" -eq 3 ]
+}
+
+@test "pcnn-sample: the same --seed draws the same images, other seeds differ" {
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 42 >"$D/a.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 42 >"$D/b.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 43 >"$D/c.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 >"$D/d.pgm" 2>/dev/null
+    cmp "$D/a.pgm" "$D/b.pgm"
+    ! cmp -s "$D/a.pgm" "$D/c.pgm" || die "seeds 42 and 43 drew the same images"
+    ! cmp -s "$D/a.pgm" "$D/d.pgm" || die "seeds 42 and 1 drew the same images"
+}
+
+@test "pcnn-sample: image b depends on (seed, b) alone: -n 1 is the first image of -n 3" {
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 5 >"$D/three.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/gray.pcnn" -n 1 --seed 5 >"$D/one.pgm" 2>/dev/null
+    cmp "$D/one.pgm" <(head -c 27 "$D/three.pgm")
+}
+
+@test "pcnn-sample: a low temperature works" {
+    run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" -n 2 -t 0.01 | "$2" -m "$3"' _ "$SAMPLE" "$NLL" "$F/gray.pcnn"
+    [ "${#lines[@]}" -eq 3 ]
+}
+
+# ---- PNG grids -------------------------------------------------------------------------
+
+@test "pcnn-sample -o grid.png: a PNG, nothing on stdout, no temporary files" {
+    run -0 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -n 3 -o "$D/grid.png"
+    assert_no_stdout
+    is_png "$D/grid.png" || die "no PNG signature"
+    [ "$(head -c 8 "$D/grid.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+    assert_no_leftovers "$D/none.png"
+}
+
+@test "pcnn-sample -n 1 -o: the grid of one image is that image (pcnn-nll reads it back)" {
+    run -0 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -n 1 --seed 9 -o "$D/one.png"
+    "$SAMPLE" -m "$F/gray.pcnn" -n 1 --seed 9 >"$D/one.pgm" 2>/dev/null
+    run -0 --separate-stderr "$NLL" -m "$F/gray.pcnn" "$D/one.png"
+    local png=$output
+    run -0 --separate-stderr "$NLL" -m "$F/gray.pcnn" "$D/one.pgm"
+    [ "$output" = "$png" ] || die "the PNG and the netpbm image differ"
+}
+
+@test "pcnn-sample -o replaces an existing file" {
+    printf 'old\n' >"$D/grid.png"
+    run -0 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -n 2 -o "$D/grid.png"
+    is_png "$D/grid.png"
+}
+
+# ---- class models ----------------------------------------------------------------------
+
+@test "pcnn-sample -c K: N images of one class" {
+    run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" -c 2 -n 2 | "$2" -m "$3" -c 2' _ "$SAMPLE" "$NLL" "$F/class.pcnn"
+    [ "${#lines[@]}" -eq 3 ]
+}
+
+@test "pcnn-sample -c all -n 2: 2 images of each of the 3 classes" {
+    run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" -c all -n 2 | "$2" -m "$3" -c 0' _ "$SAMPLE" "$NLL" "$F/class.pcnn"
+    [ "${#lines[@]}" -eq 7 ] || die "expected 6 images and a mean"
+}
+
+@test "pcnn-sample -c all: 10 images per class by default" {
+    run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" -c all | "$2" -m "$3" -c 0' _ "$SAMPLE" "$NLL" "$F/class.pcnn"
+    [ "${#lines[@]}" -eq 31 ] || die "expected 30 images and a mean"
+}
+
+@test "pcnn-sample -c all -o grid.png: a PNG" {
+    run -0 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -c all -n 2 -o "$D/grid.png"
+    assert_no_stdout
+    is_png "$D/grid.png"
+}
+
+@test "pcnn-sample: row k of -c all equals -c k with the same seed" {
+    "$SAMPLE" -m "$F/class.pcnn" -c all -n 1 --seed 3 >"$D/all.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/class.pcnn" -c 0 -n 1 --seed 3 >"$D/c0.pgm" 2>/dev/null
+    cmp "$D/c0.pgm" <(head -c 27 "$D/all.pgm")
+}
+
+@test "pcnn-sample --cond FILE: one row of N images per .npy record" {
+    { npy_record 1 0 0; npy_record 0 0 1; } >"$D/c.npy"
+    run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" --cond "$4" -n 2 | "$2" -m "$3" -c 0' _ "$SAMPLE" "$NLL" "$F/class.pcnn" "$D/c.npy"
+    [ "${#lines[@]}" -eq 5 ] || die "expected 4 images and a mean"
+}
+
+@test "pcnn-sample --cond: a one-hot record draws what -c K draws" {
+    npy_record 0 1 0 >"$D/c1.npy"
+    "$SAMPLE" -m "$F/class.pcnn" --cond "$D/c1.npy" -n 2 --seed 11 >"$D/a.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/class.pcnn" -c 1 -n 2 --seed 11 >"$D/b.pgm" 2>/dev/null
+    cmp "$D/a.pgm" "$D/b.pgm"
+}
+
+@test "pcnn-sample: a conditional model reads .npy records from stdin when stdin is not a terminal" {
+    { npy_record 1 0 0; npy_record 0 1 0; npy_record 0 0 1; } >"$D/c.npy"
+    run -0 --separate-stderr bash -c 'set -o pipefail; cat "$4" | "$1" -m "$3" | "$2" -m "$3" -c 0' _ "$SAMPLE" "$NLL" "$F/class.pcnn" "$D/c.npy"
+    [ "${#lines[@]}" -eq 4 ] || die "expected 3 images and a mean"
+}
+
+@test "pcnn-sample: '--cond -' is stdin" {
+    npy_record 0 0 1 >"$D/c.npy"
+    run -0 --separate-stderr bash -c '"$1" -m "$2" --cond - <"$3"' _ "$SAMPLE" "$F/class.pcnn" "$D/c.npy"
+    [ "$(head -c 2 <<<"$output")" = P5 ]
+}
+
+@test "pcnn-sample >/dev/full: exit 1 with an error" {
+    run -1 --separate-stderr bash -c '"$1" -m "$2" -n 2 >/dev/full' _ "$SAMPLE" "$F/gray.pcnn"
+    assert_last_error_line pcnn-sample "standard output"
+}

@@ -1,0 +1,326 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2016,SC2030,SC2031,SC2154  # bash -c scripts; bats sets status/output/stderr
+# pcnn-train: options, inputs (netpbm stream, PNG, IDX), class conditioning, validation
+# log, exact resume, SIGINT.
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+setup_file() {
+    pgm_stream 6 4 4 >"$BATS_FILE_TMPDIR/six.pgm"
+    pgm_stream 24 4 4 >"$BATS_FILE_TMPDIR/many.pgm"
+}
+
+setup() {
+    D=$BATS_TEST_TMPDIR
+    SIX=$BATS_FILE_TMPDIR/six.pgm
+    MANY=$BATS_FILE_TMPDIR/many.pgm
+}
+
+# ---- options ---------------------------------------------------------------------------
+
+@test "pcnn-train --help: exit 0, usage on stdout, nothing on stderr" {
+    run -0 --separate-stderr "$TRAIN" --help
+    [[ ${lines[0]} == "usage: pcnn-train "* ]] || die "no usage line"
+    [[ $output == *"--resume"* ]] || die "options missing from the help"
+    [ -z "$stderr" ] || die "stderr is not empty"
+}
+
+@test "pcnn-train -h: same as --help" {
+    run -0 --separate-stderr "$TRAIN" -h
+    [[ ${lines[0]} == "usage: pcnn-train "* ]] || die "no usage line"
+}
+
+@test "pcnn-train --help >/dev/full: exit 1 with a write error" {
+    run -1 --separate-stderr bash -c '"$1" --help >/dev/full' _ "$TRAIN"
+    assert_one_error_line pcnn-train "standard output"
+}
+
+@test "pcnn-train: unknown long option exits 2, stderr only" {
+    run -2 --separate-stderr "$TRAIN" -o "$D/m.pcnn" --bogus "$SIX"
+    assert_usage_error pcnn-train "--bogus"
+    assert_no_leftovers "$D/m.pcnn"
+}
+
+@test "pcnn-train: unknown short option exits 2" {
+    run -2 --separate-stderr "$TRAIN" -o "$D/m.pcnn" -Z "$SIX"
+    assert_usage_error pcnn-train "-Z"
+    assert_no_leftovers "$D/m.pcnn"
+}
+
+@test "pcnn-train: option without its argument exits 2" {
+    run -2 --separate-stderr "$TRAIN" "$SIX" -o
+    assert_usage_error pcnn-train "-o"
+}
+
+@test "pcnn-train: -n abc exits 2" {
+    run -2 --separate-stderr "$TRAIN" -o "$D/m.pcnn" -n abc "$SIX"
+    assert_usage_error pcnn-train "abc"
+    assert_no_leftovers "$D/m.pcnn"
+}
+
+@test "pcnn-train: -s -5 exits 2" {
+    run -2 --separate-stderr "$TRAIN" -o "$D/m.pcnn" -s -5 "$SIX"
+    assert_usage_error pcnn-train "-5"
+    assert_no_leftovers "$D/m.pcnn"
+}
+
+@test "pcnn-train: numbers out of bounds or with junk exit 2 (-n 99, -s 3x, --lr -1, --lr nan, --seed -1, -b 0)" {
+    local args
+    for args in "-n 99" "-s 3x" "--lr -1" "--lr nan" "--seed -1" "-b 0" "-k 1" "-k 257" "--every 0" "-s 99999999999999999999"; do
+        # shellcheck disable=SC2086
+        run -2 --separate-stderr "$TRAIN" -o "$D/m.pcnn" $args "$SIX"
+        assert_usage_error pcnn-train
+    done
+    assert_no_leftovers "$D/m.pcnn"
+}
+
+@test "pcnn-train: an even filter size is a usage error (exit 2)" {
+    run -2 --separate-stderr tiny_train -o "$D/m.pcnn" -n 4 "$SIX"
+    assert_usage_error pcnn-train
+    assert_no_leftovers "$D/m.pcnn"
+}
+
+@test "pcnn-train: no -o exits 2 and writes nothing" {
+    run -2 --separate-stderr "$TRAIN" -L 1 -p 6 -n 3 -s 1 "$SIX"
+    assert_usage_error pcnn-train "-o"
+}
+
+@test "pcnn-train: --classes without -l exits 2" {
+    run -2 --separate-stderr tiny_train -o "$D/m.pcnn" --classes 3 "$SIX"
+    assert_usage_error pcnn-train "--classes"
+    assert_no_leftovers "$D/m.pcnn"
+}
+
+@test "pcnn-train: --valid-labels without --valid exits 2" {
+    printf '0\n' >"$D/vl.txt"
+    run -2 --separate-stderr tiny_train -o "$D/m.pcnn" --valid-labels "$D/vl.txt" "$SIX"
+    assert_usage_error pcnn-train "--valid"
+}
+
+# ---- inputs ----------------------------------------------------------------------------
+
+@test "pcnn-train: several P5 images in one stream on stdin" {
+    run -0 --separate-stderr bash -c '"$1" -L 1 -p 6 -n 3 -b 4 -s 6 --every 3 -o "$2" <"$3"' _ "$TRAIN" "$D/m.pcnn" "$SIX"
+    assert_no_stdout
+    [[ $stderr == *"6 training images 4x4x1"* ]] || die "not 6 images 4x4x1"
+    [ -s "$D/m.pcnn" ] || die "no model file"
+    [ "$(model_meta "$D/m.pcnn" format)" = pcnn-model ] || die "not a pcnn model"
+    [ "$(model_meta "$D/m.pcnn" train.step)" = 6 ] || die "train.step is not 6"
+    assert_no_leftovers "$D/m.pcnn.none" # no temporary files beside the model
+    run -0 --separate-stderr "$NLL" -m "$D/m.pcnn" "$SIX"
+    [ "$(nlines "$output")" -eq 7 ] || die "the model does not evaluate 6 images"
+}
+
+@test "pcnn-train: '-' reads stdin, through a pipe" {
+    run -0 --separate-stderr bash -c 'set -o pipefail; cat "$3" | "$1" -L 1 -p 6 -n 3 -b 4 -s 3 --every 3 -o "$2" -' _ "$TRAIN" "$D/m.pcnn" "$SIX"
+    assert_no_stdout
+    [[ $stderr == *"6 training images"* ]] || die "not 6 images"
+    [ -s "$D/m.pcnn" ]
+}
+
+@test "pcnn-train: images from several files are read in order" {
+    pgm_stream 2 4 4 >"$D/a.pgm"
+    pgm_stream 3 4 4 >"$D/b.pgm"
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" "$D/a.pgm" "$D/b.pgm" "$SIX"
+    [[ $stderr == *"11 training images 4x4x1"* ]] || die "not 11 images"
+}
+
+@test "pcnn-train: PNG files" {
+    local i
+    for i in 1 2 3; do png_gray4 $i >"$D/$i.png"; done
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" "$D/1.png" "$D/2.png" "$D/3.png"
+    assert_no_stdout
+    [[ $stderr == *"3 training images 4x4x1"* ]] || die "not 3 images 4x4x1"
+    [ -s "$D/m.pcnn" ]
+}
+
+@test "pcnn-train: a PNG on stdin" {
+    png_gray4 2 >"$D/2.png"
+    run -0 --separate-stderr bash -c '"$1" -L 1 -p 6 -n 3 -b 4 -s 3 -o "$2" <"$3"' _ "$TRAIN" "$D/m.pcnn" "$D/2.png"
+    [[ $stderr == *"1 training images 4x4x1"* ]] || die "not 1 image"
+}
+
+@test "pcnn-train: RGB (a P6 stream and an RGB PNG) gives a 3-channel model" {
+    ppm_stream 3 4 4 >"$D/c.ppm"
+    png_rgb4 >"$D/c.png"
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" "$D/c.ppm" "$D/c.png"
+    [[ $stderr == *"4 training images 4x4x3"* ]] || die "not 4 RGB images"
+    [ "$(model_meta "$D/m.pcnn" channels)" = 3 ]
+}
+
+@test "pcnn-train: Fashion-MNIST IDX files with IDX labels (--limit 64)" {
+    [ -r "$FASHION/train-images-idx3-ubyte.gz" ] || skip "no Fashion-MNIST in $FASHION (Debian package dataset-fashion-mnist)"
+    run -0 --separate-stderr tiny_train -o "$D/f.pcnn" --limit 64 \
+        -l "$FASHION/train-labels-idx1-ubyte.gz" "$FASHION/train-images-idx3-ubyte.gz"
+    assert_no_stdout
+    [[ $stderr == *"61 training images 28x28x1, 3 held out"* ]] || die "not 61+3 images 28x28"
+    [[ $stderr == *"step 3 valid "*" bpd"* ]] || die "no validation line"
+    [ "$(model_meta "$D/f.pcnn" classes)" = 10 ] || die "not 10 classes"
+    [ "$(model_meta "$D/f.pcnn" height)" = 28 ]
+}
+
+@test "pcnn-train: class-conditional with a text labels file" {
+    printf '%s\n' 0 1 2 0 1 2 >"$D/labels.txt"
+    run -0 --separate-stderr tiny_train -o "$D/c.pcnn" -l "$D/labels.txt" "$SIX"
+    assert_no_stdout
+    [ "$(model_meta "$D/c.pcnn" classes)" = 3 ] || die "not 3 classes"
+    [ "$(model_meta "$D/c.pcnn" cond_size)" = 3 ]
+    run -0 --separate-stderr "$NLL" -m "$D/c.pcnn" -l "$D/labels.txt" "$SIX"
+    [ "$(nlines "$output")" -eq 7 ]
+}
+
+@test "pcnn-train: --classes N sets the number of classes above the largest label" {
+    printf '%s\n' 0 1 1 0 1 0 >"$D/labels.txt"
+    run -0 --separate-stderr tiny_train -o "$D/c.pcnn" -l "$D/labels.txt" --classes 5 "$SIX"
+    [ "$(model_meta "$D/c.pcnn" classes)" = 5 ]
+}
+
+@test "pcnn-train: --classes below the largest label + 1 is an error" {
+    printf '%s\n' 0 1 4 0 1 0 >"$D/labels.txt"
+    run --separate-stderr tiny_train -o "$D/c.pcnn" -l "$D/labels.txt" --classes 3 "$SIX"
+    [ "$status" -eq 1 ] || [ "$status" -eq 2 ] || die "expected exit 1 or 2"
+    assert_no_stdout
+    [[ $stderr == *labels.txt* ]] || die "the file is not named"
+    assert_no_leftovers "$D/c.pcnn"
+}
+
+@test "pcnn-train: --limit reads at most N images" {
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" --limit 4 "$SIX"
+    [[ $stderr == *"4 training images"* ]] || die "not 4 images"
+}
+
+# ---- validation log --------------------------------------------------------------------
+
+@test "pcnn-train: >= 20 images hold 5% out and validate every --every steps" {
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" "$MANY"
+    [[ $stderr == *"23 training images 4x4x1, 1 held out"* ]] || die "not 23 + 1 images"
+    [[ $stderr == *"pcnn-train: step 3 valid "*" bpd"* ]] || die "no validation at step 3"
+    [[ $stderr == *"pcnn-train: step 6 valid "*" bpd"* ]] || die "no validation at step 6"
+    [[ $stderr != *"nats/image"* ]] || die "nats/image with 256 levels"
+}
+
+@test "pcnn-train: fewer than 20 images: nothing held out, no validation" {
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" "$SIX"
+    [[ $stderr == *", 0 held out"* ]] || die "something held out"
+    [[ $stderr != *" valid "* ]] || die "a validation line"
+}
+
+@test "pcnn-train: --levels 2 logs validation in bpd and nats/image" {
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" --levels 2 "$MANY"
+    [[ $stderr =~ step\ 3\ valid\ [0-9.]+\ bpd\ [0-9.]+\ nats/image ]] || die "no 'valid ... nats/image' line"
+    [ "$(model_meta "$D/m.pcnn" levels)" = 2 ]
+}
+
+@test "pcnn-train: --valid FILE is the held-out set" {
+    pgm_stream 3 4 4 >"$D/v.pgm"
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" -v "$D/v.pgm" "$MANY"
+    [[ $stderr == *"24 training images 4x4x1, 3 held out"* ]] || die "not 24 + 3"
+    [[ $stderr == *"step 3 valid "* ]] || die "no validation line"
+}
+
+@test "pcnn-train: --valid of another image size is an error naming the file" {
+    pgm_stream 2 5 5 >"$D/v.pgm"
+    run -1 --separate-stderr tiny_train -o "$D/m.pcnn" -v "$D/v.pgm" "$SIX"
+    assert_no_stdout
+    assert_one_error_line pcnn-train "$D/v.pgm"
+    assert_no_leftovers "$D/m.pcnn"
+}
+
+# ---- resume ----------------------------------------------------------------------------
+
+@test "pcnn-train: 4 steps + --resume to 8 is byte-identical to 8 steps" {
+    local t=(-L 1 -p 6 -n 3 -b 4 --every 4 --seed 7)
+    run -0 --separate-stderr "$TRAIN" "${t[@]}" -s 8 -o "$D/a.pcnn" "$MANY"
+    run -0 --separate-stderr "$TRAIN" "${t[@]}" -s 4 -o "$D/b.pcnn" "$MANY"
+    [ "$(model_meta "$D/b.pcnn" train.step)" = 4 ]
+    run -0 --separate-stderr "$TRAIN" --resume -s 8 --every 4 -o "$D/b.pcnn" "$MANY"
+    [[ $stderr == *"step 4 of 8"* ]] || die "did not resume at step 4"
+    cmp "$D/a.pcnn" "$D/b.pcnn"
+}
+
+@test "pcnn-train: resume across an epoch boundary (batch 4, 6 images) is exact" {
+    local t=(-L 1 -p 6 -n 3 -b 4 --every 5)
+    run -0 --separate-stderr "$TRAIN" "${t[@]}" -s 10 -o "$D/a.pcnn" "$SIX"
+    run -0 --separate-stderr "$TRAIN" "${t[@]}" -s 3 -o "$D/b.pcnn" "$SIX"
+    run -0 --separate-stderr "$TRAIN" -r -s 7 --every 5 -o "$D/b.pcnn" "$SIX"
+    run -0 --separate-stderr "$TRAIN" -r -s 10 --every 5 -o "$D/b.pcnn" "$SIX"
+    cmp "$D/a.pcnn" "$D/b.pcnn"
+}
+
+@test "pcnn-train: class-conditional resume is exact" {
+    printf '%s\n' 0 1 2 0 1 2 >"$D/labels.txt"
+    local t=(-L 1 -p 6 -n 3 -b 4 --every 3 -l "$D/labels.txt")
+    run -0 --separate-stderr "$TRAIN" "${t[@]}" -s 6 -o "$D/a.pcnn" "$SIX"
+    run -0 --separate-stderr "$TRAIN" "${t[@]}" -s 3 -o "$D/b.pcnn" "$SIX"
+    run -0 --separate-stderr "$TRAIN" -r -s 6 --every 3 -l "$D/labels.txt" -o "$D/b.pcnn" "$SIX"
+    cmp "$D/a.pcnn" "$D/b.pcnn"
+}
+
+@test "pcnn-train: --resume at the final step changes nothing" {
+    run -0 --separate-stderr tiny_train -o "$D/a.pcnn" "$SIX"
+    cp "$D/a.pcnn" "$D/b.pcnn"
+    run -0 --separate-stderr "$TRAIN" --resume -s 6 -o "$D/b.pcnn" "$SIX"
+    cmp "$D/a.pcnn" "$D/b.pcnn"
+}
+
+@test "pcnn-train: --resume of a class model without -l exits 1 and keeps the model" {
+    printf '%s\n' 0 1 2 0 1 2 >"$D/labels.txt"
+    run -0 --separate-stderr tiny_train -o "$D/c.pcnn" -l "$D/labels.txt" "$SIX"
+    cp "$D/c.pcnn" "$D/keep.pcnn"
+    run -1 --separate-stderr "$TRAIN" --resume -s 9 -o "$D/c.pcnn" "$SIX"
+    assert_no_stdout
+    assert_one_error_line pcnn-train "$D/c.pcnn"
+    cmp "$D/c.pcnn" "$D/keep.pcnn"
+}
+
+@test "pcnn-train: --resume of a missing model exits 1" {
+    run -1 --separate-stderr "$TRAIN" --resume -s 9 -o "$D/none.pcnn" "$SIX"
+    assert_no_stdout
+    assert_one_error_line pcnn-train "$D/none.pcnn"
+    assert_no_leftovers "$D/none.pcnn"
+}
+
+# ---- signals ---------------------------------------------------------------------------
+
+@test "pcnn-train: SIGINT saves, says 'interrupted', exits 1; the model loads and --resume continues" {
+    local m=$D/int.pcnn pid rc=0 step
+    "$TRAIN" -L 1 -p 6 -n 3 -b 4 -s 100000000 --every 5 -o "$m" "$SIX" >"$D/out" 2>"$D/err" 3>&- &
+    pid=$!
+    wait_for_file "$m" || { kill -KILL "$pid"; die "no checkpoint after 30 s"; }
+    kill -INT "$pid"
+    if ! wait_gone "$pid"; then
+        kill -KILL "$pid"
+        die "still running 30 s after SIGINT"
+    fi
+    wait "$pid" || rc=$?
+    status=$rc output=$(cat "$D/out") stderr=$(cat "$D/err")
+    [ "$rc" -eq 1 ] || die "exit status $rc, expected 1"
+    assert_no_stdout
+    [[ $stderr == *interrupted* ]] || die "no 'interrupted' message"
+    step=$(sed -n 's/.*interrupted at step \([0-9][0-9]*\).*/\1/p' "$D/err")
+    [ -n "$step" ] || die "no step in the message"
+    [ "$(model_meta "$m" train.step)" = "$step" ] || die "the saved model is not at step $step"
+    assert_no_leftovers "$D/none" # no temporary files
+    run -0 --separate-stderr "$NLL" -m "$m" "$SIX"
+    [ "$(nlines "$output")" -eq 7 ] || die "the interrupted model does not evaluate"
+    run -0 --separate-stderr "$TRAIN" --resume -s $((step + 3)) -o "$m" "$SIX"
+    [[ $stderr == *"step $step of $((step + 3))"* ]] || die "did not resume at step $step"
+    [ "$(model_meta "$m" train.step)" = $((step + 3)) ]
+}
+
+@test "pcnn-train: SIGTERM also saves and exits 1" {
+    local m=$D/term.pcnn pid rc=0
+    "$TRAIN" -L 1 -p 6 -n 3 -b 4 -s 100000000 --every 5 -o "$m" "$SIX" >"$D/out" 2>"$D/err" 3>&- &
+    pid=$!
+    wait_for_file "$m" || { kill -KILL "$pid"; die "no checkpoint after 30 s"; }
+    kill -TERM "$pid"
+    if ! wait_gone "$pid"; then
+        kill -KILL "$pid"
+        die "still running 30 s after SIGTERM"
+    fi
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 1 ] || { cat "$D/err" >&2; die "exit status $rc, expected 1"; }
+    grep -q interrupted "$D/err"
+    run -0 --separate-stderr "$NLL" -m "$m" "$SIX"
+}
