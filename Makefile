@@ -47,6 +47,8 @@ DEB_PKGS := build-essential libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev lib
 all: $(B)/libpcnn.a $(PROG_BIN)
 	@echo "built: $(PROGS) (CPU backend$(if $(NVCC),; nvcc found at $(NVCC): CUDA backend not part of this build yet,))"
 
+$(B)/cmd/cli.o: CFLAGS += -DPCNN_DATADIR='"$(PREFIX)/share/pcnn"'
+
 $(B)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@

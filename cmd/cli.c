@@ -160,8 +160,9 @@ void cli_progress_update(cli_progress *pr, long done, const char *extra)
 {
     double now = cli_now();
     int last = done >= pr->total;
-    /* a terminal gets ~10 redraws a second; a log a line every 10 seconds */
-    if (!last && now - pr->last < (pr->tty ? 0.1 : 10.0)) return;
+    /* a terminal gets ~10 redraws a second; a log a line every 10 seconds, and nothing
+     * for work that ends sooner */
+    if (pr->tty ? !last && now - pr->last < 0.1 : now - pr->last < 10.0) return;
     pr->last = now;
     double el = now - pr->t0, eta = done > 0 ? el * (pr->total - done) / done : 0;
     char eb[32], elb[32];

@@ -6,7 +6,7 @@
 #include "data.h"
 
 static const char *model_path, *out_png, *cls_arg, *cond_path;
-static int count = -1;
+static int count = -1, naive;
 static uint64_t seed = 1;
 static float temperature = 1;
 
@@ -17,9 +17,10 @@ static const cli_opt opts[] = {
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors as .npy records (default: stdin)"},
     {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws (default 1)"},
     {'t', "temperature", OPT_FLOAT, &temperature, 1e-3, 100, "T", "divide the logits by T (default 1)"},
+    {0, "naive", OPT_FLAG, &naive, 0, 0, NULL, "rerun the whole network for every pixel (slow; for comparison)"},
     {'o', "output", OPT_STR, &out_png, 0, 0, "PNG", "write a PNG grid instead of a netpbm stream on stdout"},
 };
-static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all] [--seed S] [-t T] [-o GRID.png]",
+static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [-t T] [--naive] [-o GRID.png]",
     "Draws images from a model; writes a netpbm stream on stdout or a PNG grid.",
     opts, sizeof opts / sizeof *opts};
 
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
     int first = cli_parse(&prog, argc, argv);
     if (first < argc) cli_usage_error("unexpected argument '%s'", argv[first]);
     if (cls_arg && cond_path) cli_usage_error("give -c or --cond, not both");
+    if (out_png && pcnn_output_check(out_png)) cli_fail("%s", pcnn_errstr());
     if (!model_path) model_path = cli_default_model();
     pcnn_model *m = cli_load_model(model_path);
     const pcnn_hparams *hp = pcnn_model_hparams(m);
@@ -81,10 +83,11 @@ int main(int argc, char **argv)
     uint8_t *x = malloc(n * sz);
     pcnn_image *imgs = calloc(n, sizeof *imgs);
     if (!x || !imgs) cli_fail("out of memory");
-    cli_catch_signals();
     cli_progress pr;
     cli_progress_start(&pr, "sample", 1);
-    if (pcnn_model_sample(m, x, h, (int)n, temperature, seed, show, &pr)) cli_fail("%s", pcnn_errstr());
+    int rc = naive ? pcnn_model_sample_naive(m, x, h, (int)n, temperature, seed, show, &pr)
+                   : pcnn_model_sample(m, x, h, (int)n, temperature, seed, show, &pr);
+    if (rc) cli_fail("%s", pcnn_errstr());
     cli_progress_end(&pr);
     for (size_t i = 0; i < n; i++)
         imgs[i] = (pcnn_image){.c = hp->C, .h = hp->H, .w = hp->W, .maxval = hp->K - 1, .data = x + i * sz};

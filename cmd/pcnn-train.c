@@ -65,6 +65,7 @@ int main(int argc, char **argv)
     int first = cli_parse(&prog, argc, argv);
     if (!out_path) cli_usage_error("no output model given (-o MODEL)");
     if (valid_labels_path && !valid_path) cli_usage_error("--valid-labels needs --valid");
+    if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
     int npaths = first < argc ? argc - first : 1;
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
     if (resume) {
         m = cli_load_model(out_path);
         t = pcnn_trainer_load(m, out_path);
-        if (!t) cli_fail("%s: cannot resume: %s", out_path, pcnn_errstr());
+        if (!t) cli_fail("cannot resume: %s", pcnn_errstr());
     }
     const pcnn_hparams *want = m ? pcnn_model_hparams(m) : NULL;
     cli_dataset all;

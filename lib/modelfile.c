@@ -157,7 +157,9 @@ pcnn_model *pcnn_model_load(const char *path)
                        .H = (int)v[4], .W = (int)v[5], .K = (int)v[6], .D = (int)v[7],
                        .classes = (int)v[8]};
     if (pcnn_hparams_check(&hp)) {
-        pcnn_seterr("%s: %s", path, pcnn_errstr());
+        char why[256];
+        snprintf(why, sizeof why, "%s", pcnn_errstr());
+        pcnn_seterr("%s: %s", path, why);
         goto out;
     }
     m = pcnn_model_alloc(&hp, pcnn_backend_cpu());

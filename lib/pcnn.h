@@ -55,6 +55,10 @@ int pcnn_images_load(pcnn_image **out, size_t *n, const char *const *paths, int 
  * non-negative integer per line. */
 int pcnn_labels_load(int **labels, size_t *n, const char *path);
 
+/* Whether path can be written as an output file: its directory exists and is writable,
+ * and it is not something other than a regular file (a device, a FIFO, a directory). */
+int pcnn_output_check(const char *path);
+
 /* Writes one image as a netpbm image (P5 for C=1, P6 for C=3) to an open stream. */
 int pcnn_netpbm_write(FILE *f, const pcnn_image *img);
 /* Writes n equal-sized images as one PNG grid with ncol columns (1 px gaps),

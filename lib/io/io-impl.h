@@ -9,6 +9,19 @@
 
 #include "pcnn.h"
 
+/* ---- atomic writes (atomic.c) ----------------------------------------------
+ * open: checks the target (pcnn_output_check), creates path.tmpXXXXXX beside it;
+ * commit: flush, fsync, close, rename (the temporary file is removed on failure);
+ * abort: removes the temporary file. */
+typedef struct {
+    FILE *f;
+    char *tmp;
+    const char *path;
+} pcnn_atomic;
+int pcnn_atomic_open(pcnn_atomic *a, const char *path);
+int pcnn_atomic_commit(pcnn_atomic *a);
+void pcnn_atomic_abort(pcnn_atomic *a);
+
 /* ---- byte sources (image.c) ----------------------------------------------
  * Reads a FILE either as is or through gzip (inflate on the FILE itself, so
  * a pipe whose first bytes were already read works). Concatenated gzip

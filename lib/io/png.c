@@ -214,42 +214,11 @@ int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int nco
         return pcnn_seterr("%s: a grid of %lldx%lld pixels is too large (limit %d per side)",
                            path, W, H, GRID_MAX_SIDE);
 
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof ".tmpXXXXXX");
-    if (!tmp)
-        return pcnn_seterr("%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        pcnn_seterr("%s: cannot create a temporary file: %s", path, strerror(errno));
-        free(tmp);
+    pcnn_atomic out;
+    if (pcnn_atomic_open(&out, path)) return -1;
+    if (write_grid(out.f, path, imgs, n, cols, (int)W, (int)H) < 0) {
+        pcnn_atomic_abort(&out);
         return -1;
     }
-    mode_t mask = umask(0); /* mkstemp makes the file 0600; give it the usual mode */
-    umask(mask);
-    FILE *fp = NULL;
-    int rc = -1;
-    if (fchmod(fd, 0666 & ~mask) != 0)
-        pcnn_seterr("%s: %s", tmp, strerror(errno));
-    else if (!(fp = fdopen(fd, "wb")))
-        pcnn_seterr("%s: %s", tmp, strerror(errno));
-    else if (write_grid(fp, path, imgs, n, cols, (int)W, (int)H) < 0)
-        ;
-    else if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
-        pcnn_seterr("%s: %s", path, strerror(errno));
-    else
-        rc = 0;
-    if (fp) {
-        if (fclose(fp) != 0 && rc == 0)
-            rc = pcnn_seterr("%s: %s", path, strerror(errno));
-    } else {
-        close(fd);
-    }
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = pcnn_seterr("%s: %s", path, strerror(errno));
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+    return pcnn_atomic_commit(&out);
 }

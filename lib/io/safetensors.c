@@ -23,6 +23,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "io-impl.h"
+
 #include "pcnn.h"
 
 #define ST_MAX_HEADER (100u << 20) /* 100 MiB, the reference implementation's limit */
@@ -605,43 +607,17 @@ int pcnn_st_write(const pcnn_st *st, const char *path)
     char *hdr = make_header(&hlen, st, path);
     if (!hdr) return -1;
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof ".tmpXXXXXX");
-    if (!tmp) {
+    pcnn_atomic out;
+    if (pcnn_atomic_open(&out, path)) {
         free(hdr);
-        return pcnn_seterr("%s: out of memory", path);
+        return -1;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
+    if (write_body(out.f, st, hdr, hlen) < 0) {
+        pcnn_seterr("%s: writing: %s", path, errno ? strerror(errno) : "I/O error");
+        pcnn_atomic_abort(&out);
         free(hdr);
-        free(tmp);
-        return pcnn_seterr("%s: cannot create a temporary file: %s", path, strerror(e));
+        return -1;
     }
-    FILE *f = NULL;
-    const char *what = "writing";
-    int e = 0;
-    if (fchmod(fd, 0644) < 0) { e = errno; what = "setting the mode of"; goto fail; }
-    f = fdopen(fd, "wb");
-    if (!f) { e = errno; goto fail; }
-    if (write_body(f, st, hdr, hlen) < 0 || fflush(f) != 0) { e = errno; goto fail; }
-    if (fsync(fileno(f)) < 0) { e = errno; what = "syncing"; goto fail; }
-    fd = -1;
-    int cr = fclose(f);
-    f = NULL;
-    if (cr != 0) { e = errno; goto fail; }
-    if (rename(tmp, path) < 0) { e = errno; what = "renaming"; goto fail; }
     free(hdr);
-    free(tmp);
-    return 0;
-fail:
-    if (f) fclose(f);
-    else if (fd >= 0) close(fd);
-    unlink(tmp);
-    pcnn_seterr("%s: %s %s: %s", path, what, tmp, e ? strerror(e) : "I/O error");
-    free(hdr);
-    free(tmp);
-    return -1;
+    return pcnn_atomic_commit(&out);
 }
