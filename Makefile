@@ -38,7 +38,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 PROGS    := pcnn-train pcnn-nll pcnn-sample
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
-UNIT     := test_io test_safetensors test_causality test_train test_parity
+UNIT     := test_io test_safetensors test_causality test_sample test_train test_parity
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
 DEB_PKGS := build-essential libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev \
