@@ -102,7 +102,7 @@ install: all
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 644 models/fashion.pcnn $(DESTDIR)$(PREFIX)/share/pcnn
-	sed 's|@PREFIX@|$(PREFIX)|g' pcnn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pcnn.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BLAS_DIR@|$(BLAS_DIR)|g' pcnn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pcnn.pc
 
 clean:
 	rm -rf $(B)

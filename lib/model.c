@@ -166,6 +166,21 @@ pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed)
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m) { return &m->hp; }
 size_t pcnn_model_nparams(const pcnn_model *m) { return m->total; }
 
+double pcnn_model_flops(const pcnn_model *m)
+{
+    const pcnn_hparams *hp = &m->hp;
+    const double p = hp->p, s = hp->n / 2, n = hp->n;
+    double per_pixel = 0;
+    for (int l = 0; l <= hp->L; l++) {
+        double cin = m->layers[l].cin;
+        per_pixel += 2 * p * cin * (s + 1) * n    /* vertical conv */
+                     + 2 * p * cin * (s + 1)      /* horizontal conv */
+                     + 2 * p * 2 * p + p * p;     /* link, h_out */
+    }
+    per_pixel += p * p + (double)hp->C * hp->K * p; /* head */
+    return 2 * per_pixel * hp->H * hp->W;
+}
+
 const pcnn_param *pcnn_model_param(const pcnn_model *m, const char *name)
 {
     for (int i = 0; i < m->nparams; i++)

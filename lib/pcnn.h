@@ -114,6 +114,10 @@ pcnn_model *pcnn_model_load(const char *path);
 int pcnn_model_save(const pcnn_model *m, const char *path);
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m);
 size_t pcnn_model_nparams(const pcnn_model *m);
+/* Floating-point operations of one forward pass over one image: 2 per multiply-add of
+ * every convolution and head GEMM as computed (masked zeros included), conditioning and
+ * elementwise work left out. A training step costs about three times this. */
+double pcnn_model_flops(const pcnn_model *m);
 void pcnn_model_free(pcnn_model *m);
 
 /* Input quantization: an 8-bit sample with maxval M becomes level floor(u*K/(M+1)). */
