@@ -1,7 +1,6 @@
 /* gate.c -- CPU twin of kernels/gate.cu: the gated unit y = tanh(f) * sigmoid(g). */
 #include "cpu.h"
-
-static inline real sigm(real x) { return 1 / (1 + rexp(-x)); }
+#include "fastmath.h"
 
 void cpu_gate_fwd(real *y, const real *a, int M, int p)
 {
@@ -9,7 +8,7 @@ void cpu_gate_fwd(real *y, const real *a, int M, int p)
     for (int m = 0; m < M; m++) {
         const real *f = a + (size_t)m * 2 * p, *g = f + p;
         real *ym = y + (size_t)m * p;
-        for (int k = 0; k < p; k++) ym[k] = rtanh(f[k]) * sigm(g[k]);
+        for (int k = 0; k < p; k++) ym[k] = fast_tanh(f[k]) * fast_sigmoid(g[k]);
     }
 }
 
@@ -20,7 +19,7 @@ void cpu_gate_bwd(real *da, const real *a, const real *dy, int M, int p)
         const real *f = a + (size_t)m * 2 * p, *g = f + p, *d = dy + (size_t)m * p;
         real *df = da + (size_t)m * 2 * p, *dg = df + p;
         for (int k = 0; k < p; k++) {
-            real t = rtanh(f[k]), s = sigm(g[k]);
+            real t = fast_tanh(f[k]), s = fast_sigmoid(g[k]);
             df[k] = d[k] * (1 - t * t) * s;
             dg[k] = d[k] * t * s * (1 - s);
         }

@@ -1,6 +1,7 @@
 /* softmax_xent.c -- CPU twin of kernels/softmax_xent.cu: K-way softmax cross-entropy
  * of every pixel and channel, per-image sums, and the gradient of the loss. */
 #include "cpu.h"
+#include "fastmath.h"
 
 void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
                       int C, int H, int W, int K, real scale)
@@ -15,14 +16,14 @@ void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_
                 const real *z = logits + row;
                 real mx = z[0];
                 for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
-                double se = 0;
-                for (int k = 0; k < K; k++) se += rexp(z[k] - mx);
+                real se = 0;
+                for (int k = 0; k < K; k++) se += fast_exp(z[k] - mx);
                 int t = x[((size_t)b * C + c) * P + q];
-                double lse = mx + log(se);
+                real lse = mx + rlog(se);
                 total += lse - z[t];
                 if (dlogits) {
                     real *d = dlogits + row;
-                    for (int k = 0; k < K; k++) d[k] = scale * (real)exp(z[k] - lse);
+                    for (int k = 0; k < K; k++) d[k] = scale * fast_exp(z[k] - lse);
                     d[t] -= scale;
                 }
             }
