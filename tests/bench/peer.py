@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 CONFIGS = {
     "fashion": dict(C=1, H=28, W=28, L=15, p=64, n=5, K=256, batch=64),
-    "cifar": dict(C=3, H=32, W=32, L=15, p=128, n=5, K=256, batch=32),
+    "cifar": dict(C=3, H=32, W=32, L=15, p=126, n=5, K=256, batch=32),  # p: a multiple of 3
 }
 
 
