@@ -68,7 +68,7 @@ static void test_im2col_adjoint(const pcnn_backend *be)
         real *col = calloc(nc, sizeof *col), *c = calloc(nc, sizeof *c);
         fill(x, nx);
         fill(c, nc);
-        be->im2col(col, x, B, H, W, cin, kh, kw, oy, ox);
+        be->im2col(col, x, B, H, W, cin, kh, kw, oy, ox, 0, H, 0, W);
         be->col2im(dx, c, B, H, W, cin, kh, kw, oy, ox);
         CHECK_CLOSE(dot(col, c, nc), dot(x, dx, nx), 1e-12, "im2col adjoint %dx%d", kh, kw);
         free(x), free(dx), free(col), free(c);
