@@ -32,7 +32,7 @@ $(error CUDA=1 but no nvcc on PATH or in /usr/local/cuda/bin)
 endif
 endif
 
-B := build
+B ?= build
 LIB_SRC  := $(wildcard lib/*.c lib/io/*.c lib/cpu/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 PROGS    := pcnn-train pcnn-nll pcnn-sample

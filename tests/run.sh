@@ -25,7 +25,9 @@ for t in "$B"/tests/test_*; do
 done
 
 if command -v bats >/dev/null 2>&1; then
-    BIN="$B" bats --tap tests/bats >"$log" 2>&1
+    # A program that fails exits at once without freeing (as netpbm's do); leak reports
+    # from such exits would only break the tests' one-line-on-stderr checks.
+    BIN="$B" ASAN_OPTIONS=detect_leaks=0 bats --tap tests/bats >"$log" 2>&1
     cat "$log"
     p=$(grep -c '^ok ' "$log")
     s=$(grep -c '^ok .*# skip' "$log")
