@@ -144,6 +144,7 @@ double cli_now(void)
 void cli_progress_start(cli_progress *pr, const char *what, long total)
 {
     pr->total = total;
+    pr->first = 0;
     pr->t0 = pr->last = cli_now();
     pr->tty = isatty(2);
     pr->what = what;
@@ -164,7 +165,8 @@ void cli_progress_update(cli_progress *pr, long done, const char *extra)
      * for work that ends sooner */
     if (pr->tty ? !last && now - pr->last < 0.1 : now - pr->last < 10.0) return;
     pr->last = now;
-    double el = now - pr->t0, eta = done > 0 ? el * (pr->total - done) / done : 0;
+    long run = done - pr->first;
+    double el = now - pr->t0, eta = run > 0 ? el * (pr->total - done) / run : 0;
     char eb[32], elb[32];
     fmt_time(eb, sizeof eb, eta);
     fmt_time(elb, sizeof elb, el);

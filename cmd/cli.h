@@ -43,6 +43,7 @@ void cli_exit(int status) __attribute__((noreturn));
  * otherwise. */
 typedef struct {
     long total;
+    long first;     /* items already done when the work (re)started: not part of the rate */
     double t0, last;
     int tty;
     const char *what;

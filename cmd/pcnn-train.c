@@ -135,6 +135,7 @@ int main(int argc, char **argv)
     cli_progress pr;
     long start = (long)pcnn_trainer_step_count(t);
     cli_progress_start(&pr, "train", steps);
+    pr.first = start;
     double t0 = cli_now(), ema = NAN;
     while (pcnn_trainer_step_count(t) < steps && !cli_stop) {
         pcnn_trainer_batch(t, all.n, idx);
