@@ -28,10 +28,8 @@ static inline float fast_exp(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float e = p * r * r + r + 1.0f;
-    int32_t bits = (n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return e * scale;
+    union { int32_t i; float f; } scale = {.i = (n + 127) << 23};
+    return e * scale.f;
 }
 
 /* tanh(x) = 1 - 2 / (exp(2x) + 1); near 0 the odd Taylor series keeps relative accuracy */
