@@ -533,7 +533,7 @@ static char *make_header(size_t *len, const pcnn_st *st, const char *path)
     uint64_t off = 0;
     for (int i = 0; i < st->n; i++) {
         const pcnn_tensor *t = &st->t[i];
-        uint64_t dims[4], count;
+        uint64_t dims[4], count = 0;
         for (int k = 0; k < t->ndim; k++) dims[k] = (uint64_t)t->shape[k];
         shape_count(&count, dims, t->ndim); /* checked by check_for_write */
         uint64_t nbytes = count * sizeof(float);
