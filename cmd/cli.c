@@ -11,6 +11,7 @@
 #include "cli.h"
 
 const char *cli_name = "pcnn";
+const char *cli_device = "auto";
 volatile sig_atomic_t cli_stop;
 
 static const cli_prog *cur;
@@ -227,6 +228,14 @@ const char *cli_default_model(void)
         }
     }
     return PCNN_DATADIR "/fashion.pcnn";
+}
+
+void cli_select_device(void)
+{
+    const char *used;
+    int rc = pcnn_device_select(cli_device, &used);
+    if (rc < 0) cli_usage_error("--device: %s", pcnn_errstr());
+    if (rc == 1) fprintf(stderr, "%s: no usable CUDA device; using the CPU\n", cli_name);
 }
 
 pcnn_model *cli_load_model(const char *path)

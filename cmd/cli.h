@@ -62,6 +62,12 @@ void cli_catch_signals(void);
  * or the one in the source tree. */
 const char *cli_default_model(void);
 
+/* --device: "cpu", "cuda" or "auto" (the default: CUDA when a GPU is usable); asking
+ * for cuda where there is none prints one line and uses the CPU. */
+extern const char *cli_device;
+#define CLI_DEVICE_OPT {0, "device", OPT_STR, &cli_device, 0, 0, "DEV", "cpu, cuda or auto (default: cuda when a GPU is usable)"}
+void cli_select_device(void);
+
 /* Loads a model or fails with the file's name in the message. */
 pcnn_model *cli_load_model(const char *path);
 #endif

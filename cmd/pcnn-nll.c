@@ -8,6 +8,7 @@ static const char *model_path, *labels_path, *cond_path;
 static int cls = -1;
 
 static const cli_opt opts[] = {
+    CLI_DEVICE_OPT,
     {'m', "model", OPT_STR, &model_path, 0, 0, "MODEL", "model file (default: the shipped Fashion-MNIST model)"},
     {'c', "class", OPT_INT, &cls, 0, 65535, "K", "class of every image (class-conditional models)"},
     {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class of each image (IDX or one integer per line)"},
@@ -20,6 +21,7 @@ static const cli_prog prog = {"pcnn-nll", "[-m MODEL] [-c K | -l LABELS | --cond
 int main(int argc, char **argv)
 {
     int first = cli_parse(&prog, argc, argv);
+    cli_select_device();
     if ((cls >= 0) + !!labels_path + !!cond_path > 1) cli_usage_error("give one of -c, -l, --cond");
     if (!model_path) model_path = cli_default_model();
     pcnn_model *m = cli_load_model(model_path);

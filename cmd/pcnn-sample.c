@@ -11,6 +11,7 @@ static uint64_t seed = 1;
 static float temperature = 1;
 
 static const cli_opt opts[] = {
+    CLI_DEVICE_OPT,
     {'m', "model", OPT_STR, &model_path, 0, 0, "MODEL", "model file (default: the shipped Fashion-MNIST model)"},
     {'n', "count", OPT_INT, &count, 1, 100000, "N", "images per class or conditioning record (default 1; 10 with -c all)"},
     {'c', "class", OPT_STR, &cls_arg, 0, 0, "K|all", "class to draw; 'all': N of every class, one row each"},
@@ -36,6 +37,7 @@ static void show(long done, long total, void *arg)
 int main(int argc, char **argv)
 {
     int first = cli_parse(&prog, argc, argv);
+    cli_select_device();
     if (first < argc) cli_usage_error("unexpected argument '%s'", argv[first]);
     if (cls_arg && cond_path) cli_usage_error("give -c or --cond, not both");
     if (out_png && pcnn_output_check(out_png)) cli_fail("%s", pcnn_errstr());

@@ -11,6 +11,7 @@ static int steps = 1000, every = 100, valid_size = 1000, resume, limit;
 static pcnn_train_opts o;
 
 static const cli_opt opts[] = {
+    CLI_DEVICE_OPT,
     {'o', "output", OPT_STR, &out_path, 0, 0, "MODEL", "model file to write (required); checkpoints go here too"},
     {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class labels of the images (IDX or one integer per line)"},
     {0, "classes", OPT_INT, &classes, 0, 65536, "N", "condition on N classes (default: largest label + 1 with -l, else none)"},
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
 {
     pcnn_train_opts_default(&o);
     int first = cli_parse(&prog, argc, argv);
+    cli_select_device();
     if (!out_path) cli_usage_error("no output model given (-o MODEL)");
     if (valid_labels_path && !valid_path) cli_usage_error("--valid-labels needs --valid");
     if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());

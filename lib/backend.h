@@ -80,6 +80,8 @@ typedef struct pcnn_backend {
 } pcnn_backend;
 
 const pcnn_backend *pcnn_backend_cpu(void);
+/* the backend chosen by pcnn_device_select (the CPU until then) */
+const pcnn_backend *pcnn_backend_default(void);
 #ifdef PCNN_CUDA
 const pcnn_backend *pcnn_backend_cuda(void); /* NULL when no GPU is usable */
 #endif

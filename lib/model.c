@@ -158,7 +158,7 @@ void pcnn_model_init_weights(pcnn_model *m, uint64_t seed)
 
 pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed)
 {
-    pcnn_model *m = pcnn_model_alloc(hp, pcnn_backend_cpu());
+    pcnn_model *m = pcnn_model_alloc(hp, pcnn_backend_default());
     if (m) pcnn_model_init_weights(m, seed);
     return m;
 }

@@ -162,7 +162,7 @@ pcnn_model *pcnn_model_load(const char *path)
         pcnn_seterr("%s: %s", path, why);
         goto out;
     }
-    m = pcnn_model_alloc(&hp, pcnn_backend_cpu());
+    m = pcnn_model_alloc(&hp, pcnn_backend_default());
     if (!m) goto out;
     if (pcnn_modelfile_load_arena(&st, path, m, m->w, "")) {
         pcnn_model_free(m);

@@ -107,6 +107,12 @@ typedef struct {
 
 typedef struct pcnn_model pcnn_model;
 
+/* Selects where models made or loaded from now on compute: "cpu", "cuda", or "auto"
+ * (CUDA when this build has it and a GPU is usable, else the CPU). *used gets the name of
+ * the backend chosen. Returns 0; 1 when "cuda" was asked for and the CPU is used instead;
+ * -1 for an unknown name. */
+int pcnn_device_select(const char *name, const char **used);
+
 int pcnn_hparams_check(const pcnn_hparams *hp);
 pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed); /* random init */
 pcnn_model *pcnn_model_load(const char *path);

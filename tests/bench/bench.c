@@ -127,6 +127,11 @@ int main(int argc, char **argv)
     }
     pcnn_hparams hp;
     int batch;
+    const char *dev = getenv("PCNN_DEVICE"), *used;
+    if (pcnn_device_select(dev ? dev : "cpu", &used) != 0) {
+        fprintf(stderr, "bench: device %s not usable\n", dev);
+        return 1;
+    }
     if (!strcmp(argv[1], "gemm")) bench_gemm();
     else if (argc == 3 && !strcmp(argv[1], "train") && !config(argv[2], &hp, &batch)) bench_train(argv[2], hp, batch);
     else if (argc == 3 && !strcmp(argv[1], "sample") && !config(argv[2], &hp, &batch)) bench_sample(argv[2], hp);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """peer.py -- the same Gated PixelCNN in PyTorch, timed the way bench.c times ours.
 
-Usage: peer.py CONFIG THREADS   (CONFIG: fashion | cifar)
+Usage: peer.py CONFIG THREADS [DEVICE]   (CONFIG: fashion | cifar; DEVICE: cpu | cuda)
 Prints one line: "peer CONFIG train X img/s nll Y img/s naive-sampling Z s/image (batch B)".
 The network is the one of pcnn-model(5) written as a PyTorch user would: masked
 nn.Conv2d weights, F.pad for the stack shifts, float32, Adam."""
@@ -83,11 +83,13 @@ class PixelCNN(nn.Module):
 def main():
     cfg = CONFIGS[sys.argv[1]]
     torch.set_num_threads(int(sys.argv[2]))
+    dev = torch.device(sys.argv[3] if len(sys.argv) > 3 else "cpu")
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     torch.manual_seed(1)
-    net = PixelCNN(**cfg)
+    net = PixelCNN(**cfg).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     B = cfg["batch"]
-    x = torch.randint(0, cfg["K"], (B, cfg["C"], cfg["H"], cfg["W"]))
+    x = torch.randint(0, cfg["K"], (B, cfg["C"], cfg["H"], cfg["W"]), device=dev)
 
     def step():
         opt.zero_grad()
@@ -95,26 +97,31 @@ def main():
         opt.step()
 
     step()
+    sync()
     t0 = time.perf_counter()
     for _ in range(3):
         step()
+    sync()
     train = 3 * B / (time.perf_counter() - t0)
 
     with torch.no_grad():
         net.nll(x)
+        sync()
         t0 = time.perf_counter()
         for _ in range(3):
             net.nll(x)
+        sync()
         nll = 3 * B / (time.perf_counter() - t0)
 
         # naive loop at batch 16: one full forward per pixel and channel; timed over a few
         # passes and scaled to H*W*C passes
-        xs = torch.zeros(16, cfg["C"], cfg["H"], cfg["W"], dtype=torch.long)
+        xs = torch.zeros(16, cfg["C"], cfg["H"], cfg["W"], dtype=torch.long, device=dev)
         passes = 4
         t0 = time.perf_counter()
         for k in range(passes):
             logits = net(xs)[:, k % cfg["C"], :, 0, k]
             xs[:, k % cfg["C"], 0, k] = torch.multinomial(F.softmax(logits, -1), 1)[:, 0]
+        sync()
         per_pass = (time.perf_counter() - t0) / passes
         naive = per_pass * cfg["H"] * cfg["W"] * cfg["C"] / 16
     print("peer %s train %.1f img/s nll %.1f img/s naive-sampling %.1f s/image (batch 16)"

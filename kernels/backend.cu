@@ -1,0 +1,29 @@
+// backend.cu -- the CUDA backend's table, behind the same calls as lib/cpu/backend.c.
+#include "cuda.h"
+
+static const pcnn_backend cuda = {
+    .name = "cuda",
+    .alloc = cuda_alloc, .release = cuda_release,
+    .to_device = cuda_to_device, .to_host = cuda_to_host, .zero = cuda_zero,
+    .gemm = cuda_gemm,
+    .im2col = cuda_im2col, .col2im = cuda_col2im,
+    .add_rows = cuda_add_rows, .sum_rows = cuda_sum_rows,
+    .gate_fwd = cuda_gate_fwd, .gate_bwd = cuda_gate_bwd,
+    .relu_fwd = cuda_relu_fwd, .relu_bwd = cuda_relu_bwd,
+    .copy_rows = cuda_copy_rows, .add = cuda_add, .mul = cuda_mul,
+    .levels_to_input = cuda_levels_to_input,
+    .softmax_xent = cuda_softmax_xent,
+    .adam = cuda_adam,
+    .sumsq = cuda_sumsq,
+    .sample = cuda_sample,
+};
+
+extern "C" const pcnn_backend *pcnn_backend_cuda(void)
+{
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+        cudaGetLastError();
+        return NULL;
+    }
+    return &cuda;
+}

@@ -1,0 +1,58 @@
+// im2col.cu -- CUDA twin of lib/cpu/im2col.c: the shifted (and cropped) windows of the
+// two stacks' convolutions as matrix rows, and the adjoint for the backward pass.
+#include "cuda.h"
+
+__global__ static void im2col_k(real *col, const real *x, int B, int H, int W, int cin, int kh,
+                                int kw, int oy, int ox, int i0, int RH, int j0, int RW)
+{
+    const int taps = kh * kw, ncol = cin * taps;
+    const size_t n = (size_t)B * RH * RW * ncol;
+    FOR_N(e, n) {
+        size_t row = e / ncol;
+        int k = (int)(e % ncol), ci = k / taps, t = k % taps, r = t / kw, c = t % kw;
+        int b = (int)(row / ((size_t)RH * RW)), q = (int)(row % ((size_t)RH * RW));
+        int i = i0 + q / RW, j = j0 + q % RW, y = i + oy + r, xx = j + ox + c;
+        col[e] = (y < 0 || y >= H || xx < 0 || xx >= W) ? 0
+                 : x[(((size_t)b * H + y) * W + xx) * cin + ci];
+    }
+}
+
+void cuda_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
+                 int oy, int ox, int i0, int i1, int j0, int j1)
+{
+    size_t n = (size_t)B * (i1 - i0) * (j1 - j0) * cin * kh * kw;
+    im2col_k<<<blocks_for(n, 256), 256>>>(col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1 - i0, j0, j1 - j0);
+    LAUNCH_CHECK();
+}
+
+// gather form, as on the CPU: each input element sums the rows that read it
+__global__ static void col2im_k(real *dx, const real *col, int B, int H, int W, int cin, int kh,
+                                int kw, int oy, int ox)
+{
+    const int taps = kh * kw, ncol = cin * taps;
+    const size_t n = (size_t)B * H * W * cin;
+    FOR_N(e, n) {
+        int ci = (int)(e % cin);
+        size_t pix = e / cin;
+        int xx = (int)(pix % W), y = (int)(pix / W % H), b = (int)(pix / ((size_t)W * H));
+        real s = 0;
+        for (int r = 0; r < kh; r++) {
+            int i = y - oy - r;
+            if (i < 0 || i >= H) continue;
+            for (int c = 0; c < kw; c++) {
+                int j = xx - ox - c;
+                if (j < 0 || j >= W) continue;
+                s += col[(((size_t)b * H + i) * W + j) * ncol + ci * taps + r * kw + c];
+            }
+        }
+        dx[e] += s;
+    }
+}
+
+void cuda_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh, int kw,
+                 int oy, int ox)
+{
+    size_t n = (size_t)B * H * W * cin;
+    col2im_k<<<blocks_for(n, 256), 256>>>(dx, col, B, H, W, cin, kh, kw, oy, ox);
+    LAUNCH_CHECK();
+}

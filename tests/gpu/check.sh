@@ -1,0 +1,24 @@
+#!/bin/sh
+# check.sh -- `make gpu-check`, for a machine with an NVIDIA GPU (sm_90 by default):
+# builds with the CUDA backend, runs CPU-vs-CUDA parity of every kernel and of whole
+# training steps at the Fashion-MNIST and CIFAR-like sizes (‖cuda − cpu‖/‖cpu‖ < 1e-4,
+# poisoned outputs), 200 training steps on the GPU, then a speed table beside PyTorch on
+# the same GPU. Meant to finish in well under 8 minutes.
+set -e
+B=build-gpu
+ARCH=${CUDA_ARCH:--gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90}
+make -s CUDA=1 B=$B CUDA_ARCH="$ARCH" all $B/tests/test_cuda $B/tests/bench
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+PCNN_GPU_CHECK_FULL=1 $B/tests/test_cuda
+echo
+echo "speed on the GPU (ours, then PyTorch on the same GPU):"
+for cfg in fashion cifar; do
+    PCNN_DEVICE=cuda $B/tests/bench train $cfg
+    PCNN_DEVICE=cuda $B/tests/bench sample $cfg
+    if /usr/bin/python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null ||
+       python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+        python3 tests/bench/peer.py $cfg 1 cuda
+    else
+        echo "peer: PyTorch with CUDA not found"
+    fi
+done

@@ -1,0 +1,250 @@
+/* test_cuda.c -- every CUDA kernel against its CPU twin, then a whole training step and a
+ * short training run on the GPU. Outputs are poisoned with NaN before each run, so an
+ * element a kernel fails to write fails the comparison. Skips, saying so, without a GPU
+ * or without the CUDA backend in this build. `make gpu-check` runs it at the sizes of the
+ * Fashion-MNIST and CIFAR-like configurations (PCNN_GPU_CHECK_FULL=1). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "model-impl.h"
+
+#ifndef PCNN_CUDA
+int main(void)
+{
+    SKIP("this build has no CUDA backend (no nvcc found, or CUDA=0)");
+    return check_summary("test_cuda");
+}
+#else
+
+static const pcnn_backend *cpu, *gpu;
+static uint64_t rng = 77;
+
+static real *host_rand(size_t n)
+{
+    real *x = malloc(n * sizeof *x + 4);
+    for (size_t i = 0; i < n; i++) x[i] = (real)(2 * pcnn_rng_uniform(&rng) - 1);
+    return x;
+}
+
+static real *dev_copy(const real *h, size_t n)
+{
+    real *d = gpu->alloc(n * sizeof *d + 4);
+    gpu->to_device(d, h, n * sizeof *d);
+    return d;
+}
+
+static real *dev_poison(size_t n)
+{
+    real *h = malloc(n * sizeof *h + 4);
+    for (size_t i = 0; i < n; i++) h[i] = NAN;
+    real *d = dev_copy(h, n);
+    free(h);
+    return d;
+}
+
+/* ||gpu - cpu|| / ||cpu|| < tol, no NaN */
+static void compare(const char *op, const real *want, const real *dev, size_t n, double tol)
+{
+    real *got = malloc(n * sizeof *got + 4);
+    gpu->to_host(got, dev, n * sizeof *got);
+    double num = 0, den = 0, worst = 0;
+    size_t nan = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(got[i]) != isnan(want[i])) nan++;
+        double d = (double)got[i] - want[i];
+        num += d * d, den += (double)want[i] * want[i];
+        if (fabs(d) > worst) worst = fabs(d);
+    }
+    double rel = den > 0 ? sqrt(num / den) : sqrt(num);
+    CHECK(nan == 0 && rel < tol, "%s: relative error %.3g, max |diff| %.3g, %zu NaN mismatches", op, rel, worst, nan);
+    printf("%-14s rel %.2e  max %.2e\n", op, rel, worst);
+    free(got);
+}
+
+static void test_ops(void)
+{
+    const int B = 3, H = 7, W = 6, C = 3, p = 12, K = 16, M = B * H * W;
+    /* gemm, all transposes */
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int m = 37, n = 29, k = 41;
+            real *A = host_rand((size_t)m * k), *Bm = host_rand((size_t)k * n), *Cc = host_rand((size_t)m * n);
+            real *dA = dev_copy(A, (size_t)m * k), *dB = dev_copy(Bm, (size_t)k * n), *dC = dev_copy(Cc, (size_t)m * n);
+            cpu->gemm(ta, tb, m, n, k, 1.5f, A, ta ? m : k, Bm, tb ? k : n, 0.5f, Cc, n);
+            gpu->gemm(ta, tb, m, n, k, 1.5f, dA, ta ? m : k, dB, tb ? k : n, 0.5f, dC, n);
+            char name[32];
+            snprintf(name, sizeof name, "gemm %c%c", ta ? 'T' : 'N', tb ? 'T' : 'N');
+            compare(name, Cc, dC, (size_t)m * n, 1e-5);
+            free(A), free(Bm), free(Cc), gpu->release(dA), gpu->release(dB), gpu->release(dC);
+        }
+    /* im2col over the whole image and over one pixel; col2im */
+    {
+        int kh = 3, kw = 5, cin = C;
+        size_t nx = (size_t)M * cin, nc = nx * kh * kw;
+        real *x = host_rand(nx), *col = malloc(nc * sizeof *col), *dx = dev_copy(x, nx), *dcol = dev_poison(nc);
+        cpu->im2col(col, x, B, H, W, cin, kh, kw, -3, -2, 0, H, 0, W);
+        gpu->im2col(dcol, dx, B, H, W, cin, kh, kw, -3, -2, 0, H, 0, W);
+        compare("im2col", col, dcol, nc, 1e-7);
+        cpu->im2col(col, x, B, H, W, cin, 1, 3, 0, -2, 4, 5, 2, 3);
+        gpu->im2col(dcol, dx, B, H, W, cin, 1, 3, 0, -2, 4, 5, 2, 3);
+        compare("im2col pixel", col, dcol, (size_t)B * cin * 3, 1e-7);
+        real *c2 = host_rand(nc), *dc2 = dev_copy(c2, nc);
+        cpu->col2im(x, c2, B, H, W, cin, kh, kw, -3, -2);
+        gpu->col2im(dx, dc2, B, H, W, cin, kh, kw, -3, -2);
+        compare("col2im", x, dx, nx, 1e-6);
+        free(x), free(col), free(c2), gpu->release(dx), gpu->release(dcol), gpu->release(dc2);
+    }
+    /* biases */
+    {
+        size_t n = (size_t)M * 2 * p;
+        real *y = host_rand(n), *v = host_rand((size_t)B * 2 * p), *dy = dev_copy(y, n), *dv = dev_copy(v, (size_t)B * 2 * p);
+        cpu->add_rows(y, v, B, H * W, 2 * p);
+        gpu->add_rows(dy, dv, B, H * W, 2 * p);
+        compare("add_rows", y, dy, n, 1e-7);
+        cpu->sum_rows(v, y, B, H * W, 2 * p);
+        gpu->sum_rows(dv, dy, B, H * W, 2 * p);
+        compare("sum_rows", v, dv, (size_t)B * 2 * p, 1e-6);
+        /* gate */
+        real *g = malloc((size_t)M * p * sizeof *g), *dg = dev_poison((size_t)M * p);
+        cpu->gate_fwd(g, y, M, p);
+        gpu->gate_fwd(dg, dy, M, p);
+        compare("gate_fwd", g, dg, (size_t)M * p, 1e-5);
+        real *da = malloc(n * sizeof *da), *dda = dev_poison(n);
+        cpu->gate_bwd(da, y, g, M, p);
+        gpu->gate_bwd(dda, dy, dg, M, p);
+        compare("gate_bwd", da, dda, n, 1e-5);
+        /* relu, add, mul, copy_rows, sumsq */
+        real *r = malloc(n * sizeof *r), *dr = dev_poison(n);
+        cpu->relu_fwd(r, y, n);
+        gpu->relu_fwd(dr, dy, n);
+        compare("relu_fwd", r, dr, n, 1e-7);
+        cpu->relu_bwd(r, y, da, n);
+        gpu->relu_bwd(dr, dy, dda, n);
+        compare("relu_bwd", r, dr, n, 1e-7);
+        cpu->add(r, y, n);
+        gpu->add(dr, dy, n);
+        compare("add", r, dr, n, 1e-7);
+        real *mask = host_rand(n), *dmask = dev_copy(mask, n);
+        cpu->mul(r, mask, n);
+        gpu->mul(dr, dmask, n);
+        compare("mul", r, dr, n, 1e-7);
+        cpu->copy_rows(r + 3, 2 * p, y, 2 * p, p, M, 0.5f);
+        gpu->copy_rows(dr + 3, 2 * p, dy, 2 * p, p, M, 0.5f);
+        compare("copy_rows", r, dr, n, 1e-7);
+        cpu->copy_rows(r, 2 * p, v, 0, 2 * p, M, 0);
+        gpu->copy_rows(dr, 2 * p, dv, 0, 2 * p, M, 0);
+        compare("copy_rows bcast", r, dr, n, 1e-7);
+        double s1 = cpu->sumsq(y, n), s2 = gpu->sumsq(dy, n);
+        CHECK_CLOSE(s1, s2, 1e-6, "sumsq %g vs %g", s1, s2);
+        /* adam */
+        real *w = host_rand(n), *m1 = host_rand(n), *v1 = host_rand(n);
+        for (size_t i = 0; i < n; i++) v1[i] = fabsf(v1[i]);
+        real *dw = dev_copy(w, n), *dm1 = dev_copy(m1, n), *dv1 = dev_copy(v1, n);
+        cpu->adam(w, m1, v1, y, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 7, 0.5f);
+        gpu->adam(dw, dm1, dv1, dy, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 7, 0.5f);
+        compare("adam w", w, dw, n, 1e-6);
+        compare("adam m", m1, dm1, n, 1e-6);
+        compare("adam v", v1, dv1, n, 1e-6);
+        free(y), free(v), free(g), free(da), free(r), free(mask), free(w), free(m1), free(v1);
+        gpu->release(dy), gpu->release(dv), gpu->release(dg), gpu->release(dda), gpu->release(dr);
+        gpu->release(dmask), gpu->release(dw), gpu->release(dm1), gpu->release(dv1);
+    }
+    /* levels, softmax cross-entropy, sampling */
+    {
+        size_t npix = (size_t)B * C * H * W, nl = npix * K;
+        uint8_t *x = malloc(npix), *dx = gpu->alloc(npix);
+        for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
+        gpu->to_device(dx, x, npix);
+        real *in = malloc(npix * sizeof *in), *din = dev_poison(npix);
+        cpu->levels_to_input(in, x, B, C, H, W, K);
+        gpu->levels_to_input(din, dx, B, C, H, W, K);
+        compare("levels", in, din, npix, 1e-7);
+        real *z = host_rand(nl), *dz = dev_copy(z, nl), *dl = malloc(nl * sizeof *dl), *ddl = dev_poison(nl);
+        real nll[8], *dnll = dev_poison(B);
+        cpu->softmax_xent(nll, dl, z, x, B, C, H, W, K, 0.25f);
+        gpu->softmax_xent(dnll, ddl, dz, dx, B, C, H, W, K, 0.25f);
+        compare("xent nll", nll, dnll, B, 1e-6);
+        compare("xent grad", dl, ddl, nl, 1e-5);
+        double u[8];
+        uint8_t d1[8], d2[8];
+        for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng);
+        cpu->sample(d1, z, B, K, K * C, 0.7f, u);
+        gpu->sample(d2, dz, B, K, K * C, 0.7f, u);
+        CHECK(memcmp(d1, d2, B) == 0, "sample: CPU and CUDA draw differently");
+        free(x), free(in), free(z), free(dl);
+        gpu->release(dx), gpu->release(din), gpu->release(dz), gpu->release(ddl), gpu->release(dnll);
+    }
+}
+
+/* one forward and backward pass of the whole network on both backends */
+static void test_step(const char *name, pcnn_hparams hp, int B)
+{
+    pcnn_model *mc = pcnn_model_alloc(&hp, cpu), *mg = pcnn_model_alloc(&hp, gpu);
+    pcnn_model_init_weights(mc, 5);
+    pcnn_model_init_weights(mg, 5);
+    size_t npix = (size_t)B * hp.C * hp.H * hp.W;
+    uint8_t *x = malloc(npix);
+    for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % hp.K);
+    real *h = hp.D ? host_rand((size_t)B * hp.D) : NULL;
+    real nc[64], ng[64];
+    cpu->zero(mc->g, mc->total);
+    gpu->zero(mg->g, mg->total);
+    pcnn_model_run(mc, nc, x, h, B, 1, 1.0f / npix);
+    pcnn_model_run(mg, ng, x, h, B, 1, 1.0f / npix);
+    char what[64];
+    snprintf(what, sizeof what, "%s logits", name);
+    compare(what, mc->logits, mg->logits, (size_t)B * hp.H * hp.W * hp.C * hp.K, 1e-4);
+    real *dng = dev_copy(ng, B);
+    snprintf(what, sizeof what, "%s nll", name);
+    compare(what, nc, dng, B, 1e-4);
+    snprintf(what, sizeof what, "%s gradients", name);
+    compare(what, mc->g, mg->g, mc->total, 1e-4);
+    gpu->release(dng);
+    free(x), free(h);
+    pcnn_model_free(mc), pcnn_model_free(mg);
+}
+
+static void test_training(void)
+{
+    pcnn_hparams hp = {.L = 4, .p = 32, .n = 5, .C = 1, .H = 28, .W = 28, .K = 256};
+    pcnn_device_select("cuda", NULL);
+    pcnn_model *m = pcnn_model_new(&hp, 1);
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.batch = 32;
+    pcnn_trainer *t = pcnn_trainer_new(m, &o);
+    uint8_t *x = malloc(32 * 784);
+    /* a learnable set: smooth ramps with noise */
+    for (int b = 0; b < 32; b++)
+        for (int q = 0; q < 784; q++) x[b * 784 + q] = (uint8_t)((q % 28) * 9 + b + pcnn_rng_next(&rng) % 8);
+    float first = 0, last = 0;
+    for (int s = 0; s < 200; s++) pcnn_trainer_step(t, x, NULL, 32, s == 0 ? &first : &last);
+    printf("GPU training, 200 steps: %.3f -> %.3f bits/dim\n", first, last);
+    CHECK(last < first - 1, "200 GPU steps: %.3f -> %.3f bits/dim", first, last);
+    free(x);
+    pcnn_trainer_free(t);
+    pcnn_model_free(m);
+    pcnn_device_select("cpu", NULL);
+}
+
+int main(void)
+{
+    cpu = pcnn_backend_cpu();
+    gpu = pcnn_backend_cuda();
+    if (!gpu) {
+        SKIP("no usable CUDA device: the CUDA kernels were built but not run");
+        return check_summary("test_cuda");
+    }
+    test_ops();
+    int full = getenv("PCNN_GPU_CHECK_FULL") != NULL;
+    test_step("gray cond", (pcnn_hparams){.L = 2, .p = 12, .n = 3, .C = 1, .H = 9, .W = 7, .K = 256, .D = 4}, 3);
+    test_step("rgb", (pcnn_hparams){.L = 2, .p = 12, .n = 5, .C = 3, .H = 8, .W = 8, .K = 16}, 2);
+    if (full) {
+        test_step("fashion", (pcnn_hparams){.L = 15, .p = 64, .n = 5, .C = 1, .H = 28, .W = 28, .K = 256}, 64);
+        test_step("cifar", (pcnn_hparams){.L = 15, .p = 126, .n = 5, .C = 3, .H = 32, .W = 32, .K = 256}, 32);
+        test_training();
+    }
+    return check_summary("test_cuda");
+}
+#endif
