@@ -235,3 +235,37 @@ setup() {
     run -1 --separate-stderr bash -c '"$1" -m "$2" -n 2 >/dev/full' _ "$SAMPLE" "$F/gray.pcnn"
     assert_last_error_line pcnn-sample "standard output"
 }
+
+# ---- samplers and devices ----------------------------------------------------------------
+
+@test "pcnn-sample --naive draws the same images as the cached sampler (gray, RGB, class)" {
+    for m in gray rgb; do
+        run -0 --separate-stderr bash -c '"$1" -m "$2" -n 3 --seed 9 | od -An -tx1' _ "$SAMPLE" "$F/$m.pcnn"
+        local cached=$output
+        run -0 --separate-stderr bash -c '"$1" -m "$2" -n 3 --seed 9 --naive | od -An -tx1' _ "$SAMPLE" "$F/$m.pcnn"
+        [ "$output" = "$cached" ] || die "$m: --naive differs from the cached sampler"
+    done
+    run -0 --separate-stderr bash -c '"$1" -m "$2" -c all -n 2 --seed 4 | od -An -tx1' _ "$SAMPLE" "$F/class.pcnn"
+    local cached=$output
+    run -0 --separate-stderr bash -c '"$1" -m "$2" -c all -n 2 --seed 4 --naive | od -An -tx1' _ "$SAMPLE" "$F/class.pcnn"
+    [ "$output" = "$cached" ] || die "class: --naive differs from the cached sampler"
+}
+
+@test "pcnn-sample --device cpu and auto agree; --device cuda without a GPU says so in one line" {
+    run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --device cpu | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
+    local cpu=$output
+    run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --device auto | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
+    [ "$output" = "$cpu" ] || die "--device auto differs from cpu"
+    if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+        skip "a GPU is present: the fallback line does not apply"
+    fi
+    run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --device cuda | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
+    [ "$output" = "$cpu" ] || die "--device cuda (CPU fallback) differs from cpu"
+    [ "$stderr" = "pcnn-sample: no usable CUDA device; using the CPU" ] || die "stderr: $stderr"
+}
+
+@test "pcnn-sample --device gpu: unknown device exits 2" {
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" --device gpu
+    assert_no_stdout
+    [[ $stderr == *"unknown device 'gpu'"* ]] || die "stderr: $stderr"
+}
