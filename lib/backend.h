@@ -13,6 +13,13 @@
 #include <stdint.h>
 #include "real.h"
 
+/* A convolution of the stacks: x (B,H,W,cin) → y (B,H,W,cout), weights (cout,cin,kh,kw)
+ * in PyTorch's layout; output pixel (i, j) reads input pixels (i+oy+r, j+ox+c), zero
+ * outside the image (oy, ox <= 0: the window is shifted up and left, never down). */
+typedef struct {
+    int B, H, W, cin, cout, kh, kw, oy, ox;
+} pcnn_conv;
+
 typedef struct pcnn_backend {
     const char *name;
 
@@ -35,6 +42,12 @@ typedef struct pcnn_backend {
                    int kh, int kw, int oy, int ox, int i0, int i1, int j0, int j1);
     void (*col2im)(real *dx, const real *col, int B, int H, int W, int cin,
                    int kh, int kw, int oy, int ox);
+
+    /* convolutions: y = conv(x, w) + beta*y; dx += conv_data^T(dy, w); dw += dy^T x.
+     * ws is scratch of (B*H*W, cin*kh*kw) reals, which a backend may ignore. */
+    void (*conv_fwd)(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws);
+    void (*conv_bwd_data)(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws);
+    void (*conv_bwd_filter)(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws);
 
     /* y (M,N) += bias (N); per image: y (B,P,N) += v (B,N) with P pixels per image */
     void (*add_rows)(real *y, const real *v, int B, int P, int N);

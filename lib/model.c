@@ -267,11 +267,11 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     const pcnn_layer *ly = &m->layers[l];
     pcnn_acts *a = &m->acts[l];
     const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, s = hp->n / 2, n = hp->n;
-    const int kv = ly->cin * (s + 1) * n, kh = ly->cin * (s + 1);
     real *w = m->w;
 
-    be->im2col(m->col, vin, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, 0, H, 0, W);
-    linear(be, a->va, m->col, w + ly->v_w, M, 2 * p, kv, 0);
+    const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
+    const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
+    be->conv_fwd(a->va, vin, w + ly->v_w, &vconv, 0, m->col);
     be->add_rows(a->va, w + ly->v_b, 1, M, 2 * p);
     if (hp->D) {
         linear(be, m->cb, m->cond, w + ly->v_cond, B, 2 * p, hp->D, 0);
@@ -279,8 +279,7 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     }
     be->gate_fwd(a->vout, a->va, M, p);
 
-    be->im2col(m->col, hin, B, H, W, ly->cin, 1, s + 1, 0, -s, 0, H, 0, W);
-    linear(be, a->ha, m->col, w + ly->h_w, M, 2 * p, kh, 0);
+    be->conv_fwd(a->ha, hin, w + ly->h_w, &hconv, 0, m->col);
     linear(be, a->ha, a->va, w + ly->link_w, M, 2 * p, 2 * p, 1);
     be->add_rows(a->ha, w + ly->h_b, 1, M, 2 * p);
     if (hp->D) {
@@ -316,7 +315,6 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
     const pcnn_layer *ly = &m->layers[l];
     const pcnn_acts *a = &m->acts[l];
     const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, s = hp->n / 2, n = hp->n;
-    const int kv = ly->cin * (s + 1) * n, kh = ly->cin * (s + 1);
     real *w = m->w, *g = m->g;
 
     /* horizontal: hout = Wo hg + bo (+ hin) */
@@ -331,8 +329,9 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
         linear_wgrad(be, g + ly->h_cond, m->dcb, m->cond, B, 2 * p, hp->D);
     }
     linear_wgrad(be, g + ly->link_w, m->dha, a->va, M, 2 * p, 2 * p);
-    be->im2col(m->col, hin, B, H, W, ly->cin, 1, s + 1, 0, -s, 0, H, 0, W);
-    linear_wgrad(be, g + ly->h_w, m->dha, m->col, M, 2 * p, kh);
+    const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
+    const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
+    be->conv_bwd_filter(g + ly->h_w, m->dha, hin, &hconv, m->col);
 
     /* vertical: its gate's gradient plus what flowed through the link */
     be->gate_bwd(m->dva, a->va, m->dv, M, p);
@@ -343,16 +342,13 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
         be->sum_rows(m->dcb, m->dva, B, H * W, 2 * p);
         linear_wgrad(be, g + ly->v_cond, m->dcb, m->cond, B, 2 * p, hp->D);
     }
-    be->im2col(m->col, vin, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, 0, H, 0, W);
-    linear_wgrad(be, g + ly->v_w, m->dva, m->col, M, 2 * p, kv);
+    be->conv_bwd_filter(g + ly->v_w, m->dva, vin, &vconv, m->col);
     if (l == 0) return; /* the input is data: no gradient wanted */
 
     /* inputs: dh already holds the residual path's identity term */
-    linear_dgrad(be, m->col, m->dha, w + ly->h_w, M, 2 * p, kh, 0);
-    be->col2im(m->dh, m->col, B, H, W, ly->cin, 1, s + 1, 0, -s);
-    linear_dgrad(be, m->col, m->dva, w + ly->v_w, M, 2 * p, kv, 0);
+    be->conv_bwd_data(m->dh, m->dha, w + ly->h_w, &hconv, m->col);
     be->zero(m->dv, (size_t)M * p);
-    be->col2im(m->dv, m->col, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s);
+    be->conv_bwd_data(m->dv, m->dva, w + ly->v_w, &vconv, m->col);
 }
 
 int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h, int B,

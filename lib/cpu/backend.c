@@ -7,6 +7,8 @@ static const pcnn_backend cpu = {
     .to_device = cpu_copy, .to_host = cpu_copy, .zero = cpu_zero,
     .gemm = cpu_gemm,
     .im2col = cpu_im2col, .col2im = cpu_col2im,
+    .conv_fwd = cpu_conv_fwd, .conv_bwd_data = cpu_conv_bwd_data,
+    .conv_bwd_filter = cpu_conv_bwd_filter,
     .add_rows = cpu_add_rows, .sum_rows = cpu_sum_rows,
     .gate_fwd = cpu_gate_fwd, .gate_bwd = cpu_gate_bwd,
     .relu_fwd = cpu_relu_fwd, .relu_bwd = cpu_relu_bwd,
