@@ -51,7 +51,7 @@ CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 CU_OBJ    := $(patsubst %.cu,$(B)/%.o,$(wildcard kernels/*.cu))
 LIB_OBJ   += $(CU_OBJ)
-LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
 $(B)/lib/device.o $(B)/tests/test_cuda: CFLAGS += -DPCNN_CUDA
 $(B)/kernels/%.o: kernels/%.cu kernels/cuda.h lib/backend.h lib/real.h
 	@mkdir -p $(dir $@)

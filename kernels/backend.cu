@@ -7,6 +7,8 @@ static const pcnn_backend cuda = {
     .to_device = cuda_to_device, .to_host = cuda_to_host, .zero = cuda_zero,
     .gemm = cuda_gemm,
     .im2col = cuda_im2col, .col2im = cuda_col2im,
+    .conv_fwd = cuda_conv_fwd, .conv_bwd_data = cuda_conv_bwd_data,
+    .conv_bwd_filter = cuda_conv_bwd_filter,
     .add_rows = cuda_add_rows, .sum_rows = cuda_sum_rows,
     .gate_fwd = cuda_gate_fwd, .gate_bwd = cuda_gate_bwd,
     .relu_fwd = cuda_relu_fwd, .relu_bwd = cuda_relu_bwd,

@@ -95,6 +95,34 @@ static void test_ops(void)
         compare("col2im", x, dx, nx, 1e-6);
         free(x), free(col), free(c2), gpu->release(dx), gpu->release(dcol), gpu->release(dc2);
     }
+    /* the three convolution geometries of the stacks, through cuDNN (or its fallback) */
+    {
+        const pcnn_conv geoms[3] = {{B, H, W, C, 2 * p, 3, 5, -3, -2}, {B, H, W, p, 2 * p, 3, 5, -2, -2},
+                                    {B, H, W, p, 2 * p, 1, 3, 0, -2}};
+        for (int k = 0; k < 3; k++) {
+            const pcnn_conv *g = &geoms[k];
+            size_t nx = (size_t)M * g->cin, ny = (size_t)M * g->cout, nw = (size_t)g->cout * g->cin * g->kh * g->kw;
+            size_t nws = nx * g->kh * g->kw;
+            real *x = host_rand(nx), *w = host_rand(nw), *y = host_rand(ny), *dw = host_rand(nw);
+            real *ws = malloc(nws * sizeof *ws), *dws = gpu->alloc(nws * sizeof *dws);
+            real *gx = dev_copy(x, nx), *gw = dev_copy(w, nw), *gy = dev_copy(y, ny), *gdw = dev_copy(dw, nw);
+            char name[48];
+            cpu->conv_fwd(y, x, w, g, 0.5f, ws);
+            gpu->conv_fwd(gy, gx, gw, g, 0.5f, dws);
+            snprintf(name, sizeof name, "conv_fwd %dx%d", g->kh, g->kw);
+            compare(name, y, gy, ny, 1e-5);
+            cpu->conv_bwd_data(x, y, w, g, ws);
+            gpu->conv_bwd_data(gx, gy, gw, g, dws);
+            snprintf(name, sizeof name, "conv_data %dx%d", g->kh, g->kw);
+            compare(name, x, gx, nx, 1e-5);
+            cpu->conv_bwd_filter(dw, y, x, g, ws);
+            gpu->conv_bwd_filter(gdw, gy, gx, g, dws);
+            snprintf(name, sizeof name, "conv_filter %dx%d", g->kh, g->kw);
+            compare(name, dw, gdw, nw, 1e-5);
+            free(x), free(w), free(y), free(dw), free(ws);
+            gpu->release(dws), gpu->release(gx), gpu->release(gw), gpu->release(gy), gpu->release(gdw);
+        }
+    }
     /* biases */
     {
         size_t n = (size_t)M * 2 * p;

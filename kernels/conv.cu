@@ -1,0 +1,186 @@
+// conv.cu -- CUDA twin of lib/cpu/conv.c: the stacks' convolutions through cuDNN
+// (forward, backward data, backward filter), NHWC activations, (cout,cin,kh,kw) weights.
+//
+// cuDNN pads symmetrically; our windows are shifted up and left (pcnn_conv: output pixel
+// (i, j) reads (i+oy+r, j+ox+c), oy, ox <= 0). With pads (-oy, -ox) cuDNN's output pixel
+// (i, j) reads exactly those inputs, and its output is larger than the image at the
+// bottom and right: the forward pass computes it into scratch and crops the top-left
+// H×W; the backward passes embed dy into a zeroed padded tensor first.
+// Descriptors and algorithms are chosen once per shape (cudnnGet*_v7, the fastest that
+// fits) and kept; workspace is one scratch buffer reused by every call. Exact float32
+// (CUDNN_FMA_MATH) unless PCNN_TF32=1. Where cuDNN offers no algorithm for a shape, the
+// call falls back to im2col + cuBLAS, the same arithmetic as the CPU twin.
+#include <cstring>
+
+#include <cudnn.h>
+
+#include "cuda.h"
+
+#define CUDNN_CHECK(call)                                                                  \
+    do {                                                                                   \
+        cudnnStatus_t st_ = (call);                                                        \
+        if (st_ != CUDNN_STATUS_SUCCESS) {                                                 \
+            fprintf(stderr, "pcnn: cuDNN error in %s at %s:%d: %s\n", #call, __FILE__,     \
+                    __LINE__, cudnnGetErrorString(st_));                                   \
+            exit(1);                                                                       \
+        }                                                                                  \
+    } while (0)
+
+static cudnnHandle_t handle(void)
+{
+    static cudnnHandle_t h;
+    if (!h) CUDNN_CHECK(cudnnCreate(&h));
+    return h;
+}
+
+typedef struct {
+    pcnn_conv g;
+    int Ho, Wo;
+    cudnnTensorDescriptor_t x, y;
+    cudnnFilterDescriptor_t w;
+    cudnnConvolutionDescriptor_t conv;
+    int fwd_ok, data_ok, filter_ok;
+    cudnnConvolutionFwdAlgo_t fwd;
+    cudnnConvolutionBwdDataAlgo_t data;
+    cudnnConvolutionBwdFilterAlgo_t filter;
+    size_t fwd_ws, data_ws, filter_ws;
+} plan;
+
+static plan *plan_for(const pcnn_conv *g)
+{
+    static plan plans[64];
+    static int nplans;
+    for (int i = 0; i < nplans; i++)
+        if (!memcmp(&plans[i].g, g, sizeof *g)) return &plans[i];
+    if (nplans == 64) nplans = 0; // more shapes than ever seen in one program: recycle
+    plan *p = &plans[nplans++];
+    memset(p, 0, sizeof *p);
+    p->g = *g;
+    const int ph = -g->oy, pw = -g->ox;
+    p->Ho = g->H + 2 * ph - g->kh + 1;
+    p->Wo = g->W + 2 * pw - g->kw + 1;
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->x));
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y));
+    CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w));
+    CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&p->conv));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g->B, g->cin, g->H, g->W));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g->B, g->cout, p->Ho, p->Wo));
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g->cout, g->cin, g->kh, g->kw));
+    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv, ph, pw, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
+                                                CUDNN_DATA_FLOAT));
+    const char *tf32 = getenv("PCNN_TF32");
+    CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, tf32 && !strcmp(tf32, "1") ? CUDNN_TENSOR_OP_MATH
+                                                                                : CUDNN_FMA_MATH));
+    int n, want_n, got_n, hw_n;
+    CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(p->conv, p->x, p->w, &n, &want_n, &got_n, &hw_n));
+    if (got_n != p->Ho || hw_n != p->Wo) {
+        fprintf(stderr, "pcnn: cuDNN output %dx%d, expected %dx%d (%s:%d)\n", got_n, hw_n, p->Ho, p->Wo,
+                __FILE__, __LINE__);
+        exit(1);
+    }
+    const size_t limit = (size_t)1 << 30;
+    cudnnConvolutionFwdAlgoPerf_t fp[8];
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle(), p->x, p->w, p->conv, p->y, 8, &n, fp));
+    for (int i = 0; i < n && !p->fwd_ok; i++)
+        if (fp[i].status == CUDNN_STATUS_SUCCESS && fp[i].memory <= limit)
+            p->fwd_ok = 1, p->fwd = fp[i].algo, p->fwd_ws = fp[i].memory;
+    cudnnConvolutionBwdDataAlgoPerf_t dp[8];
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle(), p->w, p->y, p->conv, p->x, 8, &n, dp));
+    for (int i = 0; i < n && !p->data_ok; i++)
+        if (dp[i].status == CUDNN_STATUS_SUCCESS && dp[i].memory <= limit)
+            p->data_ok = 1, p->data = dp[i].algo, p->data_ws = dp[i].memory;
+    cudnnConvolutionBwdFilterAlgoPerf_t wp[8];
+    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle(), p->x, p->y, p->conv, p->w, 8, &n, wp));
+    for (int i = 0; i < n && !p->filter_ok; i++)
+        if (wp[i].status == CUDNN_STATUS_SUCCESS && wp[i].memory <= limit)
+            p->filter_ok = 1, p->filter = wp[i].algo, p->filter_ws = wp[i].memory;
+    return p;
+}
+
+// dst (B,H,W,C) = src's top-left (B,Ho,Wo,C) corner + beta*dst
+__global__ static void crop_k(real *dst, const real *src, int H, int W, int Ho, int Wo, int C,
+                              real beta, size_t n)
+{
+    FOR_N(e, n) {
+        int c = (int)(e % C);
+        size_t pix = e / C;
+        int j = (int)(pix % W), i = (int)(pix / W % H);
+        size_t b = pix / ((size_t)W * H);
+        real s = src[((b * Ho + i) * Wo + j) * C + c];
+        dst[e] = beta == 0 ? s : beta * dst[e] + s;
+    }
+}
+
+// dst (B,Ho,Wo,C) = src (B,H,W,C) in the top-left corner, zeros elsewhere (dst pre-zeroed)
+__global__ static void uncrop_k(real *dst, const real *src, int H, int W, int Ho, int Wo, int C, size_t n)
+{
+    FOR_N(e, n) {
+        int c = (int)(e % C);
+        size_t pix = e / C;
+        int j = (int)(pix % W), i = (int)(pix / W % H);
+        size_t b = pix / ((size_t)W * H);
+        dst[((b * Ho + i) * Wo + j) * C + c] = src[e];
+    }
+}
+
+static real *padded_dy(const plan *p, const real *dy)
+{
+    const pcnn_conv *g = &p->g;
+    size_t big = (size_t)g->B * p->Ho * p->Wo * g->cout, n = (size_t)g->B * g->H * g->W * g->cout;
+    real *t = (real *)cuda_scratch(4, big * sizeof(real));
+    CUDA_CHECK(cudaMemset(t, 0, big * sizeof(real)));
+    uncrop_k<<<blocks_for(n, 256), 256>>>(t, dy, g->H, g->W, p->Ho, p->Wo, g->cout, n);
+    LAUNCH_CHECK();
+    return t;
+}
+
+void cuda_conv_fwd(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws)
+{
+    plan *p = plan_for(g);
+    const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
+    if (!p->fwd_ok) {
+        cuda_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
+        cuda_gemm(0, 1, M, g->cout, K, 1, ws, K, w, K, beta, y, g->cout);
+        return;
+    }
+    size_t big = (size_t)g->B * p->Ho * p->Wo * g->cout, n = (size_t)M * g->cout;
+    real *t = (real *)cuda_scratch(4, big * sizeof(real));
+    void *work = cuda_scratch(5, p->fwd_ws ? p->fwd_ws : 1);
+    const float one = 1, zero = 0;
+    CUDNN_CHECK(cudnnConvolutionForward(handle(), &one, p->x, x, p->w, w, p->conv, p->fwd, work,
+                                        p->fwd_ws, &zero, p->y, t));
+    crop_k<<<blocks_for(n, 256), 256>>>(y, t, g->H, g->W, p->Ho, p->Wo, g->cout, beta, n);
+    LAUNCH_CHECK();
+}
+
+void cuda_conv_bwd_data(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws)
+{
+    plan *p = plan_for(g);
+    const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
+    if (!p->data_ok) {
+        cuda_gemm(0, 0, M, K, g->cout, 1, dy, g->cout, w, K, 0, ws, K);
+        cuda_col2im(dx, ws, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox);
+        return;
+    }
+    real *t = padded_dy(p, dy);
+    void *work = cuda_scratch(5, p->data_ws ? p->data_ws : 1);
+    const float one = 1;
+    CUDNN_CHECK(cudnnConvolutionBackwardData(handle(), &one, p->w, w, p->y, t, p->conv, p->data, work,
+                                             p->data_ws, &one, p->x, dx));
+}
+
+void cuda_conv_bwd_filter(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws)
+{
+    plan *p = plan_for(g);
+    const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
+    if (!p->filter_ok) {
+        cuda_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
+        cuda_gemm(1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
+        return;
+    }
+    real *t = padded_dy(p, dy);
+    void *work = cuda_scratch(5, p->filter_ws ? p->filter_ws : 1);
+    const float one = 1;
+    CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle(), &one, p->x, x, p->y, t, p->conv, p->filter,
+                                               work, p->filter_ws, &one, p->w, dw));
+}
