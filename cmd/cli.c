@@ -37,13 +37,19 @@ static void print_usage(FILE *f, const cli_prog *p)
     fprintf(f, "\nSee %s(1).\n", p->name);
 }
 
+/* "prog: message" on stderr */
+static void say(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", cli_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", cli_name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say(fmt, ap);
     va_end(ap);
     if (cur) print_usage(stderr, cur);
     exit(2);
@@ -53,9 +59,7 @@ void cli_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", cli_name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say(fmt, ap);
     va_end(ap);
     exit(1);
 }
