@@ -120,7 +120,7 @@ install: all
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 644 models/fashion.pcnn $(DESTDIR)$(PREFIX)/share/pcnn
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BLAS_DIR@|$(BLAS_DIR)|g' pcnn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pcnn.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBS@|$(LDLIBS) $(LDFLAGS)|g' pcnn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pcnn.pc
 
 # On a machine with a GPU: CPU-vs-CUDA parity of every kernel and of whole training steps
 # at the Fashion-MNIST and CIFAR-like sizes, 200 GPU training steps, and a speed table

@@ -1,0 +1,35 @@
+#!/usr/bin/env bats
+# make install: programs, library, header, man pages, model, and a pkg-config file that
+# links a program against the installed library.
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+@test "make install PREFIX=DIR: a program built with pkg-config loads the installed model" {
+    command -v pkg-config >/dev/null || skip "pkg-config not installed"
+    local top=$BATS_TEST_DIRNAME/../.. d=$BATS_TEST_TMPDIR
+    run -0 make -s -C "$top" install PREFIX="$d/usr" B="${BIN##*/}"
+    for f in bin/pcnn-train bin/pcnn-nll bin/pcnn-sample lib/libpcnn.a include/pcnn.h \
+             share/man/man1/pcnn-train.1 share/man/man5/pcnn-model.5 share/man/man7/pcnn.7 \
+             share/pcnn/fashion.pcnn lib/pkgconfig/pcnn.pc; do
+        [ -e "$d/usr/$f" ] || die "not installed: $f"
+    done
+    cat >"$d/use.c" <<'C'
+#include <pcnn.h>
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+    pcnn_model *m = pcnn_model_load(argv[1]);
+    if (!m) { fprintf(stderr, "%s\n", pcnn_errstr()); return 1; }
+    printf("%zu\n", pcnn_model_nparams(m));
+    pcnn_model_free(m);
+    return argc > 2;
+}
+C
+    run -0 bash -c 'cc "$1/use.c" $(PKG_CONFIG_PATH="$1/usr/lib/pkgconfig" pkg-config --cflags --libs pcnn) -o "$1/use"' _ "$d"
+    run -0 "$d/use" "$d/usr/share/pcnn/fashion.pcnn"
+    [ "$output" -gt 1000 ] || die "parameters: $output"
+    # the installed pcnn-sample finds the installed model without -m
+    run -0 --separate-stderr bash -c 'PCNN_MODEL= "$1/usr/bin/pcnn-sample" -c 3 | head -c 2' _ "$d"
+    [ "$output" = "P5" ] || die "no image from the installed default model"
+}
