@@ -16,6 +16,7 @@ void cpu_relu_bwd(real *dx, const real *x, const real *dy, size_t n)
 
 void cpu_copy_rows(real *dst, int ldd, const real *src, int lds, int n, int rows, real beta)
 {
+#pragma omp parallel for schedule(static) if ((size_t)n * rows > PCNN_OMP_MIN)
     for (int r = 0; r < rows; r++) {
         real *d = dst + (size_t)r * ldd;
         const real *s = src + (size_t)r * lds;
