@@ -123,6 +123,19 @@ __global__ static void uncrop_k(real *dst, const real *src, int H, int W, int Ho
     }
 }
 
+// A cuDNN call that turns out unsupported for this shape marks the plan so that this and
+// every later call of the shape take the im2col + cuBLAS path; any other failure is fatal.
+static int cudnn_ran(cudnnStatus_t st, int *ok, const char *call, int line)
+{
+    if (st == CUDNN_STATUS_SUCCESS) return 1;
+    if (st == CUDNN_STATUS_NOT_SUPPORTED || st == CUDNN_STATUS_BAD_PARAM) {
+        *ok = 0;
+        return 0;
+    }
+    fprintf(stderr, "pcnn: cuDNN error in %s at %s:%d: %s\n", call, __FILE__, line, cudnnGetErrorString(st));
+    exit(1);
+}
+
 static real *padded_dy(const plan *p, const real *dy)
 {
     const pcnn_conv *g = &p->g;
@@ -138,49 +151,53 @@ void cuda_conv_fwd(real *y, const real *x, const real *w, const pcnn_conv *g, re
 {
     plan *p = plan_for(g);
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
-    if (!p->fwd_ok) {
-        cuda_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
-        cuda_gemm(0, 1, M, g->cout, K, 1, ws, K, w, K, beta, y, g->cout);
-        return;
+    if (p->fwd_ok) {
+        size_t big = (size_t)g->B * p->Ho * p->Wo * g->cout, n = (size_t)M * g->cout;
+        real *t = (real *)cuda_scratch(4, big * sizeof(real));
+        void *work = cuda_scratch(5, p->fwd_ws ? p->fwd_ws : 1);
+        const float one = 1, zero = 0;
+        if (cudnn_ran(cudnnConvolutionForward(handle(), &one, p->x, x, p->w, w, p->conv, p->fwd, work,
+                                              p->fwd_ws, &zero, p->y, t),
+                      &p->fwd_ok, "cudnnConvolutionForward", __LINE__)) {
+            crop_k<<<blocks_for(n, 256), 256>>>(y, t, g->H, g->W, p->Ho, p->Wo, g->cout, beta, n);
+            LAUNCH_CHECK();
+            return;
+        }
     }
-    size_t big = (size_t)g->B * p->Ho * p->Wo * g->cout, n = (size_t)M * g->cout;
-    real *t = (real *)cuda_scratch(4, big * sizeof(real));
-    void *work = cuda_scratch(5, p->fwd_ws ? p->fwd_ws : 1);
-    const float one = 1, zero = 0;
-    CUDNN_CHECK(cudnnConvolutionForward(handle(), &one, p->x, x, p->w, w, p->conv, p->fwd, work,
-                                        p->fwd_ws, &zero, p->y, t));
-    crop_k<<<blocks_for(n, 256), 256>>>(y, t, g->H, g->W, p->Ho, p->Wo, g->cout, beta, n);
-    LAUNCH_CHECK();
+    cuda_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
+    cuda_gemm(0, 1, M, g->cout, K, 1, ws, K, w, K, beta, y, g->cout);
 }
 
 void cuda_conv_bwd_data(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws)
 {
     plan *p = plan_for(g);
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
-    if (!p->data_ok) {
-        cuda_gemm(0, 0, M, K, g->cout, 1, dy, g->cout, w, K, 0, ws, K);
-        cuda_col2im(dx, ws, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox);
-        return;
+    if (p->data_ok) {
+        real *t = padded_dy(p, dy);
+        void *work = cuda_scratch(5, p->data_ws ? p->data_ws : 1);
+        const float one = 1;
+        if (cudnn_ran(cudnnConvolutionBackwardData(handle(), &one, p->w, w, p->y, t, p->conv, p->data,
+                                                   work, p->data_ws, &one, p->x, dx),
+                      &p->data_ok, "cudnnConvolutionBackwardData", __LINE__))
+            return;
     }
-    real *t = padded_dy(p, dy);
-    void *work = cuda_scratch(5, p->data_ws ? p->data_ws : 1);
-    const float one = 1;
-    CUDNN_CHECK(cudnnConvolutionBackwardData(handle(), &one, p->w, w, p->y, t, p->conv, p->data, work,
-                                             p->data_ws, &one, p->x, dx));
+    cuda_gemm(0, 0, M, K, g->cout, 1, dy, g->cout, w, K, 0, ws, K);
+    cuda_col2im(dx, ws, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox);
 }
 
 void cuda_conv_bwd_filter(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws)
 {
     plan *p = plan_for(g);
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
-    if (!p->filter_ok) {
-        cuda_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
-        cuda_gemm(1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
-        return;
+    if (p->filter_ok) {
+        real *t = padded_dy(p, dy);
+        void *work = cuda_scratch(5, p->filter_ws ? p->filter_ws : 1);
+        const float one = 1;
+        if (cudnn_ran(cudnnConvolutionBackwardFilter(handle(), &one, p->x, x, p->y, t, p->conv, p->filter,
+                                                     work, p->filter_ws, &one, p->w, dw),
+                      &p->filter_ok, "cudnnConvolutionBackwardFilter", __LINE__))
+            return;
     }
-    real *t = padded_dy(p, dy);
-    void *work = cuda_scratch(5, p->filter_ws ? p->filter_ws : 1);
-    const float one = 1;
-    CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle(), &one, p->x, x, p->y, t, p->conv, p->filter,
-                                               work, p->filter_ws, &one, p->w, dw));
+    cuda_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
+    cuda_gemm(1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
 }
