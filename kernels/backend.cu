@@ -18,6 +18,7 @@ static const pcnn_backend cuda = {
     .adam = cuda_adam,
     .sumsq = cuda_sumsq,
     .sample = cuda_sample,
+    .place = cuda_place,
 };
 
 extern "C" const pcnn_backend *pcnn_backend_cuda(void)

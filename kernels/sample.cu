@@ -1,6 +1,6 @@
 // sample.cu -- CUDA twin of lib/cpu/sample.c: one categorical draw per row from
-// softmax(logits / T), inverting the cumulative distribution at u (host arrays in and
-// out: B numbers per drawn value, never the image).
+// softmax(logits / T), inverting the cumulative distribution at u; everything on the
+// device.
 #include "cuda.h"
 
 __global__ static void sample_k(uint8_t *out, const real *logits, int R, int K, int ld, real T,
@@ -24,10 +24,6 @@ __global__ static void sample_k(uint8_t *out, const real *logits, int R, int K, 
 
 void cuda_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, const double *u)
 {
-    double *du = (double *)cuda_scratch(2, (size_t)R * sizeof *du);
-    uint8_t *dout = (uint8_t *)cuda_scratch(3, (size_t)R);
-    CUDA_CHECK(cudaMemcpy(du, u, (size_t)R * sizeof *du, cudaMemcpyHostToDevice));
-    sample_k<<<blocks_for(R, 64), 64>>>(dout, logits, R, K, ld, T, du);
+    sample_k<<<blocks_for(R, 64), 64>>>(out, logits, R, K, ld, T, u);
     LAUNCH_CHECK();
-    CUDA_CHECK(cudaMemcpy(out, dout, (size_t)R, cudaMemcpyDeviceToHost));
 }

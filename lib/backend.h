@@ -87,9 +87,13 @@ typedef struct pcnn_backend {
     double (*sumsq)(const real *x, size_t n);
 
     /* draw one level per row from softmax(logits / T): logits (R,K) with row stride
-     * ld, u (R) uniform in [0,1), out (R) */
+     * ld, u (R) uniform in [0,1), out (R); all three in the backend's memory */
     void (*sample)(uint8_t *out, const real *logits, int R, int K, int ld, real T,
                    const double *u);
+    /* put one drawn level per image, draws (B), at pixel (i, j), channel c: into the
+     * levels x (B,C,H,W) and, as 2*level/(K-1) - 1, into the input map in (B,H,W,C) */
+    void (*place)(real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H, int W, int i,
+                  int j, int c, int K);
 } pcnn_backend;
 
 const pcnn_backend *pcnn_backend_cpu(void);

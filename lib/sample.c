@@ -40,11 +40,11 @@ int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, fl
 
     real *hr = hp.D ? malloc((size_t)B * hp.D * sizeof *hr) : NULL;
     uint8_t *rows = malloc((size_t)B * C * H * W);
-    uint8_t *draw = malloc((size_t)B);
+    uint8_t *draw = malloc((size_t)B), *ddraw = m->be->alloc((size_t)B);
     uint64_t *rng = malloc((size_t)B * sizeof *rng);
-    double *u = malloc((size_t)B * sizeof *u);
+    double *u = malloc((size_t)B * sizeof *u), *du = m->be->alloc((size_t)B * sizeof *du);
     int rc = 0;
-    if ((hp.D && !hr) || !rows || !draw || !rng || !u) {
+    if ((hp.D && !hr) || !rows || !draw || !rng || !u || !ddraw || !du) {
         rc = pcnn_seterr("out of memory");
         goto out;
     }
@@ -65,13 +65,17 @@ int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, fl
                 if (rc) goto out;
                 for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
                 size_t off = (((size_t)i * W + j) * C + c) * K; /* image 0, pixel (i,j), channel c */
-                m->be->sample(draw, m->logits + off, B, K, Hi * W * C * K, (real)temperature, u);
+                m->be->to_device(du, u, (size_t)B * sizeof *u);
+                m->be->sample(ddraw, m->logits + off, B, K, Hi * W * C * K, (real)temperature, du);
+                m->be->to_host(draw, ddraw, (size_t)B);
                 for (int b = 0; b < B; b++) x[(((size_t)b * C + c) * H + i) * W + j] = draw[b];
                 if (progress) progress(((long)i * W + j) * C + c + 1, total, arg);
             }
     }
 out:
     free(hr), free(rows), free(draw), free(rng), free(u);
+    m->be->release(ddraw);
+    m->be->release(du);
     return rc;
 }
 
@@ -187,13 +191,18 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float t
     const int C = hp->C, H = hp->H, W = hp->W, K = hp->K, p = hp->p;
     if (check_args(m, h, B, temperature)) return -1;
     cache c = {0};
-    uint8_t *draw = malloc((size_t)B);
+    const long total = (long)H * W * C;
+    const size_t npix = (size_t)B * C * H * W;
+    /* the whole draw stays on the device: every random number goes up once at the start,
+     * each drawn value goes straight into the device's image and input map, and the
+     * image comes back once at the end */
+    uint8_t *draw = malloc((size_t)B), *ddraw = be->alloc((size_t)B), *dx = be->alloc(npix);
     uint64_t *rng = malloc((size_t)B * sizeof *rng);
-    double *u = malloc((size_t)B * sizeof *u);
+    double *u = malloc((size_t)total * B * sizeof *u), *du = be->alloc((size_t)total * B * sizeof *du);
     real *hr = hp->D ? malloc((size_t)B * hp->D * sizeof *hr) : NULL;
-    real *neg = malloc((size_t)B * H * W * C * sizeof *neg);
+    real *neg = malloc(npix * sizeof *neg);
     int rc = 0;
-    if (!draw || !rng || !u || (hp->D && !hr) || !neg) {
+    if (!draw || !ddraw || !dx || !rng || !u || !du || (hp->D && !hr) || !neg) {
         rc = pcnn_seterr("out of memory");
         goto out;
     }
@@ -219,35 +228,37 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float t
         be->release(dh);
     }
     seed_streams(rng, B, seed);
-    if (!teacher) memset(x, 0, (size_t)B * C * H * W);
-    const long total = (long)H * W * C;
-    const real scale = (real)2 / (K - 1);
+    for (long k = 0; k < total; k++) /* raster order, one number per image per value */
+        for (int b = 0; b < B; b++) u[k * B + b] = pcnn_rng_uniform(&rng[b]);
+    be->to_device(du, u, (size_t)total * B * sizeof *u);
     for (int i = 0; i < H; i++) {
         vertical_row(m, &c, B, i);
         for (int j = 0; j < W; j++)
             for (int ch = 0; ch < C; ch++) {
                 horizontal_pixel(m, &c, B, i, j);
-                for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
-                if (teacher) {
+                const long k = ((long)i * W + j) * C + ch;
+                if (teacher) { /* tests only: a few bytes each way per value */
                     for (int b = 0; b < B; b++) draw[b] = teacher[(((size_t)b * C + ch) * H + i) * W + j];
+                    be->to_device(ddraw, draw, (size_t)B);
                     if (logits_out)
                         for (int b = 0; b < B; b++)
                             be->to_host(logits_out + ((((size_t)b * H + i) * W + j) * C + ch) * K,
                                         c.logits + ((size_t)b * C + ch) * K, (size_t)K * sizeof(real));
                 } else {
-                    be->sample(draw, c.logits + (size_t)ch * K, B, K, C * K, (real)temperature, u);
+                    be->sample(ddraw, c.logits + (size_t)ch * K, B, K, C * K, (real)temperature,
+                               du + (size_t)k * B);
                 }
-                for (int b = 0; b < B; b++) {
-                    x[(((size_t)b * C + ch) * H + i) * W + j] = draw[b];
-                    real v = draw[b] * scale - 1;
-                    be->to_device(c.inmap + (((size_t)b * H + i) * W + j) * C + ch, &v, sizeof v);
-                }
+                be->place(c.inmap, dx, ddraw, B, C, H, W, i, j, ch, K);
                 if (progress) progress(((long)i * W + j) * C + ch + 1, total, arg);
             }
     }
+    be->to_host(x, dx, npix);
 out:
     cache_free(&c, m);
     free(draw), free(rng), free(u), free(hr), free(neg);
+    be->release(ddraw);
+    be->release(dx);
+    be->release(du);
     return rc;
 }
 

@@ -17,6 +17,7 @@ static const pcnn_backend cpu = {
     .softmax_xent = cpu_softmax_xent,
     .adam = cpu_adam,
     .sample = cpu_sample,
+    .place = cpu_place,
 };
 
 const pcnn_backend *pcnn_backend_cpu(void) { return &cpu; }

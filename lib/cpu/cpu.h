@@ -34,5 +34,7 @@ void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_
                       int C, int H, int W, int K, real scale);
 void cpu_adam(real *w, real *m, real *v, const real *g, size_t n, real lr, real b1, real b2,
               real eps, int t, real gscale);
+void cpu_place(real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H, int W, int i, int j,
+               int c, int K);
 void cpu_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, const double *u);
 #endif

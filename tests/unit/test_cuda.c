@@ -194,12 +194,25 @@ static void test_ops(void)
         gpu->softmax_xent(dnll, ddl, dz, dx, B, C, H, W, K, 0.25f);
         compare("xent nll", nll, dnll, B, 1e-6);
         compare("xent grad", dl, ddl, nl, 1e-5);
-        double u[8];
-        uint8_t d1[8], d2[8];
+        double u[8], *du = gpu->alloc(sizeof u);
+        uint8_t d1[8], d2[8], *dd = gpu->alloc(8);
         for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng);
+        gpu->to_device(du, u, sizeof u);
         cpu->sample(d1, z, B, K, K * C, 0.7f, u);
-        gpu->sample(d2, dz, B, K, K * C, 0.7f, u);
+        gpu->sample(dd, dz, B, K, K * C, 0.7f, du);
+        gpu->to_host(d2, dd, B);
         CHECK(memcmp(d1, d2, B) == 0, "sample: CPU and CUDA draw differently");
+        /* place: the draws into the levels and the input map */
+        real *in2 = malloc(npix * sizeof *in2);
+        memcpy(in2, in, npix * sizeof *in2);
+        cpu->place(in2, x, d1, B, C, H, W, 2, 3, 1, K);
+        gpu->place(din, dx, dd, B, C, H, W, 2, 3, 1, K);
+        compare("place input", in2, din, npix, 1e-7);
+        uint8_t *xg = malloc(npix);
+        gpu->to_host(xg, dx, npix);
+        CHECK(memcmp(xg, x, npix) == 0, "place: levels differ");
+        free(in2), free(xg);
+        gpu->release(du), gpu->release(dd);
         free(x), free(in), free(z), free(dl);
         gpu->release(dx), gpu->release(din), gpu->release(dz), gpu->release(ddl), gpu->release(dnll);
     }
