@@ -42,7 +42,7 @@ UNIT     := test_io test_safetensors test_causality test_sample test_train test_
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
 DEB_PKGS := build-essential libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev \
-            dataset-fashion-mnist bats mandoc netpbm
+            dataset-fashion-mnist bats mandoc netpbm pkg-config
 
 # --- CUDA: kernels/<op>.cu, the twins of lib/cpu/<op>.c -----------------------------
 ifneq ($(NVCC),)
