@@ -140,7 +140,7 @@ int main(int argc, char **argv)
     pr.first = start;
     double t0 = cli_now(), ema = NAN;
     while (pcnn_trainer_step_count(t) < steps && !cli_stop) {
-        pcnn_trainer_batch(t, all.n, idx);
+        if (pcnn_trainer_batch(t, all.n, idx)) cli_fail("%s", pcnn_errstr());
         for (int b = 0; b < B; b++) {
             memcpy(xb + b * sz, all.x + idx[b] * sz, sz);
             if (hb) memcpy(hb + (size_t)b * hp->D, h + idx[b] * hp->D, hp->D * sizeof *hb);

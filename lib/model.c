@@ -294,7 +294,7 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
     start_rows(m, a->va, w + ly->v_b, hp->D ? w + ly->v_cond : NULL, B, H * W, 2 * p);
     be->conv_fwd(a->va, vin, w + ly->v_w, &vconv, 1, m->col);
-    be->gate_fwd(a->vout, a->va, M, p);
+    if (l < hp->L) be->gate_fwd(a->vout, a->va, M, p); /* the top vertical output feeds nothing */
 
     start_rows(m, a->ha, w + ly->h_b, hp->D ? w + ly->h_cond : NULL, B, H * W, 2 * p);
     be->conv_fwd(a->ha, hin, w + ly->h_w, &hconv, 1, m->col);
@@ -347,8 +347,8 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
     be->conv_bwd_filter(g + ly->h_w, m->dha, hin, &hconv, m->col);
 
     /* vertical: its gate's gradient plus what flowed through the link */
-    be->gate_bwd(m->dva, a->va, m->dv, M, p);
-    linear_dgrad(be, m->dva, m->dha, w + ly->link_w, M, 2 * p, 2 * p, 1);
+    if (l < hp->L) be->gate_bwd(m->dva, a->va, m->dv, M, p);
+    linear_dgrad(be, m->dva, m->dha, w + ly->link_w, M, 2 * p, 2 * p, l < hp->L);
     be->sum_rows(g + ly->v_b, m->dva, 1, M, 2 * p);
     if (hp->D) {
         be->zero(m->dcb, (size_t)B * 2 * p);

@@ -157,7 +157,7 @@ const pcnn_train_opts *pcnn_trainer_opts(const pcnn_trainer *t);
 int64_t pcnn_trainer_step_count(const pcnn_trainer *t);
 /* The dataset indices of the next step's batch, for a dataset of n images: a fresh
  * permutation each epoch, derived from (seed, epoch) alone. idx has opts.batch slots. */
-void pcnn_trainer_batch(const pcnn_trainer *t, size_t n, size_t *idx);
+int pcnn_trainer_batch(pcnn_trainer *t, size_t n, size_t *idx);
 /* One Adam step on the mean negative log-likelihood of the batch; *bpd gets its value
  * in bits per dimension (before the step). */
 int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, float *bpd);

@@ -13,6 +13,8 @@ struct pcnn_trainer {
     pcnn_train_opts o;
     int64_t step;
     real *adam_m, *adam_v; /* (total) each, on the model's backend */
+    size_t *perm, perm_n;  /* this epoch's data order, derived, kept between steps */
+    uint64_t perm_epoch;
 };
 
 void pcnn_train_opts_default(pcnn_train_opts *o)
@@ -56,31 +58,31 @@ void pcnn_trainer_free(pcnn_trainer *t)
     if (!t) return;
     t->m->be->release(t->adam_m);
     t->m->be->release(t->adam_v);
+    free(t->perm);
     free(t);
 }
 
 const pcnn_train_opts *pcnn_trainer_opts(const pcnn_trainer *t) { return &t->o; }
 int64_t pcnn_trainer_step_count(const pcnn_trainer *t) { return t->step; }
 
-void pcnn_trainer_batch(const pcnn_trainer *t, size_t n, size_t *idx)
+int pcnn_trainer_batch(pcnn_trainer *t, size_t n, size_t *idx)
 {
     size_t B = (size_t)t->o.batch, per_epoch = n / B ? n / B : 1;
     uint64_t epoch = (uint64_t)t->step / per_epoch, pos = ((uint64_t)t->step % per_epoch) * B;
-    /* Fisher-Yates over the whole set from (seed, epoch); O(n) per step is noise next to
-     * a forward pass of the network. */
-    size_t *perm = malloc(n * sizeof *perm);
-    if (!perm) { /* fall back to sequential order rather than fail a step */
-        for (size_t b = 0; b < B; b++) idx[b] = (pos + b) % n;
-        return;
+    /* Fisher-Yates over the whole set from (seed, epoch) alone, made once per epoch */
+    if (!t->perm || t->perm_n != n || t->perm_epoch != epoch) {
+        size_t *perm = realloc(t->perm, n * sizeof *perm);
+        if (!perm) return pcnn_seterr("out of memory for the order of %zu images", n);
+        uint64_t rng = t->o.seed * 0x9e3779b97f4a7c15ULL ^ (epoch + 1);
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = pcnn_rng_next(&rng) % (i + 1), tmp = perm[i];
+            perm[i] = perm[j], perm[j] = tmp;
+        }
+        t->perm = perm, t->perm_n = n, t->perm_epoch = epoch;
     }
-    uint64_t rng = t->o.seed * 0x9e3779b97f4a7c15ULL ^ (epoch + 1);
-    for (size_t i = 0; i < n; i++) perm[i] = i;
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = pcnn_rng_next(&rng) % (i + 1), tmp = perm[i];
-        perm[i] = perm[j], perm[j] = tmp;
-    }
-    for (size_t b = 0; b < B; b++) idx[b] = perm[(pos + b) % n];
-    free(perm);
+    for (size_t b = 0; b < B; b++) idx[b] = t->perm[(pos + b) % n];
+    return 0;
 }
 
 int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, float *bpd)

@@ -47,7 +47,7 @@ static void train(pcnn_trainer *t, const uint8_t *x, const float *h, size_t n, i
     uint8_t *xb = malloc((size_t)B * 784);
     float *hb = malloc((size_t)B * 10 * sizeof *hb);
     for (int s = 0; s < steps; s++) {
-        pcnn_trainer_batch(t, n, idx);
+        CHECK(pcnn_trainer_batch(t, n, idx) == 0, "batch: %s", pcnn_errstr());
         for (int b = 0; b < B; b++) {
             memcpy(xb + b * 784, x + idx[b] * 784, 784);
             memcpy(hb + b * 10, h + idx[b] * 10, 10 * sizeof *hb);
