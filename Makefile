@@ -84,8 +84,9 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a
 	$(CC) $(CFLAGS) -Itests/unit $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # the same model and CPU code in double precision, for finite differences
-GRAD_SRC := lib/model.c lib/device.c lib/errors.c $(wildcard lib/cpu/*.c)
-$(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) lib/model-impl.h lib/backend.h lib/real.h
+GRAD_SRC := lib/model.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/device.c lib/errors.c \
+            $(wildcard lib/cpu/*.c)
+$(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DPCNN_DOUBLE -Itests/unit $< $(GRAD_SRC) $(LDFLAGS) $(LDLIBS) -o $@
 

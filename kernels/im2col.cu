@@ -56,3 +56,60 @@ void cuda_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh
     col2im_k<<<blocks_for(n, 256), 256>>>(dx, col, B, H, W, cin, kh, kw, oy, ox);
     LAUNCH_CHECK();
 }
+
+// strided windows of the small nets (lib/convnet.c)
+__global__ static void im2col_strided_k(real *col, const real *x, pcnn_window g)
+{
+    const int taps = g.kh * g.kw, ncol = g.cin * taps;
+    const size_t n = (size_t)g.B * g.Ho * g.Wo * ncol;
+    FOR_N(e, n) {
+        size_t row = e / ncol;
+        int k = (int)(e % ncol), ci = k / taps, t = k % taps, r = t / g.kw, c = t % g.kw;
+        int j = (int)(row % g.Wo), i = (int)(row / g.Wo % g.Ho), b = (int)(row / ((size_t)g.Wo * g.Ho));
+        int y = i * g.stride + g.oy + r, xx = j * g.stride + g.ox + c;
+        col[e] = (y < 0 || y >= g.Hi || xx < 0 || xx >= g.Wi) ? 0
+                 : x[(((size_t)b * g.Hi + y) * g.Wi + xx) * g.cin + ci];
+    }
+}
+
+void cuda_im2col_strided(real *col, const real *x, const pcnn_window *g)
+{
+    size_t n = (size_t)g->B * g->Ho * g->Wo * g->cin * g->kh * g->kw;
+    im2col_strided_k<<<blocks_for(n, 256), 256>>>(col, x, *g);
+    LAUNCH_CHECK();
+}
+
+// gather form: input pixel (y, x) is read by output (i, j) at tap (r, c) when
+// y = i*stride + oy + r, so each thread walks the taps and keeps the i that divide evenly
+__global__ static void col2im_strided_k(real *dx, const real *col, pcnn_window g)
+{
+    const int taps = g.kh * g.kw, ncol = g.cin * taps;
+    const size_t n = (size_t)g.B * g.Hi * g.Wi * g.cin;
+    FOR_N(e, n) {
+        int ci = (int)(e % g.cin);
+        size_t pix = e / g.cin;
+        int xx = (int)(pix % g.Wi), y = (int)(pix / g.Wi % g.Hi), b = (int)(pix / ((size_t)g.Wi * g.Hi));
+        real s = 0;
+        for (int r = 0; r < g.kh; r++) {
+            int ti = y - g.oy - r;
+            if (ti < 0 || ti % g.stride) continue;
+            int i = ti / g.stride;
+            if (i >= g.Ho) continue;
+            for (int c = 0; c < g.kw; c++) {
+                int tj = xx - g.ox - c;
+                if (tj < 0 || tj % g.stride) continue;
+                int j = tj / g.stride;
+                if (j >= g.Wo) continue;
+                s += col[(((size_t)b * g.Ho + i) * g.Wo + j) * ncol + ci * taps + r * g.kw + c];
+            }
+        }
+        dx[e] += s;
+    }
+}
+
+void cuda_col2im_strided(real *dx, const real *col, const pcnn_window *g)
+{
+    size_t n = (size_t)g->B * g->Hi * g->Wi * g->cin;
+    col2im_strided_k<<<blocks_for(n, 256), 256>>>(dx, col, *g);
+    LAUNCH_CHECK();
+}

@@ -20,6 +20,12 @@ typedef struct {
     int B, H, W, cin, cout, kh, kw, oy, ox;
 } pcnn_conv;
 
+/* A strided window of the small convolutional nets (encoder, m(), decoders): output pixel
+ * (i, j) of Ho×Wo reads input pixels (i*stride+oy+r, j*stride+ox+c) of Hi×Wi, zero outside. */
+typedef struct {
+    int B, Hi, Wi, cin, Ho, Wo, kh, kw, stride, oy, ox;
+} pcnn_window;
+
 typedef struct pcnn_backend {
     const char *name;
 
@@ -42,6 +48,12 @@ typedef struct pcnn_backend {
                    int kh, int kw, int oy, int ox, int i0, int i1, int j0, int j1);
     void (*col2im)(real *dx, const real *col, int B, int H, int W, int cin,
                    int kh, int kw, int oy, int ox);
+
+    /* the same for a strided window: col (B*Ho*Wo, cin*kh*kw); the adjoint accumulates
+     * into dx (B,Hi,Wi,cin). A strided convolution is im2col_strided + GEMM, and its
+     * adjoint (a transposed convolution, "deconvolution") GEMM + col2im_strided. */
+    void (*im2col_strided)(real *col, const real *x, const pcnn_window *g);
+    void (*col2im_strided)(real *dx, const real *col, const pcnn_window *g);
 
     /* convolutions: y = conv(x, w) + beta*y; dx += conv_data^T(dy, w); dw += dy^T x.
      * ws is scratch of (B*H*W, cin*kh*kw) reals, which a backend may ignore. */

@@ -26,7 +26,8 @@ static real *to_real(const float *v, size_t n)
 
 static int check_cond(const pcnn_model *m, const float *h, int B)
 {
-    if (m->hp.D == 0) return 0;
+    if (m->hp.kind == PCNN_EMBEDDING) return pcnn_seterr("an embedding net has no likelihood and no logits");
+    if (m->hp.D == 0 || (!h && m->enc.n)) return 0; /* h from the encoder */
     if (!h) return pcnn_seterr("the model needs a conditioning vector of size %d", m->hp.D);
     for (size_t i = 0; i < (size_t)B * m->hp.D; i++)
         if (!isfinite(h[i])) return pcnn_seterr("conditioning vector holds NaN or Inf");
@@ -48,6 +49,7 @@ int pcnn_model_nll(pcnn_model *m, float *nll, const uint8_t *x, const float *h, 
 int pcnn_model_logits(pcnn_model *m, float *logits, const uint8_t *x, const float *h, int B)
 {
     if (check_cond(m, h, B)) return -1;
+    if (m->hp.kind != PCNN_PIXELCNN) return pcnn_seterr("an MSE autoencoder has no logits");
     real *hr = to_real(m->hp.D ? h : NULL, (size_t)B * m->hp.D);
     int rc = pcnn_model_run(m, NULL, x, hr, B, 0, 1);
     free(hr);

@@ -6,6 +6,7 @@
 #ifndef PCNN_MODEL_IMPL_H
 #define PCNN_MODEL_IMPL_H
 #include "backend.h"
+#include "convnet.h"
 #include "pcnn.h"
 
 #define PCNN_MAX_PARAMS 512
@@ -50,9 +51,30 @@ struct pcnn_model {
     real *col;             /* (M, largest cin*taps) */
     real *dv, *dh, *dva, *dha, *dhg, *dz, *dlogits;
     real *cond, *cb, *dcb; /* (B,D) (B,2p) (B,2p) */
+    const real *hcur;      /* this batch's h (B,D): m->cond, or the encoder's output */
+
+    /* the small nets (convnet.h): the encoder of h from the image, and m() (s from h)
+     * or, for an MSE autoencoder, the decoder */
+    pcnn_net enc, dec;
+    int train_enc;         /* this pass computed h with the encoder: backpropagate into it */
     real *nll;             /* (B) */
     uint8_t *x;            /* (B,C,H,W) levels on the device */
 };
+
+size_t pcnn_model_add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3);
+/* Lays out the small nets of hp (cond.c); checks their shapes. */
+int pcnn_cond_layout(pcnn_model *m);
+/* The forward and backward passes of an MSE autoencoder and of an embedding net, with
+ * the calling convention of pcnn_model_run (autoenc.c, embed.c). */
+int pcnn_mse_run(pcnn_model *m, real *loss, const uint8_t *x, int B, int backward, real gscale);
+int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids, int B,
+                   int backward, real gscale);
+/* Triplet loss of unit-length embeddings (embed.c): batch-hard (Hermans et al. 2017):
+ * for every anchor with another image of its identity in the batch, the farthest such
+ * image against the nearest image of another identity, hinge at margin. e (B,D), id (B).
+ * loss[b] per anchor (0 for one without a positive); de (B,D) = d(sum loss)/de * scale. */
+void pcnn_triplet_loss(real *loss, real *de, const real *e, const int *id, int B, int D,
+                       real margin, real scale);
 
 /* Allocates the workspace for batches of B images (no-op when big enough). */
 int pcnn_model_reserve(pcnn_model *m, int B);

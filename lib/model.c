@@ -21,13 +21,32 @@ int pcnn_hparams_check(const pcnn_hparams *hp)
     if (hp->C != 1 && hp->C != 3) return pcnn_seterr("channels must be 1 or 3, not %d", hp->C);
     if (hp->H < 1 || hp->W < 1 || hp->H > 1024 || hp->W > 1024)
         return pcnn_seterr("image size %dx%d out of range 1..1024", hp->W, hp->H);
+    if (hp->K < 2 || hp->K > 256) return pcnn_seterr("levels %d out of range 2..256", hp->K);
+    if (hp->D < 0 || hp->D > 65536) return pcnn_seterr("conditioning size %d out of range", hp->D);
+    if (hp->S < 0 || hp->S > 4096) return pcnn_seterr("spatial conditioning maps %d out of range", hp->S);
+    if (hp->kind < 0 || hp->kind > PCNN_EMBEDDING) return pcnn_seterr("unknown model kind %d", hp->kind);
+    int nets = hp->S || hp->encoder || hp->kind != PCNN_PIXELCNN;
+    if (nets) {
+        if (hp->q < 1 || hp->q > 1024) return pcnn_seterr("small-net feature maps %d out of range 1..1024", hp->q);
+        if (hp->H < 4 || hp->W < 4) return pcnn_seterr("images of %dx%d are too small for an encoder or m() (4x4 at least)", hp->W, hp->H);
+        if (hp->D < 1) return pcnn_seterr("an encoder, an embedding or spatial conditioning needs a vector size");
+    }
+    if (hp->encoder != 0 && hp->encoder != 1) return pcnn_seterr("encoder flag must be 0 or 1");
+    if (hp->kind == PCNN_EMBEDDING) {
+        if (hp->classes < 0) return pcnn_seterr("identities %d out of range", hp->classes);
+        if (hp->S) return pcnn_seterr("an embedding net has no spatial conditioning");
+        return 0;
+    }
+    if (hp->kind == PCNN_MSE_AUTOENCODER) {
+        if (hp->S || hp->classes) return pcnn_seterr("an MSE autoencoder takes no classes or spatial maps");
+        return 0;
+    }
+    if (hp->encoder && hp->classes) return pcnn_seterr("an autoencoder's h comes from the image, not from classes");
     if (hp->L < 0 || hp->L > 100) return pcnn_seterr("layers %d out of range 0..100", hp->L);
     if (hp->p < 1 || hp->p > 4096) return pcnn_seterr("feature maps %d out of range", hp->p);
     if (hp->p % hp->C) return pcnn_seterr("feature maps %d not a multiple of 3 for RGB", hp->p);
     if (hp->n < 1 || hp->n > 15 || hp->n % 2 == 0)
         return pcnn_seterr("filter size %d must be odd, 1..15", hp->n);
-    if (hp->K < 2 || hp->K > 256) return pcnn_seterr("levels %d out of range 2..256", hp->K);
-    if (hp->D < 0 || hp->D > 65536) return pcnn_seterr("conditioning size %d out of range", hp->D);
     if (hp->classes < 0 || (hp->classes > 0 && hp->classes != hp->D))
         return pcnn_seterr("classes %d must equal conditioning size %d", hp->classes, hp->D);
     return 0;
@@ -35,7 +54,7 @@ int pcnn_hparams_check(const pcnn_hparams *hp)
 
 /* ---- layout ---------------------------------------------------------------- */
 
-static size_t add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
+size_t pcnn_model_add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
 {
     pcnn_param *p = &m->params[m->nparams++];
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -81,15 +100,15 @@ pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
     m->layers = calloc((size_t)hp->L + 1, sizeof *m->layers);
     m->acts = calloc((size_t)hp->L + 1, sizeof *m->acts);
     if (!m->layers || !m->acts) goto fail;
-    const int p = hp->p, s = hp->n / 2, C = hp->C, G = hp->C;
+    const int p = hp->p, s = hp->n / 2, C = hp->C, G = hp->C, pixelcnn = hp->kind == PCNN_PIXELCNN;
     char nm[64];
-    for (int l = 0; l <= hp->L; l++) {
+    for (int l = 0; pixelcnn && l <= hp->L; l++) {
         pcnn_layer *ly = &m->layers[l];
         ly->cin = l == 0 ? C : p;
         ly->vshift = l == 0;
         ly->residual = l > 0;
 #define P(field, suffix, ...) \
-    (snprintf(nm, sizeof nm, "layers.%d.%s", l, suffix), ly->field = add_param(m, nm, __VA_ARGS__))
+    (snprintf(nm, sizeof nm, "layers.%d.%s", l, suffix), ly->field = pcnn_model_add_param(m, nm, __VA_ARGS__))
         P(v_w, "v_conv.weight", 4, 2 * p, ly->cin, s + 1, hp->n);
         P(v_b, "v_conv.bias", 1, 2 * p, 0, 0, 0);
         P(h_w, "h_conv.weight", 4, 2 * p, ly->cin, 1, s + 1);
@@ -97,16 +116,22 @@ pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
         P(link_w, "v_to_h.weight", 4, 2 * p, 2 * p, 1, 1);
         P(out_w, "h_out.weight", 4, p, p, 1, 1);
         P(out_b, "h_out.bias", 1, p, 0, 0, 0);
-        if (hp->D) {
+        if (hp->S) { /* unmasked 1×1 convolutions of s */
+            P(v_cond, "v_cond.weight", 4, 2 * p, hp->S, 1, 1);
+            P(h_cond, "h_cond.weight", 4, 2 * p, hp->S, 1, 1);
+        } else if (hp->D) {
             P(v_cond, "v_cond.weight", 2, 2 * p, hp->D, 0, 0);
             P(h_cond, "h_cond.weight", 2, 2 * p, hp->D, 0, 0);
         }
 #undef P
     }
-    m->out1_w = add_param(m, "out1.weight", 4, p, p, 1, 1);
-    m->out1_b = add_param(m, "out1.bias", 1, p, 0, 0, 0);
-    m->out2_w = add_param(m, "out2.weight", 4, C * hp->K, p, 1, 1);
-    m->out2_b = add_param(m, "out2.bias", 1, C * hp->K, 0, 0, 0);
+    if (pixelcnn) {
+        m->out1_w = pcnn_model_add_param(m, "out1.weight", 4, p, p, 1, 1);
+        m->out1_b = pcnn_model_add_param(m, "out1.bias", 1, p, 0, 0, 0);
+        m->out2_w = pcnn_model_add_param(m, "out2.weight", 4, C * hp->K, p, 1, 1);
+        m->out2_b = pcnn_model_add_param(m, "out2.bias", 1, C * hp->K, 0, 0, 0);
+    }
+    pcnn_cond_layout(m);
 
     size_t bytes = m->total * sizeof(real);
     m->w = be->alloc(bytes);
@@ -118,13 +143,15 @@ pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
         goto fail;
     }
     for (size_t i = 0; i < m->total; i++) mask[i] = 1;
-    for (int l = 0; l <= hp->L; l++) {
+    for (int l = 0; pixelcnn && l <= hp->L; l++) {
         pcnn_layer *ly = &m->layers[l];
         mask_tap(mask + ly->h_w, 2 * p, 2, ly->cin, 1, s + 1, 0, s, G, l == 0);
         mask_tap(mask + ly->out_w, p, 1, p, 1, 1, 0, 0, G, 0);
     }
-    mask_tap(mask + m->out1_w, p, 1, p, 1, 1, 0, 0, G, 0);
-    mask_tap(mask + m->out2_w, C * hp->K, 1, p, 1, 1, 0, 0, G, 0);
+    if (pixelcnn) {
+        mask_tap(mask + m->out1_w, p, 1, p, 1, 1, 0, 0, G, 0);
+        mask_tap(mask + m->out2_w, C * hp->K, 1, p, 1, 1, 0, 0, G, 0);
+    }
     be->to_device(m->mask, mask, bytes);
     free(mask);
     return m;
@@ -171,6 +198,7 @@ double pcnn_model_flops(const pcnn_model *m)
     const pcnn_hparams *hp = &m->hp;
     const double p = hp->p, s = hp->n / 2, n = hp->n;
     double per_pixel = 0;
+    if (hp->kind != PCNN_PIXELCNN) return 0;
     for (int l = 0; l <= hp->L; l++) {
         double cin = m->layers[l].cin;
         per_pixel += 2 * p * cin * (s + 1) * n    /* vertical conv */
@@ -196,6 +224,8 @@ void pcnn_model_free(pcnn_model *m)
         m->be->release(m->g);
         m->be->release(m->mask);
         m->be->release(m->ws);
+        net_free(m->be, &m->enc);
+        net_free(m->be, &m->dec);
     }
     free(m->layers);
     free(m->acts);
@@ -208,11 +238,13 @@ int pcnn_model_reserve(pcnn_model *m, int B)
 {
     if (B <= m->Bcap) return 0;
     const pcnn_hparams *hp = &m->hp;
-    const size_t M = (size_t)B * hp->H * hp->W, p = hp->p, CK = (size_t)hp->C * hp->K;
+    if (net_reserve(m->be, &m->enc, B) || net_reserve(m->be, &m->dec, B)) return -1;
+    const int pixelcnn = hp->kind == PCNN_PIXELCNN;
+    const size_t M = (size_t)B * hp->H * hp->W, p = hp->p, CK = pixelcnn ? (size_t)hp->C * hp->K : 0;
     const int s = hp->n / 2;
     size_t colw = (size_t)p * (s + 1) * hp->n;
     /* sizes in reals, in the order the pointers are handed out below */
-    size_t need = M * hp->C + (size_t)(hp->L + 1) * M * 7 * p + M * (2 * p + CK) + M * colw +
+    size_t need = M * hp->C + (size_t)(pixelcnn ? hp->L + 1 : 0) * M * 7 * p + M * (2 * p + CK) + M * colw +
                   M * (2 * p + 4 * p + p + p + CK) + (size_t)B * (hp->D + 4 * p + 1);
     size_t bytes = need * sizeof(real) + (size_t)B * hp->C * hp->H * hp->W + 64;
     void *ws = m->be->alloc(bytes);
@@ -223,7 +255,7 @@ int pcnn_model_reserve(pcnn_model *m, int B)
     real *q = ws;
 #define TAKE(ptr, n) (ptr = q, q += (n))
     TAKE(m->in, M * hp->C);
-    for (int l = 0; l <= hp->L; l++) {
+    for (int l = 0; pixelcnn && l <= hp->L; l++) {
         pcnn_acts *a = &m->acts[l];
         TAKE(a->va, M * 2 * p);
         TAKE(a->ha, M * 2 * p);
@@ -267,8 +299,9 @@ static void bias_rows(const pcnn_backend *be, real *y, const real *bias, int M, 
     be->copy_rows(y, N, bias, 0, N, M, 0);
 }
 
-/* The same with the conditioning bias of each image added: y (B,P,N) = bias + V h_b,
- * V (N,D) the layer's conditioning weights (NULL when the model is unconditional). */
+/* The same with the conditioning added: y (B,P,N) = bias + V h_b, V (N,D) the layer's
+ * conditioning weights (NULL when the model is unconditional); or, with spatial
+ * conditioning, y = bias + V s at every pixel, V (N,S). */
 static void start_rows(pcnn_model *m, real *y, const real *bias, const real *V, int B, int P, int N)
 {
     const pcnn_backend *be = m->be;
@@ -276,8 +309,13 @@ static void start_rows(pcnn_model *m, real *y, const real *bias, const real *V, 
         bias_rows(be, y, bias, B * P, N);
         return;
     }
+    if (m->hp.S) { /* V*s: a 1×1 convolution of the map s = m(h) */
+        bias_rows(be, y, bias, B * P, N);
+        linear(be, y, net_output(&m->dec), V, B * P, N, m->hp.S, 1);
+        return;
+    }
     bias_rows(be, m->cb, bias, B, N);
-    linear(be, m->cb, m->cond, V, B, N, m->hp.D, 1);
+    linear(be, m->cb, m->hcur, V, B, N, m->hp.D, 1);
     for (int b = 0; b < B; b++) be->copy_rows(y + (size_t)b * P * N, N, m->cb + (size_t)b * N, 0, N, P, 0);
 }
 
@@ -319,6 +357,24 @@ static void linear_dgrad(const pcnn_backend *be, real *dx, const real *dy, const
     be->gemm(0, 0, M, K, N, 1, dy, N, W, K, beta, dx, K);
 }
 
+/* The conditioning's share of a layer's gradient, da (M,2p) = dL/d(pre-activation):
+ * into its weights V, and into h (the encoder's gradient buffer, when h came from the
+ * encoder) or s (m()'s gradient buffer). */
+static void cond_backward(pcnn_model *m, const real *da, size_t V, int B)
+{
+    const pcnn_backend *be = m->be;
+    const int M = B * m->hp.H * m->hp.W, p2 = 2 * m->hp.p, D = m->hp.D, S = m->hp.S;
+    if (S) {
+        linear_wgrad(be, m->g + V, da, net_output(&m->dec), M, p2, S);
+        linear_dgrad(be, m->dec.dout, da, m->w + V, M, p2, S, 1);
+        return;
+    }
+    be->zero(m->dcb, (size_t)B * p2);
+    be->sum_rows(m->dcb, da, B, m->hp.H * m->hp.W, p2);
+    linear_wgrad(be, m->g + V, m->dcb, m->hcur, B, p2, D);
+    if (m->train_enc) linear_dgrad(be, m->enc.dout, m->dcb, m->w + V, B, p2, D, 1);
+}
+
 /* On entry m->dh holds dL/dhout and m->dv dL/dvout of layer l; on exit (l > 0) they
  * hold the gradients of the layer's inputs. */
 static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hin, int B)
@@ -336,11 +392,7 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
     linear_dgrad(be, m->dhg, m->dh, w + ly->out_w, M, p, p, 0);
     be->gate_bwd(m->dha, a->ha, m->dhg, M, p);
     be->sum_rows(g + ly->h_b, m->dha, 1, M, 2 * p);
-    if (hp->D) {
-        be->zero(m->dcb, (size_t)B * 2 * p);
-        be->sum_rows(m->dcb, m->dha, B, H * W, 2 * p);
-        linear_wgrad(be, g + ly->h_cond, m->dcb, m->cond, B, 2 * p, hp->D);
-    }
+    if (hp->D) cond_backward(m, m->dha, ly->h_cond, B);
     linear_wgrad(be, g + ly->link_w, m->dha, a->va, M, 2 * p, 2 * p);
     const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
     const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
@@ -350,11 +402,7 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
     if (l < hp->L) be->gate_bwd(m->dva, a->va, m->dv, M, p);
     linear_dgrad(be, m->dva, m->dha, w + ly->link_w, M, 2 * p, 2 * p, l < hp->L);
     be->sum_rows(g + ly->v_b, m->dva, 1, M, 2 * p);
-    if (hp->D) {
-        be->zero(m->dcb, (size_t)B * 2 * p);
-        be->sum_rows(m->dcb, m->dva, B, H * W, 2 * p);
-        linear_wgrad(be, g + ly->v_cond, m->dcb, m->cond, B, 2 * p, hp->D);
-    }
+    if (hp->D) cond_backward(m, m->dva, ly->v_cond, B);
     be->conv_bwd_filter(g + ly->v_w, m->dva, vin, &vconv, m->col);
     if (l == 0) return; /* the input is data: no gradient wanted */
 
@@ -368,6 +416,8 @@ int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h
                    int backward, real gscale)
 {
     if (B < 1) return pcnn_seterr("empty batch");
+    if (m->hp.kind == PCNN_MSE_AUTOENCODER) return pcnn_mse_run(m, nll_out, x, B, backward, gscale);
+    if (m->hp.kind == PCNN_EMBEDDING) return pcnn_embed_run(m, nll_out, x, h, B, backward, gscale);
     if (pcnn_model_reserve(m, B)) return -1;
     const pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
@@ -375,11 +425,21 @@ int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h
     const size_t npix = (size_t)B * hp->C * H * W;
 
     be->to_device(m->x, x, npix);
-    if (hp->D) {
-        if (!h) return pcnn_seterr("the model needs a conditioning vector of size %d", hp->D);
-        be->to_device(m->cond, h, (size_t)B * hp->D * sizeof(real));
-    }
     be->levels_to_input(m->in, m->x, B, hp->C, H, W, hp->K);
+    m->train_enc = 0;
+    if (hp->D) {
+        if (h) { /* given: a class, a vector, or (autoencoder) a code to decode */
+            be->to_device(m->cond, h, (size_t)B * hp->D * sizeof(real));
+            m->hcur = m->cond;
+        } else if (hp->encoder) {
+            net_forward(be, &m->enc, m->w, m->in, B);
+            m->hcur = net_output(&m->enc);
+            m->train_enc = backward;
+        } else {
+            return pcnn_seterr("the model needs a conditioning vector of size %d", hp->D);
+        }
+        if (hp->S) net_forward(be, &m->dec, m->w, m->hcur, B);
+    }
     for (int l = 0; l <= hp->L; l++) {
         const real *vin = l ? m->acts[l - 1].vout : m->in, *hin = l ? m->acts[l - 1].hout : m->in;
         forward_layer(m, l, vin, hin, B);
@@ -408,10 +468,15 @@ int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h
     linear_dgrad(be, m->dz, m->dhg, m->w + m->out1_w, M, p, p, 0);
     be->relu_bwd(m->dh, hlast, m->dz, (size_t)M * p);
     be->zero(m->dv, (size_t)M * p);
+    if (hp->S) be->zero(m->dec.dout, (size_t)M * hp->S);
+    if (m->train_enc) be->zero(m->enc.dout, (size_t)B * hp->D);
     for (int l = hp->L; l >= 0; l--) {
         const real *vin = l ? m->acts[l - 1].vout : m->in, *hin = l ? m->acts[l - 1].hout : m->in;
         backward_layer(m, l, vin, hin, B);
     }
+    /* through m() into h, through the encoder into its weights */
+    if (hp->S) net_backward(be, &m->dec, m->w, g, m->train_enc ? m->enc.dout : NULL, B);
+    if (m->train_enc) net_backward(be, &m->enc, m->w, g, NULL, B);
     be->mul(g, m->mask, m->total);
     return 0;
 }

@@ -66,7 +66,9 @@ int pcnn_modelfile_build(pcnn_st *st, const pcnn_model *m, const real *adam_m, c
         meta_add(st, "filter", "%d", hp->n) || meta_add(st, "channels", "%d", hp->C) ||
         meta_add(st, "height", "%d", hp->H) || meta_add(st, "width", "%d", hp->W) ||
         meta_add(st, "levels", "%d", hp->K) || meta_add(st, "cond_size", "%d", hp->D) ||
-        meta_add(st, "classes", "%d", hp->classes))
+        meta_add(st, "classes", "%d", hp->classes) || meta_add(st, "kind", "%s", pcnn_kind_name(hp->kind)) ||
+        meta_add(st, "spatial", "%d", hp->S) || meta_add(st, "encoder", "%d", hp->encoder) ||
+        meta_add(st, "net_features", "%d", hp->q))
         return -1;
     if (add_arena(st, m, m->w, "")) return -1;
     if (adam_m && (add_arena(st, m, adam_m, "adam.m.") || add_arena(st, m, adam_v, "adam.v.")))
@@ -156,6 +158,20 @@ pcnn_model *pcnn_model_load(const char *path)
     pcnn_hparams hp = {.L = (int)v[0], .p = (int)v[1], .n = (int)v[2], .C = (int)v[3],
                        .H = (int)v[4], .W = (int)v[5], .K = (int)v[6], .D = (int)v[7],
                        .classes = (int)v[8]};
+    /* added with conditioning nets; a file without them is a plain PixelCNN */
+    static const char *opt_keys[3] = {"spatial", "encoder", "net_features"};
+    int *opt_vals[3] = {&hp.S, &hp.encoder, &hp.q};
+    for (int i = 0; i < 3; i++) {
+        long x = 0;
+        if (pcnn_st_meta(&st, opt_keys[i]) && pcnn_modelfile_meta_int(&st, path, opt_keys[i], 0, 65536, &x)) goto out;
+        *opt_vals[i] = (int)x;
+    }
+    const char *kind = pcnn_st_meta(&st, "kind");
+    for (hp.kind = 0; kind && hp.kind <= PCNN_EMBEDDING && strcmp(kind, pcnn_kind_name(hp.kind)); hp.kind++) {}
+    if (hp.kind > PCNN_EMBEDDING) {
+        pcnn_seterr("%s: unknown model kind '%s' (pixelcnn, mse-autoencoder or embedding)", path, kind);
+        goto out;
+    }
     if (pcnn_hparams_check(&hp)) {
         char why[256];
         snprintf(why, sizeof why, "%s", pcnn_errstr());

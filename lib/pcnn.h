@@ -102,8 +102,21 @@ typedef struct {
     int C, H, W; /* image shape */
     int K;       /* levels per channel (2..256) */
     int D;       /* conditioning vector size, 0 = unconditional */
-    int classes; /* > 0: h is a one-hot of this many classes (then D == classes) */
+    int classes; /* > 0: h is a one-hot of this many classes (then D == classes); for an
+                    embedding net, the identities it was trained on */
+    int S;       /* > 0: location-dependent conditioning: h → s = m(h), S maps of H×W, and
+                    each layer adds 1×1 convolutions of s; 0: each layer adds V h */
+    int encoder; /* 1: h is computed from the image by a convolutional encoder (the
+                    PixelCNN autoencoder); D is its bottleneck size */
+    int q;       /* feature maps of the small nets (encoder, m(), decoder, embedding net) */
+    int kind;    /* PCNN_PIXELCNN, PCNN_MSE_AUTOENCODER or PCNN_EMBEDDING */
 } pcnn_hparams;
+
+/* What a model is: a PixelCNN (conditional or not, maybe with an encoder), an encoder
+ * with a deconvolutional decoder trained on mean squared error (for comparison with the
+ * PixelCNN decoder), or an embedding net trained with a triplet loss. */
+enum { PCNN_PIXELCNN = 0, PCNN_MSE_AUTOENCODER = 1, PCNN_EMBEDDING = 2 };
+const char *pcnn_kind_name(int kind);
 
 typedef struct pcnn_model pcnn_model;
 
@@ -136,6 +149,19 @@ int pcnn_model_nll(pcnn_model *m, float *nll, const uint8_t *x, const float *h, 
 /* Logits for all pixels: out (B,H,W,C,K), x (B,C,H,W) levels. */
 int pcnn_model_logits(pcnn_model *m, float *out, const uint8_t *x, const float *h, int B);
 
+/* For a model with an encoder (hp.encoder, an MSE autoencoder, an embedding net): h
+ * (B,D) of the images x (B,C,H,W) levels. An embedding has unit length. For a PixelCNN
+ * autoencoder, pcnn_model_nll and pcnn_model_logits with h == NULL encode x themselves
+ * (the reconstruction likelihood); with h given they decode h. */
+int pcnn_model_encode(pcnn_model *m, float *h, const uint8_t *x, int B);
+/* For an MSE autoencoder: the decoder's reconstruction x (B,C,H,W) levels of h (B,D). */
+int pcnn_model_decode(pcnn_model *m, uint8_t *x, const float *h, int B);
+
+/* Verification accuracy of embeddings e (n,D) with identities id (n): of all triplets
+ * (anchor, same identity, other identity), the fraction where the anchor is closer to
+ * the one of its own identity (0.5 is chance). *triplets gets how many were counted. */
+double pcnn_verify_accuracy(const float *e, const int *id, size_t n, int D, double *triplets);
+
 /* ---- training ------------------------------------------------------------------ */
 typedef struct {
     int batch;       /* images per step */
@@ -158,8 +184,11 @@ int64_t pcnn_trainer_step_count(const pcnn_trainer *t);
 /* The dataset indices of the next step's batch, for a dataset of n images: a fresh
  * permutation each epoch, derived from (seed, epoch) alone. idx has opts.batch slots. */
 int pcnn_trainer_batch(pcnn_trainer *t, size_t n, size_t *idx);
-/* One Adam step on the mean negative log-likelihood of the batch; *bpd gets its value
- * in bits per dimension (before the step). */
+/* One Adam step on the batch's loss; *bpd gets its value (before the step): for a
+ * PixelCNN the mean negative log-likelihood in bits per dimension, for an MSE
+ * autoencoder the mean squared error per dimension (on the [-1, 1] scale), for an
+ * embedding net the triplet loss per image. h: the conditioning (B,D), NULL for a model
+ * with an encoder; for an embedding net, one-hots of the images' identities (B,classes). */
 int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, float *bpd);
 void pcnn_trainer_free(pcnn_trainer *t);
 

@@ -25,6 +25,8 @@ static int check_args(const pcnn_model *m, const float *h, int B, float temperat
 {
     if (B < 1) return pcnn_seterr("nothing to sample");
     if (!(temperature > 0)) return pcnn_seterr("temperature must be positive");
+    if (m->hp.kind != PCNN_PIXELCNN)
+        return pcnn_seterr("an %s does not sample", m->hp.kind == PCNN_EMBEDDING ? "embedding net" : "MSE autoencoder (it decodes)");
     if (m->hp.D && !h) return pcnn_seterr("the model needs a conditioning vector of size %d", m->hp.D);
     for (size_t i = 0; m->hp.D && i < (size_t)B * m->hp.D; i++)
         if (!isfinite(h[i])) return pcnn_seterr("conditioning vector holds NaN or Inf");
@@ -58,15 +60,18 @@ int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, fl
             for (int c = 0; c < C; c++) {
                 /* the first Hi rows of every image and channel, contiguous */
                 for (int bc = 0; bc < B * C; bc++)
-                    memcpy(rows + (size_t)bc * Hi * W, x + (size_t)bc * H * W, (size_t)Hi * W);
-                m->hp.H = Hi; /* run over the top rows only */
+                    memcpy(rows + (size_t)bc * (hp.S ? H : Hi) * W, x + (size_t)bc * H * W, (size_t)(hp.S ? H : Hi) * W);
+                /* run over the top rows only; with spatial conditioning m(h) is made
+                 * for the whole image, so the whole image */
+                if (!hp.S) m->hp.H = Hi;
                 rc = pcnn_model_run(m, NULL, rows, hr, B, 0, 1);
                 m->hp.H = H;
                 if (rc) goto out;
                 for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
                 size_t off = (((size_t)i * W + j) * C + c) * K; /* image 0, pixel (i,j), channel c */
+                const int rows = hp.S ? H : Hi;
                 m->be->to_device(du, u, (size_t)B * sizeof *u);
-                m->be->sample(ddraw, m->logits + off, B, K, Hi * W * C * K, (real)temperature, du);
+                m->be->sample(ddraw, m->logits + off, B, K, rows * W * C * K, (real)temperature, du);
                 m->be->to_host(draw, ddraw, (size_t)B);
                 for (int b = 0; b < B; b++) x[(((size_t)b * C + c) * H + i) * W + j] = draw[b];
                 if (progress) progress(((long)i * W + j) * C + c + 1, total, arg);
@@ -87,6 +92,8 @@ typedef struct {
     real **hrow;        /* [L+1] (B,W,p) horizontal outputs of the current row */
     real *col, *tmp, *ha, *hg, *t1, *t2, *logits;
     real *cv, *ch;      /* [L+1] (B,2p) conditioning biases, vertical and horizontal */
+    const real *smap;   /* (B,H,W,S) spatial conditioning s = m(h), or NULL */
+    real *srow, *spix;  /* (B,W,S) row i of s; (B,S) pixel (i, j) of s */
     void *mem;
 } cache;
 
@@ -97,7 +104,8 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
     const int s = hp->n / 2;
     const size_t colw = row * p * (s + 1) * hp->n, CK = (size_t)hp->C * hp->K;
     size_t need = grid * hp->C + L * grid * p + (L + 1) * row * 3 * p + colw + row * p +
-                  (size_t)B * (2 * p + p + p + p + CK) + 2 * (L + 1) * B * 2 * p;
+                  (size_t)B * (2 * p + p + p + p + CK) + 2 * (L + 1) * B * 2 * p +
+                  row * hp->S + (size_t)B * hp->S;
     c->vout = calloc(L + 1, sizeof *c->vout);
     c->varow = calloc(L + 1, sizeof *c->varow);
     c->hrow = calloc(L + 1, sizeof *c->hrow);
@@ -121,6 +129,8 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
     TAKE(c->logits, (size_t)B * CK);
     TAKE(c->cv, (L + 1) * B * 2 * p);
     TAKE(c->ch, (L + 1) * B * 2 * p);
+    TAKE(c->srow, row * hp->S);
+    TAKE(c->spix, (size_t)B * hp->S);
 #undef TAKE
     return 0;
 }
@@ -136,7 +146,8 @@ static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
 {
     const pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
-    const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, n = hp->n;
+    const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, n = hp->n, S = hp->S;
+    if (S) be->copy_rows(c->srow, W * S, c->smap + (size_t)i * W * S, H * W * S, W * S, B, 0);
     for (int l = 0; l <= hp->L; l++) {
         const pcnn_layer *ly = &m->layers[l];
         const real *src = l ? c->vout[l - 1] : c->inmap;
@@ -144,7 +155,8 @@ static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
         be->im2col(c->col, src, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1, 0, W);
         be->gemm(0, 1, B * W, 2 * p, kv, 1, c->col, kv, m->w + ly->v_w, kv, 0, c->varow[l], 2 * p);
         be->add_rows(c->varow[l], m->w + ly->v_b, 1, B * W, 2 * p);
-        if (hp->D) be->add_rows(c->varow[l], c->cv + (size_t)l * B * 2 * p, B, W, 2 * p);
+        if (S) be->gemm(0, 1, B * W, 2 * p, S, 1, c->srow, S, m->w + ly->v_cond, S, 1, c->varow[l], 2 * p);
+        else if (hp->D) be->add_rows(c->varow[l], c->cv + (size_t)l * B * 2 * p, B, W, 2 * p);
         if (l == hp->L) break; /* the top layer's vertical output feeds nothing */
         be->gate_fwd(c->tmp, c->varow[l], B * W, p);
         be->copy_rows(c->vout[l] + (size_t)i * W * p, H * W * p, c->tmp, W * p, W * p, B, 0);
@@ -156,7 +168,8 @@ static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j)
 {
     const pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
-    const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, CK = hp->C * hp->K;
+    const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, CK = hp->C * hp->K, S = hp->S;
+    if (S) be->copy_rows(c->spix, S, c->smap + ((size_t)i * W + j) * S, H * W * S, S, B, 0);
     for (int l = 0; l <= hp->L; l++) {
         const pcnn_layer *ly = &m->layers[l];
         const int kh = ly->cin * (s + 1);
@@ -166,7 +179,8 @@ static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j)
         be->gemm(0, 1, B, 2 * p, 2 * p, 1, c->varow[l] + (size_t)j * 2 * p, W * 2 * p,
                  m->w + ly->link_w, 2 * p, 1, c->ha, 2 * p);
         be->add_rows(c->ha, m->w + ly->h_b, 1, B, 2 * p);
-        if (hp->D) be->add_rows(c->ha, c->ch + (size_t)l * B * 2 * p, B, 1, 2 * p);
+        if (S) be->gemm(0, 1, B, 2 * p, S, 1, c->spix, S, m->w + ly->h_cond, S, 1, c->ha, 2 * p);
+        else if (hp->D) be->add_rows(c->ha, c->ch + (size_t)l * B * 2 * p, B, 1, 2 * p);
         be->gate_fwd(c->hg, c->ha, B, p);
         real *out = c->hrow[l] + (size_t)j * p;
         be->copy_rows(out, W * p, m->w + ly->out_b, 0, p, B, 0);
@@ -218,7 +232,15 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float t
             goto out;
         }
         be->to_device(dh, hr, (size_t)B * hp->D * sizeof *dh);
-        for (int l = 0; l <= hp->L; l++) {
+        if (hp->S) { /* s = m(h) once; its rows and pixels are read as the draw goes */
+            if ((rc = pcnn_model_reserve(m, B))) {
+                be->release(dh);
+                goto out;
+            }
+            net_forward(be, &m->dec, m->w, dh, B);
+            c.smap = net_output(&m->dec);
+        }
+        for (int l = 0; !hp->S && l <= hp->L; l++) {
             const pcnn_layer *ly = &m->layers[l];
             be->gemm(0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->v_cond, hp->D, 0,
                      c.cv + (size_t)l * B * 2 * p, 2 * p);

@@ -90,23 +90,27 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
     pcnn_model *m = t->m;
     const pcnn_hparams *hp = &m->hp;
     const size_t dims = (size_t)B * hp->C * hp->H * hp->W;
+    /* what h carries: the conditioning, nothing (an encoder makes it), or identities */
+    const size_t hw = hp->kind == PCNN_EMBEDDING ? (size_t)hp->classes
+                      : hp->encoder || hp->kind == PCNN_MSE_AUTOENCODER ? 0 : (size_t)hp->D;
+    const double per = hp->kind == PCNN_EMBEDDING ? B : (double)dims; /* the loss is a mean over these */
     real *hr = NULL, *nll = malloc((size_t)B * sizeof *nll);
     if (!nll) return pcnn_seterr("out of memory");
-    if (hp->D) {
-        if (!h) { free(nll); return pcnn_seterr("the model needs conditioning vectors"); }
-        hr = malloc((size_t)B * hp->D * sizeof *hr);
+    if (hw) {
+        if (!h) { free(nll); return pcnn_seterr(hp->kind == PCNN_EMBEDDING ? "the embedding net needs identities" : "the model needs conditioning vectors"); }
+        hr = malloc((size_t)B * hw * sizeof *hr);
         if (!hr) { free(nll); return pcnn_seterr("out of memory"); }
-        for (size_t i = 0; i < (size_t)B * hp->D; i++) hr[i] = h[i];
+        for (size_t i = 0; i < (size_t)B * hw; i++) hr[i] = h[i];
     }
     m->be->zero(m->g, m->total);
-    int rc = pcnn_model_run(m, nll, x, hr, B, 1, (real)(1.0 / dims));
+    int rc = pcnn_model_run(m, nll, x, hr, B, 1, (real)(1.0 / per));
     free(hr);
     if (rc) { free(nll); return rc; }
     double total = 0;
     for (int b = 0; b < B; b++) total += nll[b];
     free(nll);
     if (!isfinite(total)) return pcnn_seterr("the loss is not finite at step %" PRId64, t->step + 1);
-    if (bpd) *bpd = (float)(total / dims / log(2.0));
+    if (bpd) *bpd = (float)(total / per / (hp->kind == PCNN_PIXELCNN ? log(2.0) : 1));
     real gscale = 1;
     if (t->o.clip > 0) {
         double norm = sqrt(m->be->sumsq(m->g, m->total));

@@ -7,6 +7,7 @@ static const pcnn_backend cpu = {
     .to_device = cpu_copy, .to_host = cpu_copy, .zero = cpu_zero,
     .gemm = cpu_gemm,
     .im2col = cpu_im2col, .col2im = cpu_col2im,
+    .im2col_strided = cpu_im2col_strided, .col2im_strided = cpu_col2im_strided,
     .conv_fwd = cpu_conv_fwd, .conv_bwd_data = cpu_conv_bwd_data,
     .conv_bwd_filter = cpu_conv_bwd_filter,
     .add_rows = cpu_add_rows, .sum_rows = cpu_sum_rows,

@@ -14,6 +14,8 @@ void cpu_gemm(int ta, int tb, int M, int N, int K, real alpha, const real *A, in
               const real *B, int ldb, real beta, real *C, int ldc);
 void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
                 int oy, int ox, int i0, int i1, int j0, int j1);
+void cpu_im2col_strided(real *col, const real *x, const pcnn_window *g);
+void cpu_col2im_strided(real *dx, const real *col, const pcnn_window *g);
 void cpu_copy_rows(real *dst, int ldd, const real *src, int lds, int n, int rows, real beta);
 void cpu_conv_fwd(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws);
 void cpu_conv_bwd_data(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws);

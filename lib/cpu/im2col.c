@@ -52,3 +52,41 @@ void cpu_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh,
         }
     }
 }
+
+/* Strided windows of the small nets (lib/convnet.c): few pixels, so no threads. */
+void cpu_im2col_strided(real *col, const real *x, const pcnn_window *g)
+{
+    const int taps = g->kh * g->kw, ncol = g->cin * taps;
+    for (int b = 0; b < g->B; b++)
+        for (int i = 0; i < g->Ho; i++)
+            for (int j = 0; j < g->Wo; j++) {
+                real *row = col + (((size_t)b * g->Ho + i) * g->Wo + j) * ncol;
+                for (int r = 0; r < g->kh; r++)
+                    for (int c = 0; c < g->kw; c++) {
+                        int y = i * g->stride + g->oy + r, xx = j * g->stride + g->ox + c, t = r * g->kw + c;
+                        if (y < 0 || y >= g->Hi || xx < 0 || xx >= g->Wi) {
+                            for (int ci = 0; ci < g->cin; ci++) row[ci * taps + t] = 0;
+                            continue;
+                        }
+                        const real *src = x + (((size_t)b * g->Hi + y) * g->Wi + xx) * g->cin;
+                        for (int ci = 0; ci < g->cin; ci++) row[ci * taps + t] = src[ci];
+                    }
+            }
+}
+
+void cpu_col2im_strided(real *dx, const real *col, const pcnn_window *g)
+{
+    const int taps = g->kh * g->kw, ncol = g->cin * taps;
+    for (int b = 0; b < g->B; b++)
+        for (int i = 0; i < g->Ho; i++)
+            for (int j = 0; j < g->Wo; j++) {
+                const real *row = col + (((size_t)b * g->Ho + i) * g->Wo + j) * ncol;
+                for (int r = 0; r < g->kh; r++)
+                    for (int c = 0; c < g->kw; c++) {
+                        int y = i * g->stride + g->oy + r, xx = j * g->stride + g->ox + c, t = r * g->kw + c;
+                        if (y < 0 || y >= g->Hi || xx < 0 || xx >= g->Wi) continue;
+                        real *dst = dx + (((size_t)b * g->Hi + y) * g->Wi + xx) * g->cin;
+                        for (int ci = 0; ci < g->cin; ci++) dst[ci] += row[ci * taps + t];
+                    }
+            }
+}

@@ -95,6 +95,24 @@ static void test_ops(void)
         compare("col2im", x, dx, nx, 1e-6);
         free(x), free(col), free(c2), gpu->release(dx), gpu->release(dcol), gpu->release(dc2);
     }
+    /* strided windows of the small nets: 4x4, stride 2, padding 1, odd size too */
+    {
+        const pcnn_window ws[2] = {{B, H, W, C, (H + 2 - 4) / 2 + 1, (W + 2 - 4) / 2 + 1, 4, 4, 2, -1, -1},
+                                   {B, 7, 7, 5, 3, 3, 4, 4, 2, -1, -1}};
+        for (int k = 0; k < 2; k++) {
+            const pcnn_window *g = &ws[k];
+            size_t nx = (size_t)g->B * g->Hi * g->Wi * g->cin, nc = (size_t)g->B * g->Ho * g->Wo * g->cin * 16;
+            real *x = host_rand(nx), *col = malloc(nc * sizeof *col), *dx = dev_copy(x, nx), *dcol = dev_poison(nc);
+            cpu->im2col_strided(col, x, g);
+            gpu->im2col_strided(dcol, dx, g);
+            compare("im2col_strided", col, dcol, nc, 1e-7);
+            real *c2 = host_rand(nc), *dc2 = dev_copy(c2, nc);
+            cpu->col2im_strided(x, c2, g);
+            gpu->col2im_strided(dx, dc2, g);
+            compare("col2im_strided", x, dx, nx, 1e-6);
+            free(x), free(col), free(c2), gpu->release(dx), gpu->release(dcol), gpu->release(dc2);
+        }
+    }
     /* the three convolution geometries of the stacks, through cuDNN (or its fallback) */
     {
         const pcnn_conv geoms[3] = {{B, H, W, C, 2 * p, 3, 5, -3, -2}, {B, H, W, p, 2 * p, 3, 5, -2, -2},

@@ -95,44 +95,91 @@ static double loss(pcnn_model *m, const uint8_t *x, const real *h, int B)
     return s;
 }
 
-static void test_network(int C, int D, int K)
+/* Every parameter tensor of a model against finite differences of its loss: the NLL of a
+ * PixelCNN (through V, m() and the encoder when it has them), the squared error of an
+ * MSE autoencoder, the triplet loss of an embedding net. */
+static void test_model(pcnn_hparams hp, const char *what)
 {
-    pcnn_hparams hp = {.L = 2, .p = 6, .n = 3, .C = C, .H = 4, .W = 5, .K = K, .D = D};
     pcnn_model *m = pcnn_model_alloc(&hp, pcnn_backend_cpu());
-    CHECK(m != NULL, "model alloc: %s", pcnn_errstr());
+    CHECK(m != NULL, "%s: model alloc: %s", what, pcnn_errstr());
     if (!m) return;
     pcnn_model_init_weights(m, 7);
-    /* non-zero biases too, so that every path carries signal */
+    /* non-zero biases too, so that every path carries signal; the small nets' biases
+     * positive, so that their few relus are open */
     for (size_t i = 0; i < m->total; i++) m->w[i] = m->mask[i] ? m->w[i] + 0.1 * urand() : 0;
-    enum { B = 2 };
-    uint8_t x[B * 3 * 4 * 5];
-    real h[B * 4];
-    for (int i = 0; i < B * C * 20; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
-    fill(h, B * 4);
+    for (int pi = 0; pi < m->nparams; pi++)
+        if (m->params[pi].ndim == 1 && strchr(m->params[pi].name, '.') && strncmp(m->params[pi].name, "layers", 6) &&
+            strncmp(m->params[pi].name, "out", 3))
+            for (size_t i = 0; i < m->params[pi].count; i++) m->w[m->params[pi].off + i] = 0.2 + 0.1 * urand();
+    enum { B = 4 };
+    const int C = hp.C, npix = C * hp.H * hp.W;
+    uint8_t *x = malloc((size_t)B * npix);
+    real *h = NULL;
+    for (int i = 0; i < B * npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % hp.K);
+    if (hp.kind == PCNN_EMBEDDING) { /* identities 0 0 1 1 as one-hots */
+        h = calloc((size_t)B * hp.classes, sizeof *h);
+        for (int b = 0; b < B; b++) h[b * hp.classes + b / 2] = 1;
+    } else if (hp.D && !hp.encoder && hp.kind == PCNN_PIXELCNN) {
+        h = malloc((size_t)B * hp.D * sizeof *h);
+        fill(h, (size_t)B * hp.D);
+    }
     memset(m->g, 0, m->total * sizeof(real));
-    pcnn_model_run(m, NULL, x, h, B, 1, 1);
+    real l0[B];
+    pcnn_model_run(m, l0, x, h, B, 1, 1);
+    CHECK(l0[0] + l0[1] + l0[2] + l0[3] > 0, "%s: the loss is zero, so nothing is checked", what);
     real *g = malloc(m->total * sizeof *g);
     memcpy(g, m->g, m->total * sizeof *g);
     int masked_nonzero = 0;
     for (size_t i = 0; i < m->total; i++) masked_nonzero += m->mask[i] == 0 && g[i] != 0;
-    CHECK(masked_nonzero == 0, "%d masked weights got a gradient", masked_nonzero);
+    CHECK(masked_nonzero == 0, "%s: %d masked weights got a gradient", what, masked_nonzero);
     for (int pi = 0; pi < m->nparams; pi++) {
         const pcnn_param *p = &m->params[pi];
         double worst = 0;
+        int nonzero = 0;
         for (int t = 0; t < 8; t++) {
             size_t i = p->off + pcnn_rng_next(&rng) % p->count;
             if (m->mask[i] == 0) continue;
-            double e = 1e-5, save = m->w[i];
+            double e = 1e-6, save = m->w[i];
             m->w[i] = save + e; double lp = loss(m, x, h, B);
             m->w[i] = save - e; double lm = loss(m, x, h, B);
             m->w[i] = save;
             double fd = (lp - lm) / (2 * e), err = fabs(fd - g[i]) / fmax(1e-3, fabs(fd) + fabs(g[i]));
             if (err > worst) worst = err;
+            nonzero += fabs(g[i]) > 1e-9;
         }
-        CHECK(worst < 1e-4, "C=%d D=%d %s: worst relative error %.3g", C, D, p->name, worst);
+        CHECK(worst < 1e-4, "%s %s: worst relative error %.3g", what, p->name, worst);
+        /* every tensor must be on the loss's path: a gradient that never flows would pass
+         * the comparison above as 0 == 0 */
+        CHECK(nonzero > 0 || p->count < 8, "%s %s: no gradient reached it", what, p->name);
     }
-    free(g);
+    free(g), free(x), free(h);
     pcnn_model_free(m);
+}
+
+static void test_network(int C, int D, int K)
+{
+    pcnn_hparams hp = {.L = 2, .p = 6, .n = 3, .C = C, .H = 4, .W = 5, .K = K, .D = D};
+    char what[64];
+    snprintf(what, sizeof what, "C=%d D=%d K=%d", C, D, K);
+    test_model(hp, what);
+}
+
+/* col2im_strided must be the exact adjoint of im2col_strided. */
+static void test_strided_adjoint(const pcnn_backend *be)
+{
+    const pcnn_window gs[2] = {{2, 6, 5, 3, 3, 2, 4, 4, 2, -1, -1}, {2, 7, 7, 2, 3, 3, 4, 4, 2, -1, -1}};
+    for (int k = 0; k < 2; k++) {
+        const pcnn_window *g = &gs[k];
+        size_t nx = (size_t)g->B * g->Hi * g->Wi * g->cin, nc = (size_t)g->B * g->Ho * g->Wo * g->cin * 16;
+        real *x = calloc(nx, sizeof *x), *dx = calloc(nx, sizeof *dx);
+        real *col = calloc(nc, sizeof *col), *c = calloc(nc, sizeof *c);
+        fill(x, nx);
+        fill(c, nc);
+        be->im2col_strided(col, x, g);
+        be->col2im_strided(dx, c, g);
+        CHECK_CLOSE(dot(col, c, nc), dot(x, dx, nx), 1e-12, "im2col_strided adjoint %dx%d", g->Hi, g->Wi);
+        free(x), free(dx), free(col), free(c);
+    }
 }
 
 int main(void)
@@ -141,10 +188,25 @@ int main(void)
     test_gate(be);
     test_softmax_xent(be);
     test_im2col_adjoint(be);
+    test_strided_adjoint(be);
     test_rows_adjoint(be);
     test_network(1, 0, 256);
     test_network(3, 0, 4);
     test_network(1, 4, 2);
     test_network(3, 4, 7);
+    const pcnn_hparams base = {.L = 1, .p = 6, .n = 3, .C = 1, .H = 5, .W = 4, .K = 5, .D = 3, .q = 2};
+    pcnn_hparams hp = base;
+    hp.S = 2;
+    test_model(hp, "spatial m(h)");
+    hp.C = 3, hp.H = 4, hp.W = 6;
+    test_model(hp, "spatial m(h) RGB");
+    hp = base, hp.encoder = 1;
+    test_model(hp, "autoencoder");
+    hp.S = 2;
+    test_model(hp, "autoencoder spatial");
+    hp = base, hp.kind = PCNN_MSE_AUTOENCODER, hp.encoder = 1;
+    test_model(hp, "MSE autoencoder");
+    hp = base, hp.kind = PCNN_EMBEDDING, hp.classes = 2, hp.D = 4, hp.H = 7, hp.W = 6;
+    test_model(hp, "embedding (triplet)");
     return check_summary("test_gradcheck");
 }

@@ -1,0 +1,122 @@
+/* convnet.c -- forward and backward of the small nets (see convnet.h). */
+#include <stdlib.h>
+
+#include "convnet.h"
+#include "pcnn.h"
+
+static size_t in_size(const net_layer *l) { return (size_t)l->hi * l->wi * l->ci; }
+static size_t out_size(const net_layer *l) { return (size_t)l->ho * l->wo * l->co; }
+
+/* The 4×4, stride-2, padding-1 window from the larger map (h, w) to the smaller one. */
+static pcnn_window window(const net_layer *l, int B)
+{
+    if (l->op == NET_CONV) return (pcnn_window){B, l->hi, l->wi, l->ci, l->ho, l->wo, 4, 4, 2, -1, -1};
+    return (pcnn_window){B, l->ho, l->wo, l->co, l->hi, l->wi, 4, 4, 2, -1, -1};
+}
+
+static size_t col_size(const net_layer *l)
+{
+    if (l->op == NET_CONV) return (size_t)l->ho * l->wo * l->ci * 16;
+    if (l->op == NET_DECONV) return (size_t)l->hi * l->wi * l->co * 16;
+    return 0;
+}
+
+int net_reserve(const pcnn_backend *be, pcnn_net *net, int B)
+{
+    if (B <= net->Bcap || !net->n) return 0;
+    size_t acts = 0, big = 0, col = 0;
+    for (int k = 0; k < net->n; k++) {
+        const net_layer *l = &net->layer[k];
+        acts += out_size(l);
+        if (in_size(l) > big) big = in_size(l);
+        if (out_size(l) > big) big = out_size(l);
+        if (col_size(l) > col) col = col_size(l);
+    }
+    size_t need = (size_t)B * (acts + 2 * big + col);
+    void *mem = be->alloc(need * sizeof(real));
+    if (!mem) return pcnn_seterr("out of memory for a batch of %d (%zu MiB)", B, need * sizeof(real) >> 20);
+    be->release(net->mem);
+    net->mem = mem;
+    net->Bcap = B;
+    real *q = mem;
+    for (int k = 0; k < net->n; k++) net->act[k + 1] = q, q += (size_t)B * out_size(&net->layer[k]);
+    net->dout = q, q += (size_t)B * big;
+    net->dtmp = q, q += (size_t)B * big;
+    net->col = q;
+    return 0;
+}
+
+void net_free(const pcnn_backend *be, pcnn_net *net)
+{
+    if (net->mem) be->release(net->mem);
+    net->mem = NULL;
+    net->Bcap = 0;
+}
+
+void net_forward(const pcnn_backend *be, pcnn_net *net, const real *w, const real *x, int B)
+{
+    net->act[0] = (real *)x;
+    for (int k = 0; k < net->n; k++) {
+        const net_layer *l = &net->layer[k];
+        const real *in = net->act[k];
+        real *out = net->act[k + 1];
+        const int ci = l->ci, co = l->co;
+        if (l->op == NET_DENSE) {
+            const int ni = (int)in_size(l), no = (int)out_size(l);
+            be->copy_rows(out, no, w + l->b, 0, no, B, 0);
+            be->gemm(0, 1, B, no, ni, 1, in, ni, w + l->w, ni, 1, out, no);
+        } else if (l->op == NET_CONV) {
+            const pcnn_window g = window(l, B);
+            const int M = B * l->ho * l->wo;
+            be->im2col_strided(net->col, in, &g);
+            be->copy_rows(out, co, w + l->b, 0, co, M, 0);
+            be->gemm(0, 1, M, co, ci * 16, 1, net->col, ci * 16, w + l->w, ci * 16, 1, out, co);
+        } else {
+            const pcnn_window g = window(l, B);
+            const int Ms = B * l->hi * l->wi;
+            be->gemm(0, 0, Ms, co * 16, ci, 1, in, ci, w + l->w, co * 16, 0, net->col, co * 16);
+            be->copy_rows(out, co, w + l->b, 0, co, B * l->ho * l->wo, 0);
+            be->col2im_strided(out, net->col, &g);
+        }
+        if (l->relu) be->relu_fwd(out, out, (size_t)B * out_size(l));
+    }
+}
+
+void net_backward(const pcnn_backend *be, pcnn_net *net, const real *w, real *g, real *dx, int B)
+{
+    real *dy = net->dout, *spare = net->dtmp;
+    for (int k = net->n - 1; k >= 0; k--) {
+        const net_layer *l = &net->layer[k];
+        const real *in = net->act[k], *out = net->act[k + 1];
+        const int ci = l->ci, co = l->co;
+        real *dst = k ? spare : dx; /* where dL/d(input) goes; NULL: not wanted */
+        if (l->relu) be->relu_bwd(dy, out, dy, (size_t)B * out_size(l));
+        if (l->op == NET_DENSE) {
+            const int ni = (int)in_size(l), no = (int)out_size(l);
+            be->gemm(1, 0, no, ni, B, 1, dy, no, in, ni, 1, g + l->w, ni);
+            be->sum_rows(g + l->b, dy, 1, B, no);
+            if (dst) be->gemm(0, 0, B, ni, no, 1, dy, no, w + l->w, ni, 0, dst, ni);
+        } else if (l->op == NET_CONV) {
+            const pcnn_window win = window(l, B);
+            const int M = B * l->ho * l->wo;
+            be->im2col_strided(net->col, in, &win);
+            be->gemm(1, 0, co, ci * 16, M, 1, dy, co, net->col, ci * 16, 1, g + l->w, ci * 16);
+            be->sum_rows(g + l->b, dy, 1, M, co);
+            if (dst) {
+                be->gemm(0, 0, M, ci * 16, co, 1, dy, co, w + l->w, ci * 16, 0, net->col, ci * 16);
+                be->zero(dst, (size_t)B * in_size(l));
+                be->col2im_strided(dst, net->col, &win);
+            }
+        } else {
+            const pcnn_window win = window(l, B);
+            const int Ms = B * l->hi * l->wi;
+            be->im2col_strided(net->col, dy, &win);
+            be->gemm(1, 0, ci, co * 16, Ms, 1, in, ci, net->col, co * 16, 1, g + l->w, co * 16);
+            be->sum_rows(g + l->b, dy, 1, B * l->ho * l->wo, co);
+            if (dst) be->gemm(0, 1, Ms, ci, co * 16, 1, net->col, co * 16, w + l->w, co * 16, 0, dst, ci);
+        }
+        if (!dst) break;
+        spare = dy;
+        dy = dst;
+    }
+}

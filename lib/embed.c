@@ -1,0 +1,125 @@
+/* embed.c -- the embedding net of section 3.3: the encoder's output scaled to unit
+ * length, trained with a triplet loss so that images of one identity lie closer to each
+ * other than to those of any other identity; and the verification accuracy that says
+ * how well it does. Losses over a batch of B×D numbers run on the host. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model-impl.h"
+
+#define MARGIN 0.2
+
+static double dist(const real *a, const real *b, int D)
+{
+    double s = 0;
+    for (int k = 0; k < D; k++) s += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
+    return sqrt(s + 1e-12);
+}
+
+void pcnn_triplet_loss(real *loss, real *de, const real *e, const int *id, int B, int D,
+                       real margin, real scale)
+{
+    if (de) memset(de, 0, (size_t)B * D * sizeof *de);
+    for (int a = 0; a < B; a++) {
+        int pos = -1, neg = -1;
+        double dp = 0, dn = INFINITY;
+        for (int k = 0; k < B; k++) {
+            if (k == a) continue;
+            double d = dist(e + (size_t)a * D, e + (size_t)k * D, D);
+            if (id[k] == id[a] && (pos < 0 || d > dp)) pos = k, dp = d;
+            if (id[k] != id[a] && d < dn) neg = k, dn = d;
+        }
+        double l = pos >= 0 && neg >= 0 ? dp - dn + margin : 0;
+        loss[a] = (real)(l > 0 ? l : 0);
+        if (!de || !(l > 0)) continue;
+        for (int k = 0; k < D; k++) {
+            double up = ((double)e[(size_t)a * D + k] - e[(size_t)pos * D + k]) / dp;
+            double un = ((double)e[(size_t)a * D + k] - e[(size_t)neg * D + k]) / dn;
+            de[(size_t)a * D + k] += (real)(scale * (up - un));
+            de[(size_t)pos * D + k] -= (real)(scale * up);
+            de[(size_t)neg * D + k] += (real)(scale * un);
+        }
+    }
+}
+
+int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids, int B,
+                   int backward, real gscale)
+{
+    const pcnn_hparams *hp = &m->hp;
+    const int D = hp->D, N = hp->classes;
+    if (!ids || N < 1) return pcnn_seterr("an embedding net is trained on images with identities");
+    float *hf = malloc((size_t)B * D * sizeof *hf);
+    real *u = malloc((size_t)B * D * sizeof *u), *e = malloc((size_t)B * D * sizeof *e);
+    real *du = malloc((size_t)B * D * sizeof *du), *l = malloc((size_t)B * sizeof *l);
+    int *id = malloc((size_t)B * sizeof *id), rc = 0;
+    if (!hf || !u || !e || !du || !l || !id) {
+        rc = pcnn_seterr("out of memory");
+        goto out;
+    }
+    for (int b = 0; b < B; b++) { /* identities arrive as one-hot rows */
+        id[b] = 0;
+        for (int k = 1; k < N; k++)
+            if (ids[(size_t)b * N + k] > ids[(size_t)b * N + id[b]]) id[b] = k;
+    }
+    if ((rc = pcnn_model_encode(m, hf, x, B))) goto out;
+    m->be->to_host(e, net_output(&m->enc), (size_t)B * D * sizeof *e);
+    for (int b = 0; b < B; b++) { /* unit length, in the compute precision */
+        double norm = 0;
+        for (int k = 0; k < D; k++) norm += (double)e[b * D + k] * e[b * D + k];
+        for (int k = 0; k < D; k++) u[b * D + k] = (real)(e[b * D + k] / sqrt(norm + 1e-12));
+    }
+    pcnn_triplet_loss(l, du, u, id, B, D, MARGIN, gscale);
+    if (loss) memcpy(loss, l, (size_t)B * sizeof *l);
+    if (!backward) goto out;
+    /* through the scaling to unit length: de = (du - u (u·du)) / |e| */
+    for (int b = 0; b < B; b++) {
+        double dot = 0, norm = 0;
+        for (int k = 0; k < D; k++) dot += (double)u[b * D + k] * du[b * D + k];
+        for (int k = 0; k < D; k++) norm += (double)e[b * D + k] * e[b * D + k];
+        norm = sqrt(norm + 1e-12);
+        for (int k = 0; k < D; k++) du[b * D + k] = (real)((du[b * D + k] - u[b * D + k] * dot) / norm);
+    }
+    m->be->to_device(m->enc.dout, du, (size_t)B * D * sizeof *du);
+    net_backward(m->be, &m->enc, m->w, m->g, NULL, B);
+out:
+    free(hf), free(u), free(e), free(du), free(l), free(id);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double pcnn_verify_accuracy(const float *e, const int *id, size_t n, int D, double *triplets)
+{
+    double *neg = malloc((n ? n : 1) * sizeof *neg), right = 0, count = 0;
+    if (!neg) return NAN;
+    for (size_t a = 0; a < n; a++) {
+        size_t nn = 0;
+        for (size_t k = 0; k < n; k++)
+            if (id[k] != id[a]) {
+                double s = 0;
+                for (int d = 0; d < D; d++) s += ((double)e[a * D + d] - e[k * D + d]) * ((double)e[a * D + d] - e[k * D + d]);
+                neg[nn++] = s;
+            }
+        qsort(neg, nn, sizeof *neg, cmp_double);
+        for (size_t k = 0; k < n; k++) {
+            if (k == a || id[k] != id[a]) continue;
+            double s = 0;
+            for (int d = 0; d < D; d++) s += ((double)e[a * D + d] - e[k * D + d]) * ((double)e[a * D + d] - e[k * D + d]);
+            /* negatives farther than this positive count 1, equal ones 1/2 */
+            size_t lo = 0, hi = nn;
+            while (lo < hi) { size_t mid = (lo + hi) / 2; if (neg[mid] < s) lo = mid + 1; else hi = mid; }
+            size_t eq = lo;
+            while (eq < nn && neg[eq] == s) eq++;
+            right += (double)(nn - eq) + 0.5 * (double)(eq - lo);
+            count += (double)nn;
+        }
+    }
+    free(neg);
+    if (triplets) *triplets = count;
+    return count ? right / count : NAN;
+}
