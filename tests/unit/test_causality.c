@@ -2,17 +2,20 @@
  * changing channel c of pixel j moves no logit of an earlier pixel and no logit of
  * channels <= c of pixel j (no leak); and it does move the logits of the last pixel and
  * of the later channels of pixel j (no blind spot: the receptive field is complete).
- * Gray and RGB, filter sizes 3 and 5, with and without conditioning. */
+ * Gray and RGB, filter sizes 3 and 5, with and without conditioning (dense h, spatial
+ * s = m(h), and an autoencoder's h held fixed). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "model-impl.h"
 
-static void run_case(int C, int n, int L, int D, int K)
+/* S > 0: h reaches the layers as s = m(h); enc: the model has an encoder, whose h is
+ * here given (fixed), as when decoding: h of the same image may see all of it, by design */
+static void run_case(int C, int n, int L, int D, int K, int S, int enc)
 {
     const int H = 5, W = 6;
-    pcnn_hparams hp = {.L = L, .p = 6, .n = n, .C = C, .H = H, .W = W, .K = K, .D = D};
+    pcnn_hparams hp = {.L = L, .p = 6, .n = n, .C = C, .H = H, .W = W, .K = K, .D = D, .S = S, .encoder = enc, .q = 3};
     pcnn_model *m = pcnn_model_new(&hp, 99);
     CHECK(m != NULL, "model: %s", pcnn_errstr());
     if (!m) return;
@@ -57,18 +60,22 @@ static void run_case(int C, int n, int L, int D, int K)
                     if (must && !moved && blind++ < 3) fprintf(stderr, "blind: change (q=%d,c=%d) not seen by (q=%d,c=%d)\n", q, c, q2, c2);
                 }
         }
-    CHECK(leaks == 0, "C=%d n=%d L=%d D=%d: %d logits moved for a later pixel/channel", C, n, L, D, leaks);
-    CHECK(blind == 0, "C=%d n=%d L=%d D=%d: %d logits blind to an earlier pixel/channel", C, n, L, D, blind);
+    CHECK(leaks == 0, "C=%d n=%d L=%d D=%d S=%d enc=%d: %d logits moved for a later pixel/channel", C, n, L, D, S, enc, leaks);
+    CHECK(blind == 0, "C=%d n=%d L=%d D=%d S=%d enc=%d: %d logits blind to an earlier pixel/channel", C, n, L, D, S, enc, blind);
     free(x), free(base), free(cur), free(hbuf);
     pcnn_model_free(m);
 }
 
 int main(void)
 {
-    run_case(1, 3, 5, 0, 4);
-    run_case(3, 3, 5, 0, 4);
-    run_case(1, 5, 3, 3, 2);
-    run_case(3, 5, 3, 3, 5);
-    run_case(3, 1, 0, 0, 3); /* 1x1 filters: no leak, channel order only */
+    run_case(1, 3, 5, 0, 4, 0, 0);
+    run_case(3, 3, 5, 0, 4, 0, 0);
+    run_case(1, 5, 3, 3, 2, 0, 0);
+    run_case(3, 5, 3, 3, 5, 0, 0);
+    run_case(3, 1, 0, 0, 3, 0, 0); /* 1x1 filters: no leak, channel order only */
+    run_case(1, 3, 5, 4, 4, 2, 0); /* spatial conditioning */
+    run_case(3, 5, 3, 4, 5, 3, 0);
+    run_case(1, 3, 5, 4, 4, 0, 1); /* autoencoder, dense and spatial */
+    run_case(3, 5, 3, 4, 5, 2, 1);
     return check_summary("test_causality");
 }

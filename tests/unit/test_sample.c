@@ -2,17 +2,17 @@
  * fed the same image pixel by pixel (teacher forcing) its logits agree with one forward
  * pass to 1e-4 relative, and with one seed it draws the same images as the naive
  * sampler (at most 0.1% of pixels may differ, should rounding flip a draw).
- * Gray and RGB, with and without conditioning. */
+ * Gray and RGB, with and without conditioning (dense h and spatial s = m(h)). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "model-impl.h"
 
-static void run_case(int C, int n, int D, int K)
+static void run_case(int C, int n, int D, int K, int S)
 {
     const int B = 3, H = 6, W = 7, L = 3;
-    pcnn_hparams hp = {.L = L, .p = 12, .n = n, .C = C, .H = H, .W = W, .K = K, .D = D};
+    pcnn_hparams hp = {.L = L, .p = 12, .n = n, .C = C, .H = H, .W = W, .K = K, .D = D, .S = S, .q = 3};
     pcnn_model *m = pcnn_model_new(&hp, 11);
     uint64_t rng = 3;
     for (size_t i = 0; i < m->total; i++)
@@ -33,16 +33,16 @@ static void run_case(int C, int n, int D, int K)
         num += d * d, den += (double)full[i] * full[i];
         if (fabs(d) > worst) worst = fabs(d);
     }
-    CHECK(sqrt(num / den) < 1e-4, "C=%d n=%d D=%d: cached logits off by %.3g relative (max %.3g)", C,
-          n, D, sqrt(num / den), worst);
+    CHECK(sqrt(num / den) < 1e-4, "C=%d n=%d D=%d S=%d: cached logits off by %.3g relative (max %.3g)", C,
+          n, D, S, sqrt(num / den), worst);
     CHECK(memcmp(x, y, npix) == 0, "teacher forcing must return the teacher's image");
 
     pcnn_model_sample(m, y, h, B, 1, 42, NULL, NULL);
     pcnn_model_sample_naive(m, z, h, B, 1, 42, NULL, NULL);
     size_t differ = 0;
     for (size_t i = 0; i < npix; i++) differ += y[i] != z[i];
-    printf("C=%d n=%d D=%d K=%d: cached vs naive logits %.2g relative; draws differ in %zu of %zu samples\n",
-           C, n, D, K, sqrt(num / den), differ, npix);
+    printf("C=%d n=%d D=%d S=%d K=%d: cached vs naive logits %.2g relative; draws differ in %zu of %zu samples\n",
+           C, n, D, S, K, sqrt(num / den), differ, npix);
     CHECK(differ * 1000 <= npix, "cached and naive draws differ in %zu of %zu samples", differ, npix);
     /* and the draws are not all one value: the test would be void otherwise */
     size_t distinct = 0;
@@ -54,9 +54,11 @@ static void run_case(int C, int n, int D, int K)
 
 int main(void)
 {
-    run_case(1, 3, 0, 256);
-    run_case(3, 3, 0, 16);
-    run_case(1, 5, 4, 8);
-    run_case(3, 5, 5, 256);
+    run_case(1, 3, 0, 256, 0);
+    run_case(3, 3, 0, 16, 0);
+    run_case(1, 5, 4, 8, 0);
+    run_case(3, 5, 5, 256, 0);
+    run_case(1, 3, 4, 16, 2); /* spatial conditioning */
+    run_case(3, 5, 5, 256, 3);
     return check_summary("test_sample");
 }
