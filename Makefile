@@ -35,7 +35,7 @@ endif
 B ?= build
 LIB_SRC  := $(wildcard lib/*.c lib/io/*.c lib/cpu/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
-PROGS    := pcnn-train pcnn-nll pcnn-sample
+PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-encode pcnn-embed
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
 UNIT     := test_io test_safetensors test_causality test_sample test_train test_parity test_cuda
@@ -77,6 +77,7 @@ $(B)/libpcnn.a: $(LIB_OBJ)
 
 $(B)/pcnn-%: $(B)/cmd/pcnn-%.o $(CMD_COMMON) $(B)/libpcnn.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(B)/pcnn-encode $(B)/pcnn-embed: $(B)/cmd/encode.o
 
 # --- tests --------------------------------------------------------------------------
 $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a

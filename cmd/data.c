@@ -69,14 +69,14 @@ float *cli_onehot_from_labels(const char *path, size_t n, int classes, int *maxl
     return h;
 }
 
-float *cli_read_vectors(const char *path, size_t *n, int D)
+float *cli_read_vectors(const char *path, size_t *n, int *Dp)
 {
+    int D = *Dp;
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     const char *name = strcmp(path, "-") ? path : "stdin";
     if (!f) cli_fail("%s: cannot open: %s", name, strerror(errno));
     size_t cap = *n ? *n : 16, got = 0;
-    float *h = malloc(cap * (size_t)D * sizeof *h);
-    if (!h) cli_fail("out of memory");
+    float *h = NULL;
     for (;;) {
         if (*n && got == *n) break;
         float *v;
@@ -84,6 +84,11 @@ float *cli_read_vectors(const char *path, size_t *n, int D)
         int rc = pcnn_npy_read(f, &v, &len);
         if (rc < 0) cli_fail("%s: record %zu: %s", name, got + 1, pcnn_errstr());
         if (rc == 0) break;
+        if (D == 0) { /* the first record tells the size */
+            if (len < 1 || len > 65536) cli_fail("%s: record 1 has %zu values (1..65536 allowed)", name, len);
+            D = (int)len;
+        }
+        if (!h && !(h = malloc(cap * (size_t)D * sizeof *h))) cli_fail("out of memory");
         if (len != (size_t)D) cli_fail("%s: record %zu has %zu values; the model wants %d", name, got + 1, len, D);
         for (size_t i = 0; i < len; i++)
             if (!isfinite(v[i])) cli_fail("%s: record %zu holds NaN or Inf", name, got + 1);
@@ -101,5 +106,6 @@ float *cli_read_vectors(const char *path, size_t *n, int D)
     if (got == 0) cli_fail("%s: no conditioning vectors (.npy records)", name);
     if (*n && got < *n) cli_fail("%s: %zu conditioning vectors for %zu images", name, got, *n);
     *n = got;
+    *Dp = D;
     return h;
 }

@@ -21,6 +21,7 @@ void cli_dataset_free(cli_dataset *d);
 float *cli_onehot_from_labels(const char *path, size_t n, int classes, int *maxlabel);
 /* One class for every image. */
 float *cli_onehot_repeat(int cls, size_t n, int classes);
-/* Reads n .npy records (or until end when n == 0, setting *n) of length D. */
-float *cli_read_vectors(const char *path, size_t *n, int D);
+/* Reads n .npy records (or until end when n == 0, setting *n) of length *D (when *D is
+ * 0, that of the first record, which it sets). */
+float *cli_read_vectors(const char *path, size_t *n, int *D);
 #endif

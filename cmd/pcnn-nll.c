@@ -26,6 +26,9 @@ int main(int argc, char **argv)
     if (!model_path) model_path = cli_default_model();
     pcnn_model *m = cli_load_model(model_path);
     const pcnn_hparams *hp = pcnn_model_hparams(m);
+    if (hp->kind != PCNN_PIXELCNN)
+        cli_usage_error("%s: an %s has no likelihood", model_path,
+                        hp->kind == PCNN_EMBEDDING ? "embedding net" : "MSE autoencoder");
 
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
@@ -33,8 +36,10 @@ int main(int argc, char **argv)
     cli_load_images(&d, paths, first < argc ? argc - first : 1, hp->K, hp, 0);
 
     float *h = NULL;
-    if (hp->D == 0) {
-        if (cls >= 0 || labels_path || cond_path) cli_usage_error("%s: the model is unconditional", model_path);
+    int D = hp->D;
+    if (hp->D == 0 || hp->encoder) { /* an autoencoder: h of each image from its encoder */
+        if (cls >= 0 || labels_path || cond_path)
+            cli_usage_error("%s: the model is %s", model_path, hp->D ? "an autoencoder; it encodes each image itself" : "unconditional");
     } else if (cls >= 0) {
         if (!hp->classes) cli_usage_error("%s: the model is not class-conditional; use --cond", model_path);
         if (cls >= hp->classes) cli_usage_error("class %d: the model has %d classes", cls, hp->classes);
@@ -44,7 +49,7 @@ int main(int argc, char **argv)
         h = cli_onehot_from_labels(labels_path, d.n, hp->classes, NULL);
     } else if (cond_path) {
         size_t n = d.n;
-        h = cli_read_vectors(cond_path, &n, hp->D);
+        h = cli_read_vectors(cond_path, &n, &D);
     } else {
         cli_usage_error("%s: the model is conditional; give %s", model_path,
                         hp->classes ? "-c K or -l LABELS" : "--cond FILE");

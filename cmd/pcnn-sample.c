@@ -16,13 +16,13 @@ static const cli_opt opts[] = {
     {'n', "count", OPT_INT, &count, 1, 100000, "N", "images per class or conditioning record (default 1; 10 with -c all)"},
     {'c', "class", OPT_STR, &cls_arg, 0, 0, "K|all", "class to draw; 'all': N of every class, one row each"},
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors as .npy records (default: stdin)"},
-    {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws (default 1)"},
+    {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws; image k of every row draws the same random numbers (default 1)"},
     {'t', "temperature", OPT_FLOAT, &temperature, 1e-3, 100, "T", "divide the logits by T (default 1)"},
     {0, "naive", OPT_FLAG, &naive, 0, 0, NULL, "rerun the whole network for every pixel (slow; for comparison)"},
     {'o', "output", OPT_STR, &out_png, 0, 0, "PNG", "write a PNG grid instead of a netpbm stream on stdout"},
 };
 static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [-t T] [--naive] [-o GRID.png]",
-    "Draws images from a model; writes a netpbm stream on stdout or a PNG grid.",
+    "Draws images from a model (or decodes with an MSE autoencoder); writes a netpbm stream on stdout or a PNG grid.",
     opts, sizeof opts / sizeof *opts};
 
 static void show(long done, long total, void *arg)
@@ -44,6 +44,8 @@ int main(int argc, char **argv)
     if (!model_path) model_path = cli_default_model();
     pcnn_model *m = cli_load_model(model_path);
     const pcnn_hparams *hp = pcnn_model_hparams(m);
+    if (hp->kind == PCNN_EMBEDDING)
+        cli_usage_error("%s: an embedding net draws no images (pcnn-embed writes its vectors)", model_path);
 
     /* rows of the output: one per class or conditioning record, count images each */
     size_t rows = 1;
@@ -66,13 +68,17 @@ int main(int argc, char **argv)
     } else if (hp->D) {
         if (!cond_path && isatty(0))
             cli_usage_error("%s: the model is conditional; give %s", model_path,
-                            hp->classes ? "-c K, -c all or .npy records on stdin" : ".npy records on stdin or --cond FILE");
+                            hp->classes ? "-c K, -c all or .npy records on stdin"
+                            : hp->encoder || hp->kind == PCNN_MSE_AUTOENCODER ? "codes on stdin: pcnn-encode -m MODEL IMAGE | pcnn-sample -m MODEL"
+                            : ".npy records on stdin or --cond FILE");
         rows = 0;
-        hrows = cli_read_vectors(cond_path ? cond_path : "-", &rows, hp->D);
+        int D = hp->D;
+        hrows = cli_read_vectors(cond_path ? cond_path : "-", &rows, &D);
     } else if (cond_path) {
         cli_usage_error("%s: the model is unconditional; drop --cond", model_path);
     }
     if (count < 0) count = 1;
+    if (hp->kind == PCNN_MSE_AUTOENCODER) count = 1; /* its decoder is deterministic */
 
     size_t n = rows * (size_t)count, sz = (size_t)hp->C * hp->H * hp->W;
     if (n > 100000) cli_usage_error("%zu images is more than 100000", n);
@@ -87,8 +93,9 @@ int main(int argc, char **argv)
     if (!x || !imgs) cli_fail("out of memory");
     cli_progress pr;
     cli_progress_start(&pr, "sample", 1);
-    int rc = naive ? pcnn_model_sample_naive(m, x, h, (int)n, temperature, seed, show, &pr)
-                   : pcnn_model_sample(m, x, h, (int)n, temperature, seed, show, &pr);
+    int rc = hp->kind == PCNN_MSE_AUTOENCODER
+                 ? pcnn_model_decode(m, x, h, (int)n)
+                 : pcnn_model_sample_rows(m, x, h, (int)n, count, naive, temperature, seed, show, &pr);
     if (rc) cli_fail("%s", pcnn_errstr());
     cli_progress_end(&pr);
     for (size_t i = 0; i < n; i++)

@@ -5,8 +5,9 @@
 
 #include "data.h"
 
-static const char *out_path, *labels_path, *valid_path, *valid_labels_path;
+static const char *out_path, *labels_path, *valid_path, *valid_labels_path, *cond_path, *valid_cond_path;
 static int layers = 15, features = 64, filter = 5, levels = 256, classes = -1;
+static int spatial, encoder, mse, embed, net_features = 32;
 static int steps = 1000, every = 100, valid_size = 1000, resume, limit;
 static pcnn_train_opts o;
 
@@ -15,6 +16,12 @@ static const cli_opt opts[] = {
     {'o', "output", OPT_STR, &out_path, 0, 0, "MODEL", "model file to write (required); checkpoints go here too"},
     {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class labels of the images (IDX or one integer per line)"},
     {0, "classes", OPT_INT, &classes, 0, 65536, "N", "condition on N classes (default: largest label + 1 with -l, else none)"},
+    {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "condition on vectors h: one .npy record per image"},
+    {0, "spatial", OPT_INT, &spatial, 1, 4096, "S", "condition through a map s = m(h) of S channels (location-dependent)"},
+    {'e', "encoder", OPT_INT, &encoder, 1, 65536, "D", "PixelCNN autoencoder: h is an encoder's D-vector of the image itself"},
+    {0, "mse", OPT_FLAG, &mse, 0, 0, NULL, "with -e: train a deconvolutional decoder on squared error instead (for comparison)"},
+    {0, "embed", OPT_INT, &embed, 1, 65536, "D", "train an embedding net of D dimensions on identities (-l) with a triplet loss"},
+    {0, "net-features", OPT_INT, &net_features, 1, 1024, "N", "feature maps of the encoder, m() and embedding nets (default 32)"},
     {'L', "layers", OPT_INT, &layers, 0, 100, "N", "gated layers after the first (default 15)"},
     {'p', "features", OPT_INT, &features, 1, 4096, "N", "feature maps per stack (default 64)"},
     {'n', "filter", OPT_INT, &filter, 1, 15, "N", "filter size, odd (default 5)"},
@@ -30,12 +37,13 @@ static const cli_opt opts[] = {
     {0, "every", OPT_INT, &every, 1, 100000000, "N", "checkpoint and validate every N steps (default 100)"},
     {'v', "valid", OPT_STR, &valid_path, 0, 0, "FILE", "held-out images (default: the last 5% of the input)"},
     {0, "valid-labels", OPT_STR, &valid_labels_path, 0, 0, "FILE", "labels of the held-out images"},
+    {0, "valid-cond", OPT_STR, &valid_cond_path, 0, 0, "FILE", "conditioning vectors of the held-out images"},
     {0, "valid-size", OPT_INT, &valid_size, 1, 100000000, "N", "held-out images evaluated each time (default 1000)"},
     {0, "limit", OPT_INT, &limit, 0, 100000000, "N", "read at most N training images (default all)"},
     {'r', "resume", OPT_FLAG, &resume, 0, 0, NULL, "continue the run saved in MODEL, exactly where it stopped"},
 };
 static const cli_prog prog = {"pcnn-train", "-o MODEL [options] [FILE...]",
-    "Trains a Gated PixelCNN on images (netpbm, PNG or IDX; stdin when no FILE).",
+    "Trains a Gated PixelCNN (or an autoencoder, or an embedding net) on images (netpbm, PNG, IDX, CIFAR-10; stdin when no FILE).",
     opts, sizeof opts / sizeof *opts};
 
 /* mean bits/dim of up to valid_size images of a set */
@@ -52,7 +60,33 @@ static double evaluate(pcnn_model *m, const cli_dataset *d, const float *h, doub
         for (int b = 0; b < B; b++) total += nll[b];
     }
     *nats = total / n;
+    if (hp->kind == PCNN_MSE_AUTOENCODER) return total / n / sz; /* squared error per dim */
     return pcnn_bits_per_dim(hp, total / n);
+}
+
+/* an embedding net's verification accuracy on up to valid_size held-out images */
+static double verify(pcnn_model *m, const cli_dataset *d, const int *ids, double *triplets)
+{
+    const pcnn_hparams *hp = pcnn_model_hparams(m);
+    size_t n = d->n < (size_t)valid_size ? d->n : (size_t)valid_size, sz = (size_t)hp->C * hp->H * hp->W;
+    float *e = malloc(n * hp->D * sizeof *e);
+    if (!e) cli_fail("out of memory");
+    for (size_t i = 0; i < n; i += 64) {
+        int B = (int)(n - i < 64 ? n - i : 64);
+        if (pcnn_model_encode(m, e + i * hp->D, d->x + i * sz, B)) cli_fail("validation: %s", pcnn_errstr());
+    }
+    double acc = pcnn_verify_accuracy(e, ids, n, hp->D, triplets);
+    free(e);
+    return acc;
+}
+
+static int *load_ids(const char *path, size_t n)
+{
+    int *ids;
+    size_t got;
+    if (pcnn_labels_load(&ids, &got, path)) cli_fail("%s", pcnn_errstr());
+    if (got < n) cli_fail("%s: %zu labels for %zu images", path, got, n);
+    return ids;
 }
 
 static void save(pcnn_trainer *t)
@@ -83,38 +117,70 @@ int main(int argc, char **argv)
     cli_dataset all;
     cli_load_images(&all, paths, npaths, want ? want->K : levels, want, (size_t)limit);
 
-    /* conditioning */
+    /* conditioning: what h is, per kind of model */
+    int kind = want ? want->kind : embed ? PCNN_EMBEDDING : mse ? PCNN_MSE_AUTOENCODER : PCNN_PIXELCNN;
+    int has_enc = want ? want->encoder || want->kind != PCNN_PIXELCNN : encoder || embed;
+    if (!want) {
+        if (mse && !encoder) cli_usage_error("--mse needs an encoder (-e D)");
+        if (embed && (encoder || spatial || cond_path)) cli_usage_error("--embed takes no -e, --spatial or --cond");
+        if (embed && !labels_path) cli_usage_error("--embed needs identities (-l LABELS)");
+        if (encoder && (labels_path || cond_path)) cli_usage_error("an autoencoder's h comes from its encoder; drop -l and --cond");
+        if (labels_path && cond_path) cli_usage_error("give -l or --cond, not both");
+        if (spatial && !(labels_path || cond_path || encoder)) cli_usage_error("--spatial needs something to condition on (-l, --cond or -e)");
+        if (mse && spatial) cli_usage_error("--mse takes no --spatial");
+    }
     float *h = NULL;
-    int D = want ? want->D : 0;
-    if (want && want->D && !labels_path) cli_fail("%s: the model is class-conditional; give -l LABELS", out_path);
+    int *ids = NULL; /* an embedding net's identities */
+    int D = want ? want->D : encoder ? encoder : embed;
+    int hw = 0;      /* width of the rows of h handed to the trainer */
+    if (want && want->classes && !labels_path) cli_fail("%s: the model was trained with labels; give -l LABELS", out_path);
+    if (want && kind == PCNN_PIXELCNN && want->D && !want->classes && !has_enc && !cond_path)
+        cli_fail("%s: the model is conditioned on vectors; give --cond FILE", out_path);
     if (labels_path) {
         int ncls = want ? want->classes : classes;
-        if (want && !want->classes) cli_fail("%s: the model is not class-conditional; drop -l", out_path);
+        if (want && !want->classes) cli_fail("%s: the model takes no labels; drop -l", out_path);
         h = cli_onehot_from_labels(labels_path, all.n, ncls, &ncls);
-        D = want ? want->classes : classes > 0 ? classes : ncls + 1;
+        hw = want ? want->classes : classes > 0 ? classes : ncls + 1;
+        if (kind == PCNN_EMBEDDING) ids = load_ids(labels_path, all.n);
+        else D = hw;
     } else if (classes > 0) {
         cli_usage_error("--classes needs labels (-l FILE)");
+    } else if (cond_path) {
+        if (want && (want->classes || has_enc || !want->D)) cli_fail("%s: the model takes no --cond", out_path);
+        size_t n = all.n;
+        hw = want ? want->D : 0;
+        h = cli_read_vectors(cond_path, &n, &hw);
+        D = hw;
     }
 
     /* held-out set: a file, or the tail of the input */
     cli_dataset valid = {0};
     float *vh = NULL;
+    int *vids = NULL;
     size_t sz = (size_t)all.C * all.H * all.W;
     if (valid_path) {
         pcnn_hparams shape = {.C = all.C, .H = all.H, .W = all.W};
         cli_load_images(&valid, &valid_path, 1, want ? want->K : levels, &shape, (size_t)valid_size);
-        if (h && !valid_labels_path) cli_usage_error("--valid with a class model needs --valid-labels");
-        if (h) vh = cli_onehot_from_labels(valid_labels_path, valid.n, D, NULL);
+        if (labels_path && !valid_labels_path) cli_usage_error("--valid with labels needs --valid-labels");
+        if (cond_path && !valid_cond_path) cli_usage_error("--valid with --cond needs --valid-cond");
+        if (kind == PCNN_EMBEDDING) vids = load_ids(valid_labels_path, valid.n); /* new identities welcome */
+        else if (labels_path) vh = cli_onehot_from_labels(valid_labels_path, valid.n, hw, NULL);
+        else if (cond_path) {
+            size_t n = valid.n;
+            vh = cli_read_vectors(valid_cond_path, &n, &hw);
+        }
     } else if (all.n >= 20) {
         size_t nv = all.n / 20;
         valid = (cli_dataset){.n = nv, .C = all.C, .H = all.H, .W = all.W, .x = all.x + (all.n - nv) * sz};
-        vh = h ? h + (all.n - nv) * D : NULL;
+        vh = h && kind != PCNN_EMBEDDING ? h + (all.n - nv) * hw : NULL;
+        vids = ids ? ids + (all.n - nv) : NULL;
         all.n -= nv;
     }
 
     if (!m) {
         pcnn_hparams hp = {.L = layers, .p = features, .n = filter, .C = all.C, .H = all.H,
-                           .W = all.W, .K = levels, .D = h ? D : 0, .classes = h ? D : 0};
+                           .W = all.W, .K = levels, .D = D, .classes = labels_path ? hw : 0,
+                           .S = spatial, .encoder = encoder && !mse, .q = net_features, .kind = kind};
         if (pcnn_hparams_check(&hp)) cli_usage_error("%s", pcnn_errstr());
         m = pcnn_model_new(&hp, o.seed);
         if (!m) cli_fail("%s", pcnn_errstr());
@@ -128,10 +194,11 @@ int main(int argc, char **argv)
             (long long)pcnn_trainer_step_count(t), steps);
 
     const int B = to->batch;
+    const char *unit = kind == PCNN_PIXELCNN ? "bpd" : kind == PCNN_MSE_AUTOENCODER ? "mse" : "triplet";
     uint8_t *xb = malloc((size_t)B * sz);
-    float *hb = hp->D ? malloc((size_t)B * hp->D * sizeof *hb) : NULL;
+    float *hb = hw ? malloc((size_t)B * hw * sizeof *hb) : NULL;
     size_t *idx = malloc((size_t)B * sizeof *idx);
-    if (!xb || !idx || (hp->D && !hb)) cli_fail("out of memory");
+    if (!xb || !idx || (hw && !hb)) cli_fail("out of memory");
 
     cli_catch_signals();
     cli_progress pr;
@@ -143,7 +210,7 @@ int main(int argc, char **argv)
         if (pcnn_trainer_batch(t, all.n, idx)) cli_fail("%s", pcnn_errstr());
         for (int b = 0; b < B; b++) {
             memcpy(xb + b * sz, all.x + idx[b] * sz, sz);
-            if (hb) memcpy(hb + (size_t)b * hp->D, h + idx[b] * hp->D, hp->D * sizeof *hb);
+            if (hb) memcpy(hb + (size_t)b * hw, h + idx[b] * hw, hw * sizeof *hb);
         }
         float bpd;
         if (pcnn_trainer_step(t, xb, hb, B, &bpd)) {
@@ -153,15 +220,19 @@ int main(int argc, char **argv)
         ema = isnan(ema) ? bpd : 0.95 * ema + 0.05 * bpd;
         long s = (long)pcnn_trainer_step_count(t);
         char extra[96];
-        snprintf(extra, sizeof extra, "%.1f img/s loss %.4f bpd", (s - start) * B / (cli_now() - t0), ema);
+        snprintf(extra, sizeof extra, "%.1f img/s loss %.4f %s", (s - start) * B / (cli_now() - t0), ema, unit);
         cli_progress_update(&pr, s, extra);
         if (s % every == 0 || s == steps) {
             save(t);
-            if (valid.n) {
+            if (valid.n && pr.tty) fputc('\n', stderr);
+            if (valid.n && kind == PCNN_EMBEDDING) {
+                double triplets, acc = verify(m, &valid, vids, &triplets);
+                fprintf(stderr, "%s: step %ld valid verification %.4f (%.0f triplets; chance 0.5)\n", cli_name, s, acc, triplets);
+            } else if (valid.n) {
                 double nats, v = evaluate(m, &valid, vh, &nats);
-                if (pr.tty) fputc('\n', stderr);
-                if (hp->K == 2) fprintf(stderr, "%s: step %ld valid %.4f bpd %.2f nats/image\n", cli_name, s, v, nats);
-                else fprintf(stderr, "%s: step %ld valid %.4f bpd\n", cli_name, s, v);
+                if (hp->K == 2 && kind == PCNN_PIXELCNN)
+                    fprintf(stderr, "%s: step %ld valid %.4f bpd %.2f nats/image\n", cli_name, s, v, nats);
+                else fprintf(stderr, "%s: step %ld valid %.4f %s\n", cli_name, s, v, unit);
             }
         }
     }
@@ -173,8 +244,8 @@ int main(int argc, char **argv)
         cli_exit(1);
     }
     if (pcnn_trainer_step_count(t) == start) save(t); /* nothing to do: still write the model */
-    free(xb), free(hb), free(idx), free(h);
-    if (valid_path) { cli_dataset_free(&valid); free(vh); }
+    free(xb), free(hb), free(idx), free(h), free(ids);
+    if (valid_path) { cli_dataset_free(&valid); free(vh); free(vids); }
     cli_dataset_free(&all);
     pcnn_trainer_free(t);
     pcnn_model_free(m);

@@ -207,6 +207,13 @@ int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float te
 int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
                             uint64_t seed, void (*progress)(long done, long total, void *arg),
                             void *arg);
+/* The same (cached, or naive when naive != 0), except that images b, b + per_row,
+ * b + 2*per_row, ... share the random numbers of stream (seed, b mod per_row): rows of
+ * per_row images whose conditioning changes from row to row (an interpolation) then draw
+ * with the same noise, so that a column changes only as the conditioning does. */
+int pcnn_model_sample_rows(pcnn_model *m, uint8_t *x, const float *h, int B, int per_row, int naive,
+                           float temperature, uint64_t seed,
+                           void (*progress)(long done, long total, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

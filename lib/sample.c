@@ -16,9 +16,11 @@
 
 #include "model-impl.h"
 
-static void seed_streams(uint64_t *rng, int B, uint64_t seed)
+/* image b draws from stream (seed, b mod period) */
+static void seed_streams(uint64_t *rng, int B, uint64_t seed, int period)
 {
-    for (int b = 0; b < B; b++) rng[b] = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)b * 0xd1b54a32d192ed03ULL;
+    for (int b = 0; b < B; b++)
+        rng[b] = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)(b % period) * 0xd1b54a32d192ed03ULL;
 }
 
 static int check_args(const pcnn_model *m, const float *h, int B, float temperature)
@@ -33,8 +35,8 @@ static int check_args(const pcnn_model *m, const float *h, int B, float temperat
     return 0;
 }
 
-int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                            uint64_t seed, void (*progress)(long, long, void *), void *arg)
+static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
+                        uint64_t seed, int period, void (*progress)(long, long, void *), void *arg)
 {
     const pcnn_hparams hp = m->hp;
     const int C = hp.C, H = hp.H, W = hp.W, K = hp.K;
@@ -51,7 +53,7 @@ int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, fl
         goto out;
     }
     for (size_t i = 0; hp.D && i < (size_t)B * hp.D; i++) hr[i] = h[i];
-    seed_streams(rng, B, seed);
+    seed_streams(rng, B, seed, period);
     memset(x, 0, (size_t)B * C * H * W);
     const long total = (long)H * W * C;
     for (int i = 0; i < H; i++) {
@@ -197,7 +199,7 @@ static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j)
 }
 
 int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                       uint64_t seed, void (*progress)(long, long, void *), void *arg,
+                       uint64_t seed, int period, void (*progress)(long, long, void *), void *arg,
                        const uint8_t *teacher, real *logits_out)
 {
     const pcnn_backend *be = m->be;
@@ -249,7 +251,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float t
         }
         be->release(dh);
     }
-    seed_streams(rng, B, seed);
+    seed_streams(rng, B, seed, period);
     for (long k = 0; k < total; k++) /* raster order, one number per image per value */
         for (int b = 0; b < B; b++) u[k * B + b] = pcnn_rng_uniform(&rng[b]);
     be->to_device(du, u, (size_t)total * B * sizeof *u);
@@ -287,5 +289,20 @@ out:
 int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
                       uint64_t seed, void (*progress)(long, long, void *), void *arg)
 {
-    return pcnn_sample_cached(m, x, h, B, temperature, seed, progress, arg, NULL, NULL);
+    return pcnn_sample_cached(m, x, h, B, temperature, seed, B, progress, arg, NULL, NULL);
+}
+
+int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
+                            uint64_t seed, void (*progress)(long, long, void *), void *arg)
+{
+    return sample_naive(m, x, h, B, temperature, seed, B, progress, arg);
+}
+
+int pcnn_model_sample_rows(pcnn_model *m, uint8_t *x, const float *h, int B, int per_row, int naive,
+                           float temperature, uint64_t seed,
+                           void (*progress)(long, long, void *), void *arg)
+{
+    if (per_row < 1) return pcnn_seterr("images per row must be positive");
+    if (naive) return sample_naive(m, x, h, B, temperature, seed, per_row, progress, arg);
+    return pcnn_sample_cached(m, x, h, B, temperature, seed, per_row, progress, arg, NULL, NULL);
 }

@@ -25,7 +25,7 @@ static void run_case(int C, int n, int D, int K, int S)
     for (int i = 0; i < B * D; i++) h[i] = (float)(2 * pcnn_rng_uniform(&rng) - 1);
 
     pcnn_model_logits(m, full, x, h, B);
-    int rc = pcnn_sample_cached(m, y, h, B, 1, 1, NULL, NULL, x, cached);
+    int rc = pcnn_sample_cached(m, y, h, B, 1, 1, B, NULL, NULL, x, cached);
     CHECK(rc == 0, "teacher forcing: %s", pcnn_errstr());
     double num = 0, den = 0, worst = 0;
     for (size_t i = 0; i < nlog; i++) {
