@@ -7,18 +7,31 @@ fixtures that tests/unit/test_parity.c checks the C code against.
 The network is rebuilt here from the description in lib/model.c's header comment, with
 PyTorch's own convolutions (torch.nn.functional.conv2d on explicitly zero-padded inputs) and
 masks derived afresh from the channel-group rule; it shares no code with the C library.
+The conditioning nets of lib/cond.c are rebuilt the same way, from their description, with
+F.conv2d, F.conv_transpose2d and F.linear:
+    m(), h (B,D) -> s (B,S,H,W) of spatial conditioning (S > 0): dense D -> (H4,W4,2q), the
+        vector read in (row, column, channel) order, relu; deconv 4x4/2/1 2q -> q (H2,W2),
+        relu; deconv 4x4/2/1 q -> S (H,W); each layer then adds the 1x1 convs V*s.
+    the encoder (encoder = 1), input map (B,C,H,W) -> h (B,D): conv 4x4/2/1 C -> q, relu;
+        conv 4x4/2/1 q -> 2q, relu; dense of the (row, column, channel) flattening -> D.
+    Here H2 = (H+2-4)//2+1 and H4 = (H2+2-4)//2+1 (the same for W); each deconvolution
+    takes the output_padding (0 or 1) that gives exactly the size its mirror conv halved.
 Computation is in float64; the weights and conditioning vectors are first rounded to float32,
 so that the C code (float32) runs on exactly the same numbers.
 
 For every case it writes
     tests/fixtures/parity_<case>.pcnn                  the model (pcnn-model(5) safetensors)
     tests/fixtures/parity_<case>.expected.safetensors  x (B,C,H,W) levels as floats,
-        h (B,D) when the model is conditional, logits (B,H,W,C*K) (the (B,H,W,C,K) array
-        with its last two axes merged: pcnn_st_read takes rank <= 4), nll (B) in nats, and
+        h (B,D) when the model is conditional and has no encoder, logits (B,H,W,C*K) (the
+        (B,H,W,C,K) array with its last two axes merged: pcnn_st_read takes rank <= 4),
+        nll (B) in nats, and
         grad.<param> = d(sum of nll)/d(param) for every parameter (zero where masked).
-Before writing, it asserts that the twin is causal (changing channel c of pixel q moves no
-logit of an earlier pixel nor of channels <= c of pixel q, and does move some later logit),
-and compares its autograd gradients with central finite differences on a sample of entries.
+For a model with an encoder, h is the encoder's output of x itself and the gradients include
+the encoder's. Before writing, it asserts that the twin is causal (changing channel c of
+pixel q moves no logit of an earlier pixel nor of channels <= c of pixel q, and does move
+some later logit; with an encoder, h is held at its value for the unchanged image, and a
+change of x must then move earlier logits once h is recomputed), and compares its autograd
+gradients with central finite differences on a sample of entries of every parameter.
 """
 import json
 import math
@@ -33,12 +46,28 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.normpath(os.path.join(HERE, "..", "fixtures"))
 
-# (a) gray 256 levels, (b) RGB 16 levels with a dense conditioning vector, (c) binary gray,
-# class-conditional (one-hot h).
+# gray 256 levels; RGB 16 levels with a dense conditioning vector; binary gray,
+# class-conditional (one-hot h). These three predate the conditioning nets: their model
+# files carry no kind/spatial/encoder/net_features metadata (and so also check that such
+# files still load as plain PixelCNNs), and their fixtures are unchanged since.
 CASES = [
     dict(case="gray", C=1, K=256, L=2, p=8, n=5, H=7, W=7, D=0, classes=0, B=2, seed=101),
     dict(case="rgb", C=3, K=16, L=2, p=6, n=3, H=6, W=5, D=4, classes=0, B=2, seed=202),
     dict(case="class", C=1, K=2, L=2, p=4, n=3, H=5, W=6, D=3, classes=3, B=2, seed=303),
+]
+# With the conditioning nets (S: maps of s = m(h), q: the small nets' feature maps). Sizes
+# are chosen so that the innermost map is larger than 1x1 (the channels-last flattening
+# matters) and both output_paddings occur in each deconvolution: spatial 9 -> 4 -> 2 (0, then 1) and 10 -> 5 -> 2 (1, then 0);
+# autoenc 8 -> 4 -> 2 and 11 -> 5 -> 2; autoenc_spatial 6 -> 3 -> 1 and 9 -> 4 -> 2.
+CASES += [
+    dict(case="dense", C=1, K=8, L=3, p=5, n=5, H=6, W=7, D=5, classes=0, S=0, encoder=0, q=0,
+         B=2, seed=404),
+    dict(case="spatial", C=3, K=4, L=1, p=3, n=3, H=9, W=10, D=4, classes=0, S=3, encoder=0,
+         q=2, B=2, seed=505),
+    dict(case="autoenc", C=1, K=16, L=2, p=4, n=3, H=8, W=11, D=5, classes=0, S=0, encoder=1,
+         q=3, B=2, seed=606),
+    dict(case="autoenc_spatial", C=3, K=4, L=1, p=6, n=3, H=6, W=9, D=3, classes=0, S=2,
+         encoder=1, q=2, B=2, seed=707),
 ]
 
 DT = torch.float64
@@ -66,9 +95,16 @@ def tap_mask(cout, rout, cin, kw, G, strict):
     return m
 
 
+def half(x):
+    """Size after a 4x4 convolution of stride 2 and padding 1."""
+    return (x + 2 - 4) // 2 + 1
+
+
 def param_specs(hp):
     """[(name, shape, mask or None)] in the library's order."""
     C, K, L, p, n, D = hp["C"], hp["K"], hp["L"], hp["p"], hp["n"], hp["D"]
+    S, q, H, W = hp.get("S", 0), hp.get("q", 0), hp["H"], hp["W"]
+    H4, W4 = half(half(H)), half(half(W))
     s, G = n // 2, C
     specs = []
     for l in range(L + 1):
@@ -83,7 +119,10 @@ def param_specs(hp):
             (pre + "h_out.weight", (p, p, 1, 1), tap_mask(p, 1, p, 1, G, False)),
             (pre + "h_out.bias", (p,), None),
         ]
-        if D:
+        if S:  # 1x1 convolutions of s
+            specs += [(pre + "v_cond.weight", (2 * p, S, 1, 1), None),
+                      (pre + "h_cond.weight", (2 * p, S, 1, 1), None)]
+        elif D:
             specs += [(pre + "v_cond.weight", (2 * p, D), None),
                       (pre + "h_cond.weight", (2 * p, D), None)]
     specs += [
@@ -92,6 +131,24 @@ def param_specs(hp):
         ("out2.weight", (C * K, p, 1, 1), tap_mask(C * K, 1, p, 1, G, False)),
         ("out2.bias", (C * K,), None),
     ]
+    if hp.get("encoder", 0):
+        specs += [
+            ("enc.conv1.weight", (q, C, 4, 4), None),
+            ("enc.conv1.bias", (q,), None),
+            ("enc.conv2.weight", (2 * q, q, 4, 4), None),
+            ("enc.conv2.bias", (2 * q,), None),
+            ("enc.fc.weight", (D, H4 * W4 * 2 * q), None),
+            ("enc.fc.bias", (D,), None),
+        ]
+    if S:
+        specs += [
+            ("cond_net.fc.weight", (H4 * W4 * 2 * q, D), None),
+            ("cond_net.fc.bias", (H4 * W4 * 2 * q,), None),
+            ("cond_net.deconv1.weight", (2 * q, q, 4, 4), None),  # (in, out, kh, kw)
+            ("cond_net.deconv1.bias", (q,), None),
+            ("cond_net.deconv2.weight", (q, S, 4, 4), None),
+            ("cond_net.deconv2.bias", (S,), None),
+        ]
     return specs
 
 
@@ -115,16 +172,62 @@ def gate(a, p):
     return torch.tanh(a[:, :p]) * torch.sigmoid(a[:, p:])
 
 
+def input_map(hp, x):
+    """x (B,C,H,W) int64 levels -> the network's input (B,C,H,W) in [-1, 1]."""
+    return 2 * x.to(DT) / (hp["K"] - 1) - 1
+
+
+def encode(hp, params, inp):
+    """The encoder: input map (B,C,H,W) -> h (B,D)."""
+    q, H, W = hp["q"], hp["H"], hp["W"]
+    B = inp.shape[0]
+    a = F.relu(F.conv2d(inp, params["enc.conv1.weight"], params["enc.conv1.bias"], stride=2, padding=1))
+    a = F.relu(F.conv2d(a, params["enc.conv2.weight"], params["enc.conv2.bias"], stride=2, padding=1))
+    assert a.shape == (B, 2 * q, half(half(H)), half(half(W))), a.shape
+    flat = a.permute(0, 2, 3, 1).reshape(B, -1)  # (row, column, channel) order
+    return F.linear(flat, params["enc.fc.weight"], params["enc.fc.bias"])
+
+
+def cond_maps(hp, params, h):
+    """m(): h (B,D) -> s (B,S,H,W)."""
+    q, H, W = hp["q"], hp["H"], hp["W"]
+    H2, W2 = half(H), half(W)
+    H4, W4 = half(H2), half(W2)
+    B = h.shape[0]
+    a = F.relu(F.linear(h, params["cond_net.fc.weight"], params["cond_net.fc.bias"]))
+    a = a.view(B, H4, W4, 2 * q).permute(0, 3, 1, 2)  # read channels-last
+    a = F.relu(F.conv_transpose2d(a, params["cond_net.deconv1.weight"], params["cond_net.deconv1.bias"],
+                                  stride=2, padding=1, output_padding=(H2 - 2 * H4, W2 - 2 * W4)))
+    assert a.shape == (B, q, H2, W2), a.shape
+    out = F.conv_transpose2d(a, params["cond_net.deconv2.weight"], params["cond_net.deconv2.bias"],
+                             stride=2, padding=1, output_padding=(H - 2 * H2, W - 2 * W2))
+    assert out.shape == (B, hp["S"], H, W), out.shape
+    return out
+
+
 def forward(hp, params, masks, x, h):
-    """logits (B,H,W,C,K) and per-image nll (B) in nats; x (B,C,H,W) int64 levels, h (B,D)."""
+    """logits (B,H,W,C,K) and per-image nll (B) in nats; x (B,C,H,W) int64 levels, h (B,D),
+    or None for a model with an encoder: then h is the encoding of x."""
     C, K, L, p, n, H, D = hp["C"], hp["K"], hp["L"], hp["p"], hp["n"], hp["H"], hp["D"]
+    S = hp.get("S", 0)
     s = n // 2
 
     def P(name):
         w = params[name]
         return w * masks[name] if masks[name] is not None else w
 
-    inp = 2 * x.to(DT) / (K - 1) - 1
+    inp = input_map(hp, x)
+    if h is None and hp.get("encoder", 0):
+        h = encode(hp, params, inp)
+    if S:
+        smap = cond_maps(hp, params, h)
+
+    def cond(name):
+        """The conditioning term of a pre-activation (B,2p,H,W) or (B,2p,1,1)."""
+        if S:
+            return F.conv2d(smap, P(name))
+        return (h @ P(name).t())[:, :, None, None]
+
     vin = hin = inp
     for l in range(L + 1):
         pre = "layers.%d." % l
@@ -135,13 +238,13 @@ def forward(hp, params, masks, x, h):
             # rows i-s..i
             va = F.conv2d(F.pad(vin, (s, s, s, 0)), P(pre + "v_conv.weight"), P(pre + "v_conv.bias"))
         if D:
-            va = va + (h @ P(pre + "v_cond.weight").t())[:, :, None, None]
+            va = va + cond(pre + "v_cond.weight")
         vout = gate(va, p)
         # cols j-s..j
         ha = F.conv2d(F.pad(hin, (s, 0, 0, 0)), P(pre + "h_conv.weight"), P(pre + "h_conv.bias"))
         ha = ha + F.conv2d(va, P(pre + "v_to_h.weight"))
         if D:
-            ha = ha + (h @ P(pre + "h_cond.weight").t())[:, :, None, None]
+            ha = ha + cond(pre + "h_cond.weight")
         hout = F.conv2d(gate(ha, p), P(pre + "h_out.weight"), P(pre + "h_out.bias"))
         if l > 0:
             hout = hout + hin
@@ -160,10 +263,14 @@ def forward(hp, params, masks, x, h):
 
 def check_causal(hp, params, masks, x, h):
     """Changing channel c of pixel q must leave every logit of an earlier pixel and of
-    channels <= c of pixel q exactly as it was, and move at least one later logit."""
+    channels <= c of pixel q exactly as it was, and move at least one later logit. With an
+    encoder, h is held fixed for that; recomputed, it must carry a change of the last pixel
+    to the logits of the first."""
     C, K, H, W = hp["C"], hp["K"], hp["H"], hp["W"]
     with torch.no_grad():
         x1, h1 = x[:1].clone(), (h[:1] if h is not None else None)
+        if hp.get("encoder", 0):  # the PixelCNN part, with h held at the encoding of x1
+            h1 = encode(hp, params, input_map(hp, x1))
         base, _ = forward(hp, params, masks, x1, h1)
         base = base[0].reshape(H * W, C, K)
         for q in range(H * W):
@@ -180,6 +287,12 @@ def check_causal(hp, params, masks, x, h):
                 if q * C + c < H * W * C - 1:
                     seen = diff[~earlier].max().item()
                     assert seen > 1e-9, "%s: change at (q=%d,c=%d) moves no later logit" % (hp["case"], q, c)
+        if hp.get("encoder", 0):  # h recomputed from the changed image: the encoder sees it all
+            xp = x1.clone()
+            xp[0, :, H - 1, W - 1] = (xp[0, :, H - 1, W - 1] + 1 + (K - 1) // 2) % K
+            cur, _ = forward(hp, params, masks, xp, None)
+            moved = (cur[0].reshape(H * W, C, K)[0] - base[0]).abs().max().item()
+            assert moved > 1e-9, "%s: the last pixel does not reach the first logits through h" % hp["case"]
 
 
 def check_finite_differences(hp, params, masks, x, h, grads, gen, per_param=3, eps=1e-6):
@@ -245,11 +358,12 @@ def run_case(hp):
     gen = torch.Generator().manual_seed(hp["seed"])
     params, masks = init_params(hp, gen)
     x = torch.randint(0, K, (B, C, H, W), generator=gen, dtype=torch.int64)
-    h = None
-    if D and hp["classes"]:
-        h = F.one_hot(torch.randint(0, D, (B,), generator=gen), D).to(DT)
-    elif D:
-        h = torch.randn(B, D, generator=gen, dtype=DT).float().double()
+    h = None  # with an encoder, forward() encodes x itself
+    if D and not hp.get("encoder", 0):
+        if hp["classes"]:
+            h = F.one_hot(torch.randint(0, D, (B,), generator=gen), D).to(DT)
+        else:
+            h = torch.randn(B, D, generator=gen, dtype=DT).float().double()
 
     check_causal(hp, params, masks, x, h)
 
@@ -267,6 +381,9 @@ def run_case(hp):
                   "features": str(hp["p"]), "filter": str(hp["n"]), "channels": str(C),
                   "height": str(H), "width": str(W), "levels": str(K), "cond_size": str(D),
                   "classes": str(hp["classes"])}
+    if "S" in hp:  # the keys lib/modelfile.c writes since the conditioning nets
+        model_meta.update({"kind": "pixelcnn", "spatial": str(hp["S"]), "encoder": str(hp["encoder"]),
+                           "net_features": str(hp["q"])})
     model_path = os.path.join(FIXTURES, "parity_%s.pcnn" % hp["case"])
     write_safetensors(model_path, [(k, params[k].detach().numpy()) for k in names], model_meta)
 
@@ -279,6 +396,8 @@ def run_case(hp):
     exp_meta = {"format": "pcnn-parity", "case": hp["case"], "generator": "tests/torch/parity.py",
                 "logits_layout": "B,H,W,C*K (the (B,H,W,C,K) array, last two axes merged)",
                 "loss": "sum over the batch of per-image nll in nats"}
+    if hp.get("encoder", 0):
+        exp_meta["h"] = "none: the model encodes x itself (run it with h = NULL)"
     exp_path = os.path.join(FIXTURES, "parity_%s.expected.safetensors" % hp["case"])
     write_safetensors(exp_path, exp, exp_meta)
 
@@ -291,9 +410,11 @@ def run_case(hp):
         b = eback[name].astype(np.float64)
         f32 = max(f32, np.linalg.norm(b - a) / max(np.linalg.norm(a), 1e-300))
     size = os.path.getsize(model_path) + os.path.getsize(exp_path)
-    print("%-5s C=%d K=%-3d L=%d p=%d n=%d %dx%d D=%d classes=%d B=%d: %d params, nll %s, "
-          "autograd vs finite differences max rel diff %.2e, float32 storage rel err %.1e, %d bytes"
-          % (hp["case"], C, K, hp["L"], hp["p"], hp["n"], H, W, D, hp["classes"], B,
+    print("%-15s C=%d K=%-3d L=%d p=%d n=%d %dx%d D=%d classes=%d S=%d encoder=%d q=%d B=%d: "
+          "%d params, nll %s, autograd vs finite differences max rel diff %.2e, "
+          "float32 storage rel err %.1e, %d bytes"
+          % (hp["case"], C, K, hp["L"], hp["p"], hp["n"], H, W, D, hp["classes"], hp.get("S", 0),
+             hp.get("encoder", 0), hp.get("q", 0), B,
              sum(p.numel() for p in params.values()),
              " ".join("%.4f" % v for v in nll.tolist()), fd, f32, size))
     return size
