@@ -474,7 +474,9 @@ int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h
         const real *vin = l ? m->acts[l - 1].vout : m->in, *hin = l ? m->acts[l - 1].hout : m->in;
         backward_layer(m, l, vin, hin, B);
     }
-    /* through m() into h, through the encoder into its weights */
+    /* through m() into h, through the encoder into its weights; net_backward writes
+     * (not adds) dL/dh, which is right because with S > 0 the layers feed nothing else
+     * into h's gradient */
     if (hp->S) net_backward(be, &m->dec, m->w, g, m->train_enc ? m->enc.dout : NULL, B);
     if (m->train_enc) net_backward(be, &m->enc, m->w, g, NULL, B);
     be->mul(g, m->mask, m->total);
