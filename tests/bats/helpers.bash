@@ -12,6 +12,7 @@ BIN="${BIN:-"$BATS_TEST_DIRNAME/../../build"}"
 TRAIN="$BIN/pcnn-train"
 NLL="$BIN/pcnn-nll"
 SAMPLE="$BIN/pcnn-sample"
+INTERP="$BIN/pcnn-interp"
 
 # Never fall back to the shipped model (models/fashion.pcnn may be half-trained, or
 # missing): a test that forgets -m fails loudly on this path instead.
