@@ -19,6 +19,8 @@ INTERP="$BIN/pcnn-interp"
 export PCNN_MODEL="/nonexistent/pcnn-bats-default-model.pcnn"
 
 FASHION="${FASHION:-/usr/share/datasets/fashion-mnist}"
+# CIFAR-10 binary records, the first 4000 of data_batch_1 (../shared/data beside the project)
+CIFAR="${CIFAR:-"$BATS_TEST_DIRNAME/../../../shared/data/cifar10-partial/data_batch_1_first4000.bin"}"
 
 # ---- running --------------------------------------------------------------------------
 
