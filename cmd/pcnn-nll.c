@@ -11,7 +11,7 @@ static const cli_opt opts[] = {
     CLI_DEVICE_OPT,
     {'m', "model", OPT_STR, &model_path, 0, 0, "MODEL", "model file (default: the shipped Fashion-MNIST model)"},
     {'c', "class", OPT_INT, &cls, 0, 65535, "K", "class of every image (class-conditional models)"},
-    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class of each image (IDX or one integer per line)"},
+    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class of each image (IDX, CIFAR-10 .bin, or one integer per line)"},
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors, one .npy record per image"},
 };
 static const cli_prog prog = {"pcnn-nll", "[-m MODEL] [-c K | -l LABELS | --cond FILE] [FILE...]",

@@ -14,7 +14,7 @@ static pcnn_train_opts o;
 static const cli_opt opts[] = {
     CLI_DEVICE_OPT,
     {'o', "output", OPT_STR, &out_path, 0, 0, "MODEL", "model file to write (required); checkpoints go here too"},
-    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class labels of the images (IDX or one integer per line)"},
+    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class labels of the images (IDX, CIFAR-10 .bin, or one integer per line)"},
     {0, "classes", OPT_INT, &classes, 0, 65536, "N", "condition on N classes (default: largest label + 1 with -l, else none)"},
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "condition on vectors h: one .npy record per image"},
     {0, "spatial", OPT_INT, &spatial, 1, 4096, "S", "condition through a map s = m(h) of S channels (location-dependent)"},
@@ -43,7 +43,7 @@ static const cli_opt opts[] = {
     {'r', "resume", OPT_FLAG, &resume, 0, 0, NULL, "continue the run saved in MODEL, exactly where it stopped"},
 };
 static const cli_prog prog = {"pcnn-train", "-o MODEL [options] [FILE...]",
-    "Trains a Gated PixelCNN (or an autoencoder, or an embedding net) on images (netpbm, PNG, IDX, CIFAR-10; stdin when no FILE).",
+    "Trains a Gated PixelCNN (or an autoencoder, or an embedding net) on images (netpbm, PNG, IDX or CIFAR-10 .bin; stdin when no FILE).",
     opts, sizeof opts / sizeof *opts};
 
 /* mean bits/dim of up to valid_size images of a set */

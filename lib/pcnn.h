@@ -40,8 +40,10 @@ typedef struct {
 void pcnn_image_free(pcnn_image *img); /* frees data, keeps the struct */
 
 /* A reader over one input: a netpbm stream (P1..P7, several images one after
- * another), a PNG file, or an IDX image file (gzip or raw). The format is told
- * by the first bytes, so "-" (stdin) works for every format. */
+ * another), a PNG file, an IDX image file (gzip or raw), or CIFAR-10 binary records
+ * (3073 bytes each: a label byte, then the R, G and B planes of a 32x32 image). The
+ * format is told by the first bytes, so "-" (stdin) works for every format but
+ * CIFAR-10, which has no magic and is told by a path ending in ".bin". */
 typedef struct pcnn_imgreader pcnn_imgreader;
 pcnn_imgreader *pcnn_imgreader_open(const char *path); /* NULL on error */
 int pcnn_imgreader_next(pcnn_imgreader *r, pcnn_image *out); /* 1 / 0 / -1 */
@@ -51,8 +53,9 @@ void pcnn_imgreader_free(pcnn_imgreader *r);
 /* Reads every image of every path into one array. */
 int pcnn_images_load(pcnn_image **out, size_t *n, const char *const *paths, int npaths);
 
-/* Labels: an IDX label file (gzip or raw, magic 0x801) or a text file of one
- * non-negative integer per line. */
+/* Labels: an IDX label file (gzip or raw, magic 0x801), the label bytes of CIFAR-10
+ * binary records (a path ending in ".bin"), or a text file of one non-negative
+ * integer per line. */
 int pcnn_labels_load(int **labels, size_t *n, const char *path);
 
 /* Whether path can be written as an output file: its directory exists and is writable,

@@ -1,6 +1,6 @@
 /* image.c -- the image reader: tells netpbm, PNG and IDX inputs apart by their
- * first bytes; also the byte source (raw or gzip) and IDX parsing that labels.c
- * shares. */
+ * first bytes, and CIFAR-10 binary records by a name ending in ".bin"; also the byte
+ * source (raw or gzip) and IDX parsing that labels.c shares. */
 #if !defined(_GNU_SOURCE) && !defined(_XOPEN_SOURCE)
 #define _XOPEN_SOURCE 700
 #endif
@@ -11,13 +11,13 @@
 
 #include "io-impl.h"
 
-enum { FMT_NONE, FMT_NETPBM, FMT_PNG, FMT_IDX };
+enum { FMT_NONE, FMT_NETPBM, FMT_PNG, FMT_IDX, FMT_CIFAR };
 
 struct pcnn_imgreader {
     FILE *f;
     int own;            /* f was opened here and is closed by _free */
     char *name;         /* "stdin" for "-" */
-    int fmt;            /* FMT_NONE until the first _next looks at the data */
+    int fmt;            /* FMT_NONE until the first _next looks at the data (CIFAR: set by _open) */
     int state;          /* 0 reading, 1 ended, -1 failed */
     long count;         /* images handed out */
     char *err;          /* the failure, repeated by later calls */
@@ -247,6 +247,25 @@ static int idx_next(pcnn_imgreader *r, pcnn_image *out)
     return 1;
 }
 
+/* ---- CIFAR-10 ---------------------------------------------------------------------- */
+
+static int cifar_next(pcnn_imgreader *r, pcnn_image *out)
+{
+    uint8_t rec[PCNN_CIFAR_RECORD];
+    int rc = pcnn_cifar_read(r->f, r->name, r->count, rec);
+    if (rc <= 0)
+        return rc;
+    size_t sz = PCNN_CIFAR_RECORD - 1;
+    out->data = malloc(sz);
+    if (!out->data)
+        return pcnn_seterr("%s: out of memory", r->name);
+    memcpy(out->data, rec + 1, sz); /* the planes are already (C,H,W) */
+    out->c = 3;
+    out->h = out->w = PCNN_CIFAR_SIDE;
+    out->maxval = 255;
+    return 1;
+}
+
 /* ---- the reader ---------------------------------------------------------------- */
 
 /* Looks at the first bytes and sets up the reader for that format. */
@@ -280,7 +299,8 @@ static int sniff(pcnn_imgreader *r)
             return -1;
         r->fmt = FMT_IDX;
     } else {
-        return pcnn_seterr("%s: unknown image format (not netpbm, PNG or IDX)", r->name);
+        return pcnn_seterr("%s: unknown image format (not netpbm, PNG or IDX; CIFAR-10 records need a "
+                           "name ending in .bin)", r->name);
     }
     return 0;
 }
@@ -309,6 +329,13 @@ pcnn_imgreader *pcnn_imgreader_open(const char *path)
             return NULL;
         }
         r->own = 1;
+        if (pcnn_cifar_name(path)) {
+            if (pcnn_cifar_check(r->f, r->name) < 0) {
+                pcnn_imgreader_free(r);
+                return NULL;
+            }
+            r->fmt = FMT_CIFAR;
+        }
     }
     return r;
 }
@@ -331,6 +358,7 @@ int pcnn_imgreader_next(pcnn_imgreader *r, pcnn_image *out)
             if (rc == 0 && r->count == 0)
                 rc = 1;
             break;
+        case FMT_CIFAR: rc = cifar_next(r, out); break;
         default: rc = idx_next(r, out); break;
         }
     }

@@ -59,4 +59,17 @@ void pcnn_netpbm_free(pcnn_netpbm *nr);
  * read and checked by the caller. */
 int pcnn_png_read(FILE *f, const char *name, pcnn_image *out);
 
+/* ---- CIFAR-10 binary records (cifar.c) --------------------------------------
+ * Each record: a label byte, then 1024 red, 1024 green, 1024 blue samples of a 32x32
+ * image, row-major. No magic: a path is taken for CIFAR-10 when it ends in ".bin". */
+#define PCNN_CIFAR_SIDE 32
+#define PCNN_CIFAR_RECORD (1 + 3 * PCNN_CIFAR_SIDE * PCNN_CIFAR_SIDE)
+int pcnn_cifar_name(const char *path);
+/* For a regular file: its size is a non-zero multiple of the record size. Other files
+ * (pipes) pass; their short last record shows when read. */
+int pcnn_cifar_check(FILE *f, const char *name);
+/* Reads the next record into rec[PCNN_CIFAR_RECORD]; index (from 0) is its number, for
+ * messages. Returns 1, 0 at the end, -1 on a read error or a truncated record. */
+int pcnn_cifar_read(FILE *f, const char *name, long index, uint8_t *rec);
+
 #endif

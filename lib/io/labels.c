@@ -1,5 +1,6 @@
-/* labels.c -- class labels: an IDX label file (magic 0x00000801, gzip or raw)
- * or text, one non-negative integer per line. */
+/* labels.c -- class labels: an IDX label file (magic 0x00000801, gzip or raw),
+ * the first bytes of CIFAR-10 binary records (a path ending in ".bin"), or text, one
+ * non-negative integer per line. */
 #if !defined(_GNU_SOURCE) && !defined(_XOPEN_SOURCE)
 #define _XOPEN_SOURCE 700
 #endif
@@ -37,6 +38,41 @@ static int load_idx(int **labels, size_t *n, FILE *f, int gz, const char *name)
     for (uint32_t i = 0; i < cnt; i++)
         l[i] = raw[i];
     free(raw);
+    *labels = l;
+    *n = cnt;
+    return 0;
+}
+
+/* The label byte of every record; the image bytes are read past. */
+static int load_cifar(int **labels, size_t *n, FILE *f, const char *name)
+{
+    if (pcnn_cifar_check(f, name) < 0)
+        return -1;
+    int *l = NULL;
+    size_t cnt = 0, cap = 0;
+    uint8_t rec[PCNN_CIFAR_RECORD];
+    int rc;
+    while ((rc = pcnn_cifar_read(f, name, (long)cnt, rec)) == 1) {
+        if (cnt == MAX_LABELS) {
+            free(l);
+            return pcnn_seterr("%s: more than %d labels", name, MAX_LABELS);
+        }
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            int *nl = realloc(l, nc * sizeof *nl);
+            if (!nl) {
+                free(l);
+                return pcnn_seterr("%s: out of memory", name);
+            }
+            l = nl;
+            cap = nc;
+        }
+        l[cnt++] = rec[0];
+    }
+    if (rc < 0 || cnt == 0) {
+        free(l);
+        return rc < 0 ? -1 : pcnn_seterr("%s: empty input (no CIFAR-10 records)", name);
+    }
     *labels = l;
     *n = cnt;
     return 0;
@@ -125,6 +161,11 @@ int pcnn_labels_load(int **labels, size_t *n, const char *path)
     FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f)
         return pcnn_seterr("%s: %s", path, strerror(errno));
+    if (!is_stdin && pcnn_cifar_name(path)) {
+        int rc = load_cifar(labels, n, f, name);
+        fclose(f);
+        return rc;
+    }
     int rc, c = getc(f);
     if (c == EOF) {
         rc = ferror(f) ? pcnn_seterr("%s: read error: %s", name, strerror(errno))

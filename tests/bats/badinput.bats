@@ -161,6 +161,23 @@ bad_stdin() {
     bad_image "$FASHION/t10k-labels-idx1-ubyte.gz"
 }
 
+@test "bad image: CIFAR-10 .bin of a size that is not a multiple of 3073; an empty .bin" {
+    head -c $((2 * 3073 + 100)) /dev/urandom >"$D/cut.bin"
+    bad_image "$D/cut.bin"
+    [[ $stderr == *"not CIFAR-10 binary records (size 6246 is not a multiple of 3073)"* ]] || die "wrong message"
+    : >"$D/empty.bin"
+    bad_image "$D/empty.bin"
+}
+
+@test "bad image: a CIFAR-10 record cut short, through a FIFO named .bin (no size to check)" {
+    mkfifo "$D/fifo.bin"
+    head -c 100 /dev/urandom >"$D/data"
+    timeout 60 cp "$D/data" "$D/fifo.bin" &
+    run -1 --separate-stderr timeout 60 "$NLL" -m "$F/rgb.pcnn" "$D/fifo.bin"
+    wait
+    assert_bad pcnn-nll "$D/fifo.bin" "record 1" "truncated CIFAR-10 record (100 of 3073 bytes)"
+}
+
 @test "bad image: random bytes after image-like starts never crash" {
     local k
     for k in $(seq 1 24); do
@@ -448,6 +465,12 @@ bad_labels() {
     printf '%s\n' 0 1 5 0 1 2 >"$D/five.txt"
     run -1 --separate-stderr "$NLL" -m "$F/class.pcnn" -l "$D/five.txt" "$F/gray.pgm"
     assert_bad pcnn-nll "$D/five.txt"
+}
+
+@test "bad labels: CIFAR-10 .bin of a size that is not a multiple of 3073" {
+    head -c $((6 * 3073 - 1)) /dev/urandom >"$D/cut.bin"
+    bad_labels "$D/cut.bin"
+    [[ $stderr == *"not CIFAR-10 binary records"* ]] || die "wrong message"
 }
 
 @test "bad labels: an image file given as labels" {

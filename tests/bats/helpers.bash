@@ -12,12 +12,15 @@ BIN="${BIN:-"$BATS_TEST_DIRNAME/../../build"}"
 TRAIN="$BIN/pcnn-train"
 NLL="$BIN/pcnn-nll"
 SAMPLE="$BIN/pcnn-sample"
+INTERP="$BIN/pcnn-interp"
 
 # Never fall back to the shipped model (models/fashion.pcnn may be half-trained, or
 # missing): a test that forgets -m fails loudly on this path instead.
 export PCNN_MODEL="/nonexistent/pcnn-bats-default-model.pcnn"
 
 FASHION="${FASHION:-/usr/share/datasets/fashion-mnist}"
+# CIFAR-10 binary records, the first 4000 of data_batch_1 (../shared/data beside the project)
+CIFAR="${CIFAR:-"$BATS_TEST_DIRNAME/../../../shared/data/cifar10-partial/data_batch_1_first4000.bin"}"
 
 # ---- running --------------------------------------------------------------------------
 

@@ -160,6 +160,15 @@ setup() {
     [ "$(model_meta "$D/f.pcnn" height)" = 28 ]
 }
 
+@test "pcnn-train: CIFAR-10 binary records, images and labels from the same .bin (--limit 64)" {
+    [ -r "$CIFAR" ] || skip "no CIFAR-10 records at $CIFAR"
+    run -0 --separate-stderr "$TRAIN" -L 1 -p 6 -n 3 -b 4 --steps 1 --limit 64 -o "$D/c.pcnn" -l "$CIFAR" "$CIFAR"
+    assert_no_stdout
+    [[ $stderr == *"61 training images 32x32x3, 3 held out"* ]] || die "not 61+3 RGB images 32x32"
+    [ "$(model_meta "$D/c.pcnn" classes)" = 10 ] || die "not 10 classes"
+    [ "$(model_meta "$D/c.pcnn" channels)" = 3 ]
+}
+
 @test "pcnn-train: class-conditional with a text labels file" {
     printf '%s\n' 0 1 2 0 1 2 >"$D/labels.txt"
     run -0 --separate-stderr tiny_train -o "$D/c.pcnn" -l "$D/labels.txt" "$SIX"

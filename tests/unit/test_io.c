@@ -517,6 +517,148 @@ static void test_idx(void)
     expect_bad_image("corrupt gzip", notgz, sizeof notgz, "gzip");
 }
 
+/* ---- CIFAR-10 binary records ------------------------------------------------------------ */
+
+#define CIFAR_REC 3073
+
+/* n records: label labels[k], then sample (channel c, row y, column x) of image k */
+static uint8_t cifar_sample(int k, int c, int y, int x)
+{
+    return (uint8_t)(k * 7 + c * 50 + y * 3 + x * 5);
+}
+
+static uint8_t *cifar_bytes(int n, const uint8_t *labels)
+{
+    uint8_t *b = malloc((size_t)n * CIFAR_REC);
+    for (int k = 0; k < n; k++) {
+        uint8_t *r = b + (size_t)k * CIFAR_REC;
+        r[0] = labels[k];
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++)
+                    r[1 + c * 1024 + y * 32 + x] = cifar_sample(k, c, y, x);
+    }
+    return b;
+}
+
+/* A path ending in .bin whose reads come from a pipe holding the given bytes: a symlink to
+ * /proc/self/fd/N (no file size to check, so a short last record shows only when read).
+ * Returns NULL where /proc is missing. */
+static const char *cifar_pipe(const char *name, const void *data, size_t len)
+{
+    int p[2];
+    char target[64];
+    if (access("/proc/self/fd", X_OK) != 0)
+        return NULL;
+    if (pipe(p) != 0 || write(p[1], data, len) != (ssize_t)len) {
+        fprintf(stderr, "pipe failed\n");
+        exit(2);
+    }
+    close(p[1]);
+    snprintf(target, sizeof target, "/proc/self/fd/%d", p[0]);
+    const char *path = tp(name);
+    unlink(path);
+    if (symlink(target, path) != 0) {
+        fprintf(stderr, "symlink failed\n");
+        exit(2);
+    }
+    return path;
+}
+
+static void test_cifar(void)
+{
+    const uint8_t labels[3] = {7, 0, 9};
+    uint8_t *b = cifar_bytes(3, labels);
+    pcnn_image img;
+    int *l = NULL;
+    size_t n = 0;
+
+    /* three records: 32x32 RGB, maxval 255, the planes as they are in the file */
+    write_file(tp("c.bin"), b, 3 * CIFAR_REC);
+    pcnn_imgreader *r = pcnn_imgreader_open(tp("c.bin"));
+    CHECK(r != NULL, "open c.bin: %s", pcnn_errstr());
+    for (int k = 0; r && k < 3; k++) {
+        CHECK(pcnn_imgreader_next(r, &img) == 1, "c.bin image %d: %s", k + 1, pcnn_errstr());
+        CHECK(img.c == 3 && img.h == 32 && img.w == 32 && img.maxval == 255, "c.bin image %d: %dx%dx%d maxval %d",
+              k + 1, img.c, img.h, img.w, img.maxval);
+        CHECK(img.data && memcmp(img.data, b + (size_t)k * CIFAR_REC + 1, 3072) == 0, "c.bin image %d: samples",
+              k + 1);
+        /* (C,H,W): green, row 2, column 5 */
+        CHECK(img.data && img.data[1 * 1024 + 2 * 32 + 5] == cifar_sample(k, 1, 2, 5), "c.bin image %d: G(2,5)",
+              k + 1);
+        pcnn_image_free(&img);
+    }
+    CHECK(r && pcnn_imgreader_next(r, &img) == 0, "c.bin: end after 3 images");
+    pcnn_imgreader_free(r);
+    pcnn_image *all = NULL;
+    const char *paths[2] = {tp("c.bin"), tp("c.bin")};
+    CHECK(pcnn_images_load(&all, &n, paths, 2) == 0 && n == 6, "c.bin twice: %zu images: %s", n, pcnn_errstr());
+    for (size_t i = 0; all && i < n; i++)
+        pcnn_image_free(&all[i]);
+    free(all);
+
+    /* the labels of the same file */
+    CHECK(pcnn_labels_load(&l, &n, tp("c.bin")) == 0 && n == 3 && l[0] == 7 && l[1] == 0 && l[2] == 9,
+          "c.bin labels: %s", pcnn_errstr());
+    free(l);
+
+    /* told by the name: the same bytes as c.dat are no known format */
+    write_file(tp("c.dat"), b, 3 * CIFAR_REC);
+    stderr_capture();
+    CHECK(read_all(tp("c.dat"), NULL) == -1 && strstr(pcnn_errstr(), "unknown image format"),
+          "c.dat read as images: '%s'", pcnn_errstr());
+    stderr_release();
+
+    /* a regular file whose size is not a multiple of 3073, or 0 */
+    char want[128];
+    write_file(tp("short.bin"), b, 3 * CIFAR_REC - 100);
+    snprintf(want, sizeof want, "short.bin: not CIFAR-10 binary records (size %d is not a multiple of 3073)",
+             3 * CIFAR_REC - 100);
+    stderr_capture();
+    r = pcnn_imgreader_open(tp("short.bin"));
+    CHECK(r == NULL && strstr(pcnn_errstr(), want), "short.bin as images: '%s'", pcnn_errstr());
+    pcnn_imgreader_free(r);
+    l = (int *)1;
+    CHECK(pcnn_labels_load(&l, &n, tp("short.bin")) == -1 && l == NULL && n == 0 && strstr(pcnn_errstr(), want),
+          "short.bin as labels: '%s'", pcnn_errstr());
+    write_file(tp("long.bin"), b, CIFAR_REC + 1);
+    CHECK(pcnn_imgreader_open(tp("long.bin")) == NULL && strstr(pcnn_errstr(), "long.bin: not CIFAR-10") &&
+          strstr(pcnn_errstr(), "size 3074"), "long.bin: '%s'", pcnn_errstr());
+    write_file(tp("empty.bin"), b, 0);
+    CHECK(pcnn_imgreader_open(tp("empty.bin")) == NULL && strstr(pcnn_errstr(), "empty.bin: empty input"),
+          "empty.bin as images: '%s'", pcnn_errstr());
+    CHECK(pcnn_labels_load(&l, &n, tp("empty.bin")) == -1 && strstr(pcnn_errstr(), "empty.bin: empty input"),
+          "empty.bin as labels: '%s'", pcnn_errstr());
+    CHECK(pcnn_imgreader_open(tp("nope.bin")) == NULL && strstr(pcnn_errstr(), "nope.bin"), "missing .bin");
+    CHECK(stderr_release() == 0, "CIFAR-10 errors printed on stderr");
+
+    /* through a pipe: two whole records, then a truncated third */
+    const char *pp = cifar_pipe("pipe.bin", b, 3 * CIFAR_REC - 100);
+    if (!pp) {
+        SKIP("no /proc/self/fd: truncated CIFAR-10 records through a pipe not checked");
+    } else {
+        stderr_capture();
+        r = pcnn_imgreader_open(pp);
+        CHECK(r && pcnn_imgreader_next(r, &img) == 1, "pipe.bin image 1: %s", pcnn_errstr());
+        pcnn_image_free(&img);
+        CHECK(r && pcnn_imgreader_next(r, &img) == 1 && img.data &&
+                  memcmp(img.data, b + CIFAR_REC + 1, 3072) == 0, "pipe.bin image 2: %s", pcnn_errstr());
+        pcnn_image_free(&img);
+        CHECK(r && pcnn_imgreader_next(r, &img) == -1 && strstr(pcnn_errstr(), "pipe.bin: record 3: truncated") &&
+                  strstr(pcnn_errstr(), "2973 of 3073"), "pipe.bin image 3: '%s'", pcnn_errstr());
+        pcnn_imgreader_free(r);
+        pp = cifar_pipe("pipe.bin", b, 2 * CIFAR_REC + 1);
+        CHECK(pcnn_labels_load(&l, &n, pp) == -1 && strstr(pcnn_errstr(), "pipe.bin: record 3: truncated"),
+              "pipe.bin labels: '%s'", pcnn_errstr());
+        pp = cifar_pipe("pipe.bin", b, 2 * CIFAR_REC);
+        CHECK(pcnn_labels_load(&l, &n, pp) == 0 && n == 2 && l[0] == 7 && l[1] == 0, "pipe.bin labels, whole: %s",
+              pcnn_errstr());
+        free(l);
+        CHECK(stderr_release() == 0, "CIFAR-10 pipe errors printed on stderr");
+    }
+    free(b);
+}
+
 /* ---- labels --------------------------------------------------------------------------- */
 
 static void expect_bad_labels(const char *what, const char *text, const char *needle)
@@ -735,6 +877,7 @@ int main(void)
     test_netpbm_bad();
     test_png();
     test_idx();
+    test_cifar();
     test_labels();
     test_npy();
 
