@@ -52,8 +52,34 @@ static void run_case(int C, int n, int D, int K, int S)
     pcnn_model_free(m);
 }
 
+/* pcnn_model_sample_rows: image k of every row draws the same random numbers, so rows
+ * with the same conditioning are the same images, and columns differ */
+static void test_rows(int naive)
+{
+    pcnn_hparams hp = {.L = 2, .p = 6, .n = 3, .C = 1, .H = 5, .W = 4, .K = 16, .D = 3};
+    pcnn_model *m = pcnn_model_new(&hp, 4);
+    enum { ROWS = 3, PER = 2, N = ROWS * PER, SZ = 20 };
+    float h[N * 3];
+    for (int i = 0; i < N * 3; i++) h[i] = (float)(i % 3) * 0.5f; /* the same h everywhere */
+    uint8_t x[N * SZ], y[N * SZ];
+    int rc = pcnn_model_sample_rows(m, x, h, N, PER, naive, 1, 9, NULL, NULL);
+    CHECK(rc == 0, "sample_rows: %s", pcnn_errstr());
+    for (int r = 1; r < ROWS; r++)
+        for (int k = 0; k < PER; k++)
+            CHECK(memcmp(x + (r * PER + k) * SZ, x + k * SZ, SZ) == 0, "naive=%d: row %d image %d differs from row 0's", naive, r, k);
+    CHECK(memcmp(x, x + SZ, SZ) != 0, "naive=%d: the two images of a row are the same", naive);
+    /* per_row = N is the plain sampler */
+    pcnn_model_sample_rows(m, x, h, N, N, naive, 1, 9, NULL, NULL);
+    if (naive) pcnn_model_sample_naive(m, y, h, N, 1, 9, NULL, NULL);
+    else pcnn_model_sample(m, y, h, N, 1, 9, NULL, NULL);
+    CHECK(memcmp(x, y, sizeof x) == 0, "naive=%d: sample_rows with one row is not the plain sampler", naive);
+    pcnn_model_free(m);
+}
+
 int main(void)
 {
+    test_rows(0);
+    test_rows(1);
     run_case(1, 3, 0, 256, 0);
     run_case(3, 3, 0, 16, 0);
     run_case(1, 5, 4, 8, 0);
