@@ -13,6 +13,8 @@ TRAIN="$BIN/pcnn-train"
 NLL="$BIN/pcnn-nll"
 SAMPLE="$BIN/pcnn-sample"
 INTERP="$BIN/pcnn-interp"
+ENCODE="$BIN/pcnn-encode"
+EMBED="$BIN/pcnn-embed"
 
 # Never fall back to the shipped model (models/fashion.pcnn may be half-trained, or
 # missing): a test that forgets -m fails loudly on this path instead.
