@@ -101,6 +101,7 @@ int main(int argc, char **argv)
     cli_select_device();
     if (!out_path) cli_usage_error("no output model given (-o MODEL)");
     if (valid_labels_path && !valid_path) cli_usage_error("--valid-labels needs --valid");
+    if (valid_cond_path && !valid_path) cli_usage_error("--valid-cond needs --valid");
     if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
