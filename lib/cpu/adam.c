@@ -1,6 +1,7 @@
 /* adam.c -- CPU twin of kernels/adam.cu: one Adam step (Kingma & Ba) with bias correction. */
 #include "cpu.h"
 
+PCNN_VECTOR
 void cpu_adam(real *w, real *m, real *v, const real *g, size_t n, real lr, real b1, real b2,
               real eps, int t, real gscale)
 {

@@ -4,6 +4,7 @@
 
 #include "cpu.h"
 
+PCNN_VECTOR
 void cpu_add_rows(real *y, const real *v, int B, int P, int N)
 {
 #pragma omp parallel for schedule(static) if ((size_t)B * P * N > PCNN_OMP_MIN)
@@ -14,6 +15,7 @@ void cpu_add_rows(real *y, const real *v, int B, int P, int N)
     }
 }
 
+PCNN_VECTOR
 void cpu_sum_rows(real *dv, const real *dy, int B, int P, int N)
 {
     /* rows in memory order, one double accumulator per channel */

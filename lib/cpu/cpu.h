@@ -6,6 +6,16 @@
 /* loops over fewer elements than this stay on one thread: waking the pool costs more */
 #define PCNN_OMP_MIN 32768
 
+/* The elementwise loops are compiled for AVX-512, for AVX2 with FMA and for baseline
+ * x86-64, and the loader picks the best the CPU has (GCC's target_clones, an ifunc):
+ * the baseline alone runs them on 4-float SSE vectors, while OpenBLAS already picks its
+ * kernels at run time. (Not under the sanitizers, whose start-up runs after ifuncs.) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define PCNN_VECTOR __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PCNN_VECTOR
+#endif
+
 void *cpu_alloc(size_t bytes);
 void cpu_release(void *p);
 void cpu_copy(void *dst, const void *src, size_t bytes);

@@ -2,18 +2,21 @@
  * mask, sum of squares. */
 #include "cpu.h"
 
+PCNN_VECTOR
 void cpu_relu_fwd(real *y, const real *x, size_t n)
 {
 #pragma omp parallel for schedule(static) if (n > PCNN_OMP_MIN)
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
 
+PCNN_VECTOR
 void cpu_relu_bwd(real *dx, const real *x, const real *dy, size_t n)
 {
 #pragma omp parallel for schedule(static) if (n > PCNN_OMP_MIN)
     for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
 }
 
+PCNN_VECTOR
 void cpu_copy_rows(real *dst, int ldd, const real *src, int lds, int n, int rows, real beta)
 {
 #pragma omp parallel for schedule(static) if ((size_t)n * rows > PCNN_OMP_MIN)
@@ -27,17 +30,20 @@ void cpu_copy_rows(real *dst, int ldd, const real *src, int lds, int n, int rows
     }
 }
 
+PCNN_VECTOR
 void cpu_add(real *y, const real *x, size_t n)
 {
 #pragma omp parallel for schedule(static) if (n > PCNN_OMP_MIN)
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
+PCNN_VECTOR
 void cpu_mul(real *x, const real *mask, size_t n)
 {
     for (size_t i = 0; i < n; i++) x[i] *= mask[i];
 }
 
+PCNN_VECTOR
 double cpu_sumsq(const real *x, size_t n)
 {
     double s = 0;

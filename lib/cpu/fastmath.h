@@ -15,11 +15,14 @@ static inline real fast_tanh(real x) { return tanh(x); }
 #else
 static inline float fast_exp(float x)
 {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    float t = x * 1.44269504088896341f + 0.5f;
-    int32_t n = (int32_t)t;
-    n -= t < (float)n; /* floor */
-    float fn = (float)n;
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    /* n = round(x / ln 2) by adding 1.5 * 2^23, which leaves n in the low bits of the
+     * mantissa: no float-to-int conversion, which after the clamp above keeps GCC from
+     * vectorizing the loop at all ("control flow in loop") */
+    union { float f; int32_t i; } u = {.f = x * 1.44269504088896341f + 12582912.0f};
+    float fn = u.f - 12582912.0f;
+    int32_t n = u.i - 0x4B400000;
     float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;

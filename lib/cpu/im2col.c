@@ -3,6 +3,7 @@
  * row or one pixel in the cached sampler), and the adjoint (col2im) for the backward pass. */
 #include "cpu.h"
 
+PCNN_VECTOR
 void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
                 int oy, int ox, int i0, int i1, int j0, int j1)
 {
@@ -28,6 +29,7 @@ void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, 
     }
 }
 
+PCNN_VECTOR
 void cpu_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh, int kw,
                 int oy, int ox)
 {

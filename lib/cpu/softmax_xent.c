@@ -3,6 +3,7 @@
 #include "cpu.h"
 #include "fastmath.h"
 
+PCNN_VECTOR
 void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
                       int C, int H, int W, int K, real scale)
 {
