@@ -14,7 +14,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -fPIC -Ilib
 # OpenBLAS built for OpenMP, so that its threads and ours are one pool (two pools spin
 # against each other on a small machine)
 BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
-LDLIBS  += -lnetpbm -lpng -lz -lcjson -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm
+LDLIBS  += -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -41,7 +41,7 @@ CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
 UNIT     := test_io test_safetensors test_causality test_sample test_train test_parity test_embed test_cuda
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
-DEB_PKGS := build-essential libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev \
+DEB_PKGS := build-essential libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev libdnnl-dev \
             dataset-fashion-mnist bats mandoc netpbm pkg-config
 
 # --- CUDA: kernels/<op>.cu, the twins of lib/cpu/<op>.c -----------------------------
