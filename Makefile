@@ -108,8 +108,15 @@ $(B)/tests/bench: tests/bench/bench.c $(B)/libpcnn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
-bench: all $(B)/tests/bench
+$(B)/tests/bench-dnnl: tests/bench/dnnl.c $(B)/libpcnn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
+
+bench: all $(B)/tests/bench $(B)/tests/bench-dnnl
 	@sh tests/bench/run.sh $(B)
+
+bench-dnnl: $(B)/tests/bench-dnnl
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(B)/tests/bench-dnnl
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
@@ -135,4 +142,4 @@ gpu-check:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check demo bench gpu-check install clean
+.PHONY: all deps check demo bench bench-dnnl gpu-check install clean

@@ -9,6 +9,7 @@ threads=${OMP_NUM_THREADS:-$(nproc)}
 export OMP_NUM_THREADS=$threads
 echo "threads: $threads"
 "$B"/tests/bench gemm
+"$B"/tests/bench-dnnl
 have_torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1
 [ $have_torch = 1 ] || echo "peer: PyTorch not installed (Debian python3-torch); ours alone"
