@@ -1,7 +1,7 @@
-/* fastmath.h -- exp, sigmoid and tanh for the CPU backend's elementwise loops, written so
- * that the compiler vectorizes them (glibc's vector tanhf falls back to scalar calls).
- * expf: Cephes' range reduction and degree-6 polynomial, ~1 ulp on [-87, 88]; sigmoid and
- * tanh are built on it. The double build (gradient checks) uses libm. */
+/* fastmath.h -- exp and sigmoid for the CPU backend's elementwise loops, written so
+ * that the compiler vectorizes them (glibc's vector expf/tanhf fall back to scalar calls).
+ * expf: Cephes' range reduction and degree-6 polynomial, ~1 ulp on [-87, 88] (the gate's
+ * tanh is built on it in gate.c). The double build (gradient checks) uses libm. */
 #ifndef PCNN_FASTMATH_H
 #define PCNN_FASTMATH_H
 #include <stdint.h>
@@ -11,7 +11,6 @@
 
 #ifdef PCNN_DOUBLE
 static inline real fast_exp(real x) { return exp(x); }
-static inline real fast_tanh(real x) { return tanh(x); }
 #else
 static inline float fast_exp(float x)
 {
@@ -35,14 +34,6 @@ static inline float fast_exp(float x)
     return e * scale.f;
 }
 
-/* tanh(x) = 1 - 2 / (exp(2x) + 1); near 0 the odd Taylor series keeps relative accuracy */
-static inline float fast_tanh(float x)
-{
-    float x2 = x * x;
-    float small = x * (1.0f + x2 * (-0.333333333f + x2 * (0.133333333f + x2 * -0.0539682540f)));
-    float big = 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f);
-    return x2 < 0.0036f ? small : big;
-}
 #endif
 
 static inline real fast_sigmoid(real x) { return 1 / (1 + fast_exp(-x)); }
