@@ -15,9 +15,11 @@ void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_
             for (int c = 0; c < C; c++) {
                 size_t row = (((size_t)b * P + q) * C + c) * K;
                 const real *z = logits + row;
-                real mx = z[0];
+                real mx = z[0], se = 0;
+                /* simd reductions: the order of a float sum is the compiler's to choose here */
+#pragma omp simd reduction(max : mx)
                 for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
-                real se = 0;
+#pragma omp simd reduction(+ : se)
                 for (int k = 0; k < K; k++) se += fast_exp(z[k] - mx);
                 int t = x[((size_t)b * C + c) * P + q];
                 real lse = mx + rlog(se);
