@@ -43,6 +43,21 @@ static int load_idx(int **labels, size_t *n, FILE *f, int gz, const char *name)
     return 0;
 }
 
+/* Doubles the room of a label array (frees it on failure). */
+static int grow(int **l, size_t *cap, const char *name)
+{
+    size_t nc = *cap ? *cap * 2 : 1024;
+    int *nl = realloc(*l, nc * sizeof *nl);
+    if (!nl) {
+        free(*l);
+        *l = NULL;
+        return pcnn_seterr("%s: out of memory", name);
+    }
+    *l = nl;
+    *cap = nc;
+    return 0;
+}
+
 /* The label byte of every record; the image bytes are read past. */
 static int load_cifar(int **labels, size_t *n, FILE *f, const char *name)
 {
@@ -57,16 +72,7 @@ static int load_cifar(int **labels, size_t *n, FILE *f, const char *name)
             free(l);
             return pcnn_seterr("%s: more than %d labels", name, MAX_LABELS);
         }
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            int *nl = realloc(l, nc * sizeof *nl);
-            if (!nl) {
-                free(l);
-                return pcnn_seterr("%s: out of memory", name);
-            }
-            l = nl;
-            cap = nc;
-        }
+        if (cnt == cap && grow(&l, &cap, name)) return -1;
         l[cnt++] = rec[0];
     }
     if (rc < 0 || cnt == 0) {
@@ -131,16 +137,7 @@ static int load_text(int **labels, size_t *n, FILE *f, const char *name)
             free(l);
             return pcnn_seterr("%s:%ld: more than %d labels", name, line, MAX_LABELS);
         }
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            int *nl = realloc(l, nc * sizeof *nl);
-            if (!nl) {
-                free(l);
-                return pcnn_seterr("%s: out of memory", name);
-            }
-            l = nl;
-            cap = nc;
-        }
+        if (cnt == cap && grow(&l, &cap, name)) return -1;
         l[cnt++] = (int)v;
     }
     if (cnt == 0)
