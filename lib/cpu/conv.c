@@ -72,6 +72,7 @@ typedef struct {
     pcnn_conv g;
     int kind;
     int usable;             /* 0: oneDNN declined the shape, use im2col + GEMM */
+    int kh;                 /* the kernel height oneDNN computes (FILTER: maybe more, see below) */
     dnnl_primitive_t prim;
     dnnl_primitive_t w_reorder;    /* user weights (oihw) to the primitive's, or back (FILTER) */
     dnnl_memory_t x, y, w_user, w_prim;
@@ -85,14 +86,14 @@ static void md(dnnl_memory_desc_t *d, int n, int c, int h, int w, dnnl_format_ta
 
 /* The forward primitive descriptor of a shape (also the hint of the backward ones);
  * NULL when oneDNN has no implementation or the padding would be negative. */
-static dnnl_primitive_desc_t forward_pd(const pcnn_conv *g, dnnl_prop_kind_t prop, int sum)
+static dnnl_primitive_desc_t forward_pd(const pcnn_conv *g, int kh, dnnl_prop_kind_t prop, int sum)
 {
-    dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {g->kh - 1 + g->oy, g->kw - 1 + g->ox};
+    dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
     if (pad_r[0] < 0 || pad_r[1] < 0) return NULL;
     dnnl_memory_desc_t x, y, w;
     md(&x, g->B, g->cin, g->H, g->W, dnnl_nhwc);
     md(&y, g->B, g->cout, g->H, g->W, dnnl_nhwc);
-    md(&w, g->cout, g->cin, g->kh, g->kw, dnnl_format_tag_any);
+    md(&w, g->cout, g->cin, kh, g->kw, dnnl_format_tag_any);
     dnnl_convolution_desc_t cd;
     if (dnnl_convolution_forward_desc_init(&cd, prop, dnnl_convolution_direct, &x, &w, NULL, &y, strides,
                                            pad_l, pad_r) != dnnl_success)
@@ -110,6 +111,34 @@ static dnnl_primitive_desc_t forward_pd(const pcnn_conv *g, dnnl_prop_kind_t pro
     if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return pd;
+}
+
+/* The backward primitive descriptor (DATA or FILTER) of a shape computed with kernel
+ * height kh; NULL where oneDNN has none. */
+static dnnl_primitive_desc_t backward_pd(const pcnn_conv *g, int kh, int kind)
+{
+    dnnl_primitive_desc_t fpd = forward_pd(g, kh, dnnl_forward_training, 0);
+    if (!fpd) return NULL;
+    dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
+    dnnl_memory_desc_t x, y, w;
+    md(&x, g->B, g->cin, g->H, g->W, dnnl_nhwc);
+    md(&y, g->B, g->cout, g->H, g->W, dnnl_nhwc);
+    md(&w, g->cout, g->cin, kh, g->kw, dnnl_format_tag_any);
+    dnnl_convolution_desc_t cd;
+    dnnl_status_t st = kind == DATA
+        ? dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &x, &w, &y, strides, pad_l, pad_r)
+        : dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &x, &w, NULL, &y, strides, pad_l, pad_r);
+    dnnl_primitive_desc_t pd = NULL;
+    if (st == dnnl_success && dnnl_primitive_desc_create(&pd, &cd, NULL, engine, fpd) != dnnl_success) pd = NULL;
+    dnnl_primitive_desc_destroy(fpd);
+    return pd;
+}
+
+static int avx512(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+           strstr(impl, "avx512");
 }
 
 static dnnl_primitive_t reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)
@@ -144,31 +173,31 @@ static plan *plan_for(const pcnn_conv *g, int kind)
     p->g = *g;
     p->kind = kind;
 
-    dnnl_primitive_desc_t fpd = forward_pd(g, kind <= FWD_SUM ? dnnl_forward_inference : dnnl_forward_training,
-                                           kind == FWD_SUM);
-    if (!fpd) return p;
-    dnnl_primitive_desc_t pd = fpd;
-    if (kind >= DATA) {
-        dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {g->kh - 1 + g->oy, g->kw - 1 + g->ox};
-        dnnl_memory_desc_t x, y, w;
-        md(&x, g->B, g->cin, g->H, g->W, dnnl_nhwc);
-        md(&y, g->B, g->cout, g->H, g->W, dnnl_nhwc);
-        md(&w, g->cout, g->cin, g->kh, g->kw, dnnl_format_tag_any);
-        dnnl_convolution_desc_t cd;
-        dnnl_status_t st = kind == DATA
-            ? dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &x, &w, &y, strides, pad_l, pad_r)
-            : dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &x, &w, NULL, &y, strides, pad_l, pad_r);
-        pd = NULL;
-        if (st == dnnl_success && dnnl_primitive_desc_create(&pd, &cd, NULL, engine, fpd) != dnnl_success) pd = NULL;
-        dnnl_primitive_desc_destroy(fpd);
-        if (!pd) return p;
+    p->kh = g->kh;
+    dnnl_primitive_desc_t pd = kind <= FWD_SUM ? forward_pd(g, g->kh, dnnl_forward_inference, kind == FWD_SUM)
+                                               : backward_pd(g, g->kh, kind);
+    /* For the vertical window (padded above only) oneDNN 2.6 has only its AVX2
+     * backward-weights kernel, 1.5x slower on an AVX-512 CPU than its AVX-512 one on the
+     * window extended to as many rows below as above (tests/bench/README.md). Those extra
+     * rows read pixels the real window never does; their gradient is computed and dropped. */
+    if (pd && kind == FILTER && -g->oy > g->kh - 1 + g->oy && !avx512(pd) &&
+        dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core) {
+        int kh = 1 - 2 * g->oy; /* rows i+oy .. i-oy */
+        dnnl_primitive_desc_t wide = backward_pd(g, kh, kind);
+        if (wide && avx512(wide)) {
+            dnnl_primitive_desc_destroy(pd);
+            pd = wide, p->kh = kh;
+        } else if (wide) {
+            dnnl_primitive_desc_destroy(wide);
+        }
     }
+    if (!pd) return p;
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(
         pd, kind == FILTER ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
     dnnl_memory_desc_t x, y, wu;
     md(&x, g->B, g->cin, g->H, g->W, dnnl_nhwc);
     md(&y, g->B, g->cout, g->H, g->W, dnnl_nhwc);
-    md(&wu, g->cout, g->cin, g->kh, g->kw, dnnl_oihw);
+    md(&wu, g->cout, g->cin, p->kh, g->kw, dnnl_oihw);
     OK(dnnl_memory_create(&p->x, &x, engine, DNNL_MEMORY_NONE));
     OK(dnnl_memory_create(&p->y, &y, engine, DNNL_MEMORY_NONE));
     OK(dnnl_memory_create(&p->w_user, &wu, engine, DNNL_MEMORY_NONE));
@@ -233,6 +262,12 @@ void cpu_conv_bwd_filter(real *dw, const real *dy, const real *x, const pcnn_con
     run(p->prim, 3, a);
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_prim}, {DNNL_ARG_TO, p->w_user}};
     run(p->w_reorder, 2, r);
-    cpu_add(dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
+    if (p->kh == g->kh) {
+        cpu_add(dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
+        return;
+    }
+    /* the first kh rows of each (out, in) kernel of the wider window */
+    const size_t pairs = (size_t)g->cout * g->cin, rows = (size_t)g->kh * g->kw;
+    for (size_t k = 0; k < pairs; k++) cpu_add(dw + k * rows, ws + k * p->kh * g->kw, rows);
 }
 #endif

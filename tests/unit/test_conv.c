@@ -1,0 +1,82 @@
+/* test_conv.c -- the CPU backend's convolutions (oneDNN where it takes the shape, im2col +
+ * GEMM where it does not) against the definition, computed here in double by plain loops:
+ * forward with beta 0 and 1, backward data and backward filter, both accumulating. The
+ * shapes are the stacks' three windows (the first layer's vertical one, a later layer's,
+ * the horizontal one) at a size where oneDNN picks the kernels it picks for the Fashion
+ * model, the one-sided vertical window's backward filter included (computed on a wider
+ * window whose extra rows are dropped). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "backend.h"
+
+static uint64_t rng = 7;
+static float urand(void)
+{
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((rng >> 40) * 0x1.0p-24) * 2 - 1;
+}
+
+static double xat(const float *x, const pcnn_conv *g, int b, int y, int xx, int c)
+{
+    if (y < 0 || y >= g->H || xx < 0 || xx >= g->W) return 0;
+    return x[(((size_t)b * g->H + y) * g->W + xx) * g->cin + c];
+}
+
+static void compare(const char *what, const pcnn_conv *g, const float *got, const double *want, size_t n)
+{
+    double d2 = 0, w2 = 0;
+    for (size_t i = 0; i < n; i++) d2 += (got[i] - want[i]) * (got[i] - want[i]), w2 += want[i] * want[i];
+    CHECK(sqrt(d2 / w2) < 1e-5, "%s %dx%d oy=%d: relative error %.3g", what, g->kh, g->kw, g->oy, sqrt(d2 / w2));
+}
+
+static void run(pcnn_conv g)
+{
+    const pcnn_backend *be = pcnn_backend_cpu();
+    const size_t M = (size_t)g.B * g.H * g.W, nx = M * g.cin, ny = M * g.cout;
+    const size_t nw = (size_t)g.cout * g.cin * g.kh * g.kw;
+    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *y = malloc(ny * sizeof *y);
+    float *dy = malloc(ny * sizeof *dy), *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw);
+    float *ws = malloc(M * g.cin * g.kh * g.kw * sizeof *ws);
+    double *ry = calloc(ny, sizeof *ry), *rdx = calloc(nx, sizeof *rdx), *rdw = calloc(nw, sizeof *rdw);
+    for (size_t i = 0; i < nx; i++) x[i] = urand();
+    for (size_t i = 0; i < nw; i++) w[i] = urand();
+    for (size_t i = 0; i < ny; i++) dy[i] = urand();
+    for (size_t i = 0; i < nx; i++) dx[i] = urand(), rdx[i] = dx[i];
+    for (size_t i = 0; i < nw; i++) dw[i] = urand(), rdw[i] = dw[i];
+    for (int b = 0; b < g.B; b++)
+        for (int i = 0; i < g.H; i++)
+            for (int j = 0; j < g.W; j++)
+                for (int o = 0; o < g.cout; o++) {
+                    size_t yo = (((size_t)b * g.H + i) * g.W + j) * g.cout + o;
+                    for (int c = 0; c < g.cin; c++)
+                        for (int r = 0; r < g.kh; r++)
+                            for (int s = 0; s < g.kw; s++) {
+                                int yy = i + g.oy + r, xx = j + g.ox + s;
+                                size_t wi = (((size_t)o * g.cin + c) * g.kh + r) * g.kw + s;
+                                ry[yo] += w[wi] * xat(x, &g, b, yy, xx, c);
+                                rdw[wi] += dy[yo] * xat(x, &g, b, yy, xx, c);
+                                if (yy >= 0 && yy < g.H && xx >= 0 && xx < g.W)
+                                    rdx[(((size_t)b * g.H + yy) * g.W + xx) * g.cin + c] += dy[yo] * w[wi];
+                            }
+                }
+    be->conv_fwd(y, x, w, &g, 0, ws);
+    compare("forward", &g, y, ry, ny);
+    for (size_t i = 0; i < ny; i++) ry[i] += y[i]; /* beta 1: the same again on top */
+    be->conv_fwd(y, x, w, &g, 1, ws);
+    compare("forward, beta 1", &g, y, ry, ny);
+    be->conv_bwd_data(dx, dy, w, &g, ws);
+    compare("backward data", &g, dx, rdx, nx);
+    be->conv_bwd_filter(dw, dy, x, &g, ws);
+    compare("backward filter", &g, dw, rdw, nw);
+    free(x), free(w), free(y), free(dy), free(dx), free(dw), free(ws), free(ry), free(rdx), free(rdw);
+}
+
+int main(void)
+{
+    run((pcnn_conv){4, 12, 12, 64, 128, 3, 5, -2, -2}); /* vertical, layers >= 1 */
+    run((pcnn_conv){4, 12, 12, 3, 128, 3, 5, -3, -2});  /* vertical, first layer */
+    run((pcnn_conv){4, 12, 12, 64, 128, 1, 3, 0, -2});  /* horizontal */
+    return check_summary("test_conv");
+}
