@@ -8,8 +8,7 @@
 
 #include "model-impl.h"
 
-/* x levels → m->in on the device, encoder forward; h in net_output(&m->enc) */
-static int encode_device(pcnn_model *m, const uint8_t *x, int B)
+int pcnn_encode_device(pcnn_model *m, const uint8_t *x, int B)
 {
     const pcnn_hparams *hp = &m->hp;
     if (B < 1) return pcnn_seterr("empty batch");
@@ -24,7 +23,7 @@ static int encode_device(pcnn_model *m, const uint8_t *x, int B)
 
 int pcnn_model_encode(pcnn_model *m, float *h, const uint8_t *x, int B)
 {
-    if (encode_device(m, x, B)) return -1;
+    if (pcnn_encode_device(m, x, B)) return -1;
     const int D = m->hp.D;
     real *e = malloc((size_t)B * D * sizeof *e);
     if (!e) return pcnn_seterr("out of memory");
@@ -70,7 +69,7 @@ int pcnn_model_decode(pcnn_model *m, uint8_t *x, const float *h, int B)
 int pcnn_mse_run(pcnn_model *m, real *loss, const uint8_t *x, int B, int backward, real gscale)
 {
     const pcnn_hparams *hp = &m->hp;
-    if (encode_device(m, x, B)) return -1;
+    if (pcnn_encode_device(m, x, B)) return -1;
     net_forward(m->be, &m->dec, m->w, net_output(&m->enc), B);
     const size_t per = (size_t)hp->C * hp->H * hp->W, n = (size_t)B * per;
     real *out = malloc(n * sizeof *out), *in = malloc(n * sizeof *in);

@@ -49,11 +49,10 @@ int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids,
     const pcnn_hparams *hp = &m->hp;
     const int D = hp->D, N = hp->classes;
     if (!ids || N < 1) return pcnn_seterr("an embedding net is trained on images with identities");
-    float *hf = malloc((size_t)B * D * sizeof *hf);
     real *u = malloc((size_t)B * D * sizeof *u), *e = malloc((size_t)B * D * sizeof *e);
     real *du = malloc((size_t)B * D * sizeof *du), *l = malloc((size_t)B * sizeof *l);
     int *id = malloc((size_t)B * sizeof *id), rc = 0;
-    if (!hf || !u || !e || !du || !l || !id) {
+    if (!u || !e || !du || !l || !id) {
         rc = pcnn_seterr("out of memory");
         goto out;
     }
@@ -62,7 +61,7 @@ int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids,
         for (int k = 1; k < N; k++)
             if (ids[(size_t)b * N + k] > ids[(size_t)b * N + id[b]]) id[b] = k;
     }
-    if ((rc = pcnn_model_encode(m, hf, x, B))) goto out;
+    if ((rc = pcnn_encode_device(m, x, B))) goto out;
     m->be->to_host(e, net_output(&m->enc), (size_t)B * D * sizeof *e);
     for (int b = 0; b < B; b++) { /* unit length, in the compute precision */
         double norm = 0;
@@ -83,7 +82,7 @@ int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids,
     m->be->to_device(m->enc.dout, du, (size_t)B * D * sizeof *du);
     net_backward(m->be, &m->enc, m->w, m->g, NULL, B);
 out:
-    free(hf), free(u), free(e), free(du), free(l), free(id);
+    free(u), free(e), free(du), free(l), free(id);
     return rc;
 }
 

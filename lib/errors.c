@@ -1,4 +1,5 @@
-/* errors.c -- the library's one error slot: set by a failing call, read by pcnn_errstr(). */
+/* errors.c -- the library's one error slot: set by a failing call, read by pcnn_errstr().
+ * Control characters in a message (quoted from a damaged file) become '?'. */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -14,5 +15,8 @@ int pcnn_seterr(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(errbuf, sizeof errbuf, fmt, ap);
     va_end(ap);
+    /* a message is one line, whatever bytes of a damaged file it quotes */
+    for (char *c = errbuf; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     return -1;
 }

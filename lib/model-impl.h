@@ -64,6 +64,8 @@ struct pcnn_model {
 size_t pcnn_model_add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3);
 /* Lays out the small nets of hp (cond.c); checks their shapes. */
 int pcnn_cond_layout(pcnn_model *m);
+/* x levels (host) → m->in on the device, then the encoder: h in net_output(&m->enc). */
+int pcnn_encode_device(pcnn_model *m, const uint8_t *x, int B);
 /* The forward and backward passes of an MSE autoencoder and of an embedding net, with
  * the calling convention of pcnn_model_run (autoenc.c, embed.c). */
 int pcnn_mse_run(pcnn_model *m, real *loss, const uint8_t *x, int B, int backward, real gscale);

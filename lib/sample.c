@@ -57,23 +57,22 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float 
     memset(x, 0, (size_t)B * C * H * W);
     const long total = (long)H * W * C;
     for (int i = 0; i < H; i++) {
-        const int Hi = i + 1;
+        /* the network runs over rows 0..i only; with spatial conditioning m(h) is made
+         * for the whole image, so over the whole image */
+        const int Hi = hp.S ? H : i + 1;
         for (int j = 0; j < W; j++)
             for (int c = 0; c < C; c++) {
                 /* the first Hi rows of every image and channel, contiguous */
                 for (int bc = 0; bc < B * C; bc++)
-                    memcpy(rows + (size_t)bc * (hp.S ? H : Hi) * W, x + (size_t)bc * H * W, (size_t)(hp.S ? H : Hi) * W);
-                /* run over the top rows only; with spatial conditioning m(h) is made
-                 * for the whole image, so the whole image */
-                if (!hp.S) m->hp.H = Hi;
+                    memcpy(rows + (size_t)bc * Hi * W, x + (size_t)bc * H * W, (size_t)Hi * W);
+                m->hp.H = Hi;
                 rc = pcnn_model_run(m, NULL, rows, hr, B, 0, 1);
                 m->hp.H = H;
                 if (rc) goto out;
                 for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
                 size_t off = (((size_t)i * W + j) * C + c) * K; /* image 0, pixel (i,j), channel c */
-                const int rows = hp.S ? H : Hi;
                 m->be->to_device(du, u, (size_t)B * sizeof *u);
-                m->be->sample(ddraw, m->logits + off, B, K, rows * W * C * K, (real)temperature, du);
+                m->be->sample(ddraw, m->logits + off, B, K, Hi * W * C * K, (real)temperature, du);
                 m->be->to_host(draw, ddraw, (size_t)B);
                 for (int b = 0; b < B; b++) x[(((size_t)b * C + c) * H + i) * W + j] = draw[b];
                 if (progress) progress(((long)i * W + j) * C + c + 1, total, arg);

@@ -26,14 +26,9 @@ static inline void gate_row(real *restrict y, const real *restrict f, const real
 {
 #pragma omp simd
     for (int k = 0; k < p; k++) {
-#ifdef PCNN_DOUBLE
-        y[k] = tanh(f[k]) / (1 + exp(-g[k]));
-#else
-        float x = f[k] < -15.0f ? -15.0f : f[k] > 15.0f ? 15.0f : f[k];
-        float v = g[k] < -30.0f ? -30.0f : g[k] > 30.0f ? 30.0f : g[k];
-        float E = fast_exp(2.0f * x), G = fast_exp(-v);
-        y[k] = (E - 1.0f) / ((E + 1.0f) * (1.0f + G));
-#endif
+        real t, s;
+        tanh_sigmoid(f[k], g[k], &t, &s);
+        y[k] = t * s;
     }
 }
 

@@ -499,8 +499,17 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     return remove(path);
 }
 
+/* an error quoting a damaged file stays one line: a dtype "F\n2" once split it in two */
+static void test_error_one_line(void)
+{
+    pcnn_seterr("x.pcnn: tensor 'w' has dtype %s; only F32 is supported", "F\n2\r");
+    CHECK(!strchr(pcnn_errstr(), '\n') && !strchr(pcnn_errstr(), '\r'), "error is not one line: %s", pcnn_errstr());
+    CHECK(strstr(pcnn_errstr(), "dtype F?2?;") != NULL, "control characters not shown as '?': %s", pcnn_errstr());
+}
+
 int main(void)
 {
+    test_error_one_line();
     strcpy(dir, "/tmp/test_st.XXXXXX");
     if (!mkdtemp(dir)) {
         perror("test_safetensors: mkdtemp");
