@@ -8,7 +8,7 @@
 static const char *model_path, *out_png, *cls_arg, *cond_path;
 static int count = -1, naive;
 static uint64_t seed = 1;
-static float temperature = 1;
+static float temperature = 1, top_p = 1;
 
 static const cli_opt opts[] = {
     CLI_DEVICE_OPT,
@@ -18,10 +18,11 @@ static const cli_opt opts[] = {
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors as .npy records (default: stdin)"},
     {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws; image k of every row draws the same random numbers (default 1)"},
     {'t', "temperature", OPT_FLOAT, &temperature, 1e-3, 100, "T", "divide the logits by T (default 1)"},
+    {0, "top-p", OPT_FLOAT, &top_p, 0, 1, "P", "draw only from the likeliest levels holding P of the probability, 0 < P <= 1 (default 1: all)"},
     {0, "naive", OPT_FLAG, &naive, 0, 0, NULL, "rerun the whole network for every pixel (slow; for comparison)"},
     {'o', "output", OPT_STR, &out_png, 0, 0, "PNG", "write a PNG grid instead of a netpbm stream on stdout"},
 };
-static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [-t T] [--naive] [-o GRID.png]",
+static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [-t T] [--top-p P] [--naive] [-o GRID.png]",
     "Draws images from a model (or decodes with an MSE autoencoder); writes a netpbm stream on stdout or a PNG grid.",
     opts, sizeof opts / sizeof *opts};
 
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
     cli_select_device();
     if (first < argc) cli_usage_error("unexpected argument '%s'", argv[first]);
     if (cls_arg && cond_path) cli_usage_error("give -c or --cond, not both");
+    if (!(top_p > 0)) cli_usage_error("--top-p: 0 keeps no level; give a number in (0, 1]");
     if (out_png && pcnn_output_check(out_png)) cli_fail("%s", pcnn_errstr());
     if (!model_path) model_path = cli_default_model();
     pcnn_model *m = cli_load_model(model_path);
@@ -95,7 +97,7 @@ int main(int argc, char **argv)
     cli_progress_start(&pr, "sample", 1);
     int rc = hp->kind == PCNN_MSE_AUTOENCODER
                  ? pcnn_model_decode(m, x, h, (int)n)
-                 : pcnn_model_sample_rows(m, x, h, (int)n, count, naive, temperature, seed, show, &pr);
+                 : pcnn_model_sample_rows(m, x, h, (int)n, count, naive, temperature, top_p, seed, show, &pr);
     if (rc) cli_fail("%s", pcnn_errstr());
     cli_progress_end(&pr);
     for (size_t i = 0; i < n; i++)

@@ -5,10 +5,10 @@
 
 #include "data.h"
 
-static const char *out_path, *labels_path, *valid_path, *valid_labels_path, *cond_path, *valid_cond_path;
+static const char *out_path, *schedule_arg, *labels_path, *valid_path, *valid_labels_path, *cond_path, *valid_cond_path;
 static int layers = 15, features = 64, filter = 5, levels = 256, classes = -1;
 static int spatial, encoder, mse, embed, net_features = 32;
-static int steps = 1000, every = 100, valid_size = 1000, resume, limit;
+static int warmup, steps = 1000, every = 100, valid_size = 1000, resume, limit;
 static pcnn_train_opts o;
 
 static const cli_opt opts[] = {
@@ -33,6 +33,10 @@ static const cli_opt opts[] = {
     {0, "beta2", OPT_FLOAT, &o.beta2, 0, 0.999999999, "X", "Adam beta2 (default 0.999)"},
     {0, "eps", OPT_FLOAT, &o.eps, 1e-30, 1, "X", "Adam epsilon (default 1e-8)"},
     {0, "clip", OPT_FLOAT, &o.clip, 0, 1e30, "X", "clip the global gradient norm to X (default 0: off)"},
+    {0, "lr-schedule", OPT_STR, &schedule_arg, 0, 0, "S", "after the warm-up: constant (default), exp:G (times G each step) or cosine[:N] (to 0 at step N; default N: --steps)"},
+    {0, "warmup", OPT_INT, &warmup, 0, 100000000, "N", "raise the rate linearly from 0 over the first N steps (default 0)"},
+    {0, "ema", OPT_FLOAT, &o.ema, 0, 0.999999999, "D", "keep a moving average of the weights with decay D; saved and validated instead of the trained weights (default 0: off)"},
+    {0, "dropout", OPT_FLOAT, &o.dropout, 0, 0.99, "P", "dropout rate on the residual layers' gated output in training (default 0)"},
     {0, "seed", OPT_U64, &o.seed, 0, 0, "S", "seed of the initial weights and the data order (default 1)"},
     {0, "every", OPT_INT, &every, 1, 100000000, "N", "checkpoint and validate every N steps (default 100)"},
     {'v', "valid", OPT_STR, &valid_path, 0, 0, "FILE", "held-out images (default: the last 5% of the input)"},
@@ -89,6 +93,29 @@ static int *load_ids(const char *path, size_t n)
     return ids;
 }
 
+/* --lr-schedule S into o */
+static void parse_schedule(const char *s)
+{
+    char *end;
+    if (!strcmp(s, "constant")) {
+        o.schedule = PCNN_LR_CONSTANT;
+    } else if (!strncmp(s, "exp:", 4)) {
+        o.schedule = PCNN_LR_EXP;
+        o.lr_decay = strtof(s + 4, &end);
+        if (end == s + 4 || *end || !(o.lr_decay > 0 && o.lr_decay <= 1))
+            cli_usage_error("--lr-schedule exp:G needs a factor G in (0, 1], not '%s'", s + 4);
+    } else if (!strcmp(s, "cosine") || !strncmp(s, "cosine:", 7)) {
+        o.schedule = PCNN_LR_COSINE;
+        long n = s[6] ? strtol(s + 7, &end, 10) : steps;
+        if (s[6] && (end == s + 7 || *end || n < 1)) cli_usage_error("--lr-schedule cosine:N needs a step count N, not '%s'", s + 7);
+        o.lr_steps = n;
+        if (o.lr_steps <= warmup) cli_usage_error("--lr-schedule cosine ends at step %ld, not after the %d warm-up steps", n, warmup);
+    } else {
+        cli_usage_error("--lr-schedule: '%s' is not constant, exp:G or cosine[:N]", s);
+    }
+    o.warmup = warmup;
+}
+
 static void save(pcnn_trainer *t)
 {
     if (pcnn_trainer_save(t, out_path)) cli_fail("%s", pcnn_errstr());
@@ -103,6 +130,7 @@ int main(int argc, char **argv)
     if (valid_labels_path && !valid_path) cli_usage_error("--valid-labels needs --valid");
     if (valid_cond_path && !valid_path) cli_usage_error("--valid-cond needs --valid");
     if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
+    parse_schedule(schedule_arg ? schedule_arg : "constant");
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
     int npaths = first < argc ? argc - first : 1;
@@ -220,12 +248,14 @@ int main(int argc, char **argv)
         }
         ema = isnan(ema) ? bpd : 0.95 * ema + 0.05 * bpd;
         long s = (long)pcnn_trainer_step_count(t);
-        char extra[96];
-        snprintf(extra, sizeof extra, "%.1f img/s loss %.4f %s", (s - start) * B / (cli_now() - t0), ema, unit);
+        char extra[128];
+        snprintf(extra, sizeof extra, "%.1f img/s lr %.3g loss %.4f %s", (s - start) * B / (cli_now() - t0),
+                 pcnn_train_lr(to, s), ema, unit);
         cli_progress_update(&pr, s, extra);
         if (s % every == 0 || s == steps) {
             save(t);
             if (valid.n && pr.tty) fputc('\n', stderr);
+            pcnn_trainer_use_average(t, 1); /* validate what a reader of the file gets */
             if (valid.n && kind == PCNN_EMBEDDING) {
                 double triplets, acc = verify(m, &valid, vids, &triplets);
                 fprintf(stderr, "%s: step %ld valid verification %.4f (%.0f triplets; chance 0.5)\n", cli_name, s, acc, triplets);
@@ -235,6 +265,7 @@ int main(int argc, char **argv)
                     fprintf(stderr, "%s: step %ld valid %.4f bpd %.2f nats/image\n", cli_name, s, v, nats);
                 else fprintf(stderr, "%s: step %ld valid %.4f %s\n", cli_name, s, v, unit);
             }
+            pcnn_trainer_use_average(t, 0);
         }
     }
     cli_progress_end(&pr);

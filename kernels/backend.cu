@@ -17,7 +17,7 @@ static const pcnn_backend cuda = {
     .levels_to_input = cuda_levels_to_input,
     .softmax_xent = cuda_softmax_xent,
     .adam = cuda_adam,
-    .sumsq = cuda_sumsq,
+    .sumsq = cuda_sumsq, .average = cuda_average, .dropout = cuda_dropout,
     .sample = cuda_sample,
     .place = cuda_place,
 };

@@ -73,6 +73,8 @@ void cuda_copy_rows(real *dst, int ldd, const real *src, int lds, int n, int row
 void cuda_add(real *y, const real *x, size_t n);
 void cuda_mul(real *x, const real *mask, size_t n);
 double cuda_sumsq(const real *x, size_t n);
+void cuda_average(real *avg, const real *w, size_t n, real decay);
+void cuda_dropout(real *x, size_t n, real rate, uint64_t seed);
 void cuda_levels_to_input(real *in, const uint8_t *x, int B, int C, int H, int W, int K);
 void cuda_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
                        int C, int H, int W, int K, real scale);
@@ -80,7 +82,8 @@ void cuda_adam(real *w, real *m, real *v, const real *g, size_t n, real lr, real
                real eps, int t, real gscale);
 void cuda_place(real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H, int W, int i, int j,
                 int c, int K);
-void cuda_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, const double *u);
+void cuda_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, real top_p,
+                 const double *u);
 
 /* scratch memory reused across calls, grown when a call needs more */
 void *cuda_scratch(int slot, size_t bytes);

@@ -97,10 +97,19 @@ typedef struct pcnn_backend {
                  real b2, real eps, int t, real gscale);
     /* sum of squares (n) */
     double (*sumsq)(const real *x, size_t n);
+    /* the running average of the weights: avg = decay * avg + (1 - decay) * w (n) */
+    void (*average)(real *avg, const real *w, size_t n, real decay);
+    /* inverted dropout: x[i] *= keep(seed, i) / (1 - rate), where keep is 0 with
+     * probability rate. keep is a hash of (seed, i), the same on every backend, so a
+     * second call with the same seed applies the same mask (the backward pass). */
+    void (*dropout)(real *x, size_t n, real rate, uint64_t seed);
 
     /* draw one level per row from softmax(logits / T): logits (R,K) with row stride
-     * ld, u (R) uniform in [0,1), out (R); all three in the backend's memory */
-    void (*sample)(uint8_t *out, const real *logits, int R, int K, int ld, real T,
+     * ld, u (R) uniform in [0,1), out (R); all three in the backend's memory.
+     * top_p < 1 draws from the nucleus instead: the fewest levels, likeliest first (of
+     * equal ones the lower first), whose probabilities sum to at least top_p,
+     * renormalised; top_p >= 1 is the whole distribution. */
+    void (*sample)(uint8_t *out, const real *logits, int R, int K, int ld, real T, real top_p,
                    const double *u);
     /* put one drawn level per image, draws (B), at pixel (i, j), channel c: into the
      * levels x (B,C,H,W) and, as 2*level/(K-1) - 1, into the input map in (B,H,W,C) */

@@ -58,6 +58,10 @@ struct pcnn_model {
     pcnn_net enc, dec;
     int train_enc;         /* this pass computed h with the encoder: backpropagate into it */
     real *nll;             /* (B) */
+    /* dropout on the residual layers' gated output (PixelCNN++), training only: the
+     * trainer sets a rate and a seed per step; 0 (evaluation, sampling) turns it off */
+    real dropout;
+    uint64_t dropout_seed;
     uint8_t *x;            /* (B,C,H,W) levels on the device */
 };
 
@@ -93,7 +97,8 @@ void pcnn_model_init_weights(pcnn_model *m, uint64_t seed);
 /* The cached sampler; with teacher != NULL it draws nothing but feeds teacher's levels
  * (B,C,H,W) and, if logits_out != NULL, writes the logits it computed (B,H,W,C,K). */
 int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                       uint64_t seed, int period, void (*progress)(long, long, void *), void *arg,
+                       float top_p, uint64_t seed, int period,
+                       void (*progress)(long, long, void *), void *arg,
                        const uint8_t *teacher, real *logits_out);
 
 /* small deterministic RNG (splitmix64) used for init, shuffling and sampling */
@@ -103,6 +108,12 @@ static inline uint64_t pcnn_rng_next(uint64_t *s)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+/* the dropout mask's seed of layer l in this pass */
+static inline uint64_t pcnn_dropout_seed(const pcnn_model *m, int l)
+{
+    uint64_t s = m->dropout_seed ^ ((uint64_t)l * 0xd1b54a32d192ed03ULL);
+    return pcnn_rng_next(&s);
 }
 static inline double pcnn_rng_uniform(uint64_t *s) { return (pcnn_rng_next(s) >> 11) * 0x1.0p-53; }
 

@@ -8,6 +8,8 @@
  *   ha   = Wh * hin + bh + Wlink va + Vh h   horizontal 1×(s+1) conv over cols j-s..j,
  *                                     the tap at j masked by channel group (A or B)
  *   hout = Wo (tanh(ha_f) ⊙ σ(ha_g)) + bo (+ hin for l ≥ 1)
+ *                                     in training, optionally with dropout on the gated
+ *                                     output of the residual layers (m->dropout)
  * Head: logits = W2 relu(W1 relu(hout_L) + b1) + b2, (C,K) per pixel.
  * Because va(i, j) only sees rows above i, the link needs no shift and the horizontal
  * stack never feeds the vertical one: no blind spot, no leak. */
@@ -338,6 +340,7 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     be->conv_fwd(a->ha, hin, w + ly->h_w, &hconv, 1, m->col);
     linear(be, a->ha, a->va, w + ly->link_w, M, 2 * p, 2 * p, 1);
     be->gate_fwd(a->hg, a->ha, M, p);
+    if (m->dropout > 0 && ly->residual) be->dropout(a->hg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
     bias_rows(be, a->hout, w + ly->out_b, M, p);
     linear(be, a->hout, a->hg, w + ly->out_w, M, p, p, 1);
     if (ly->residual) be->add(a->hout, hin, (size_t)M * p);
@@ -390,6 +393,7 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
     linear_wgrad(be, g + ly->out_w, m->dh, a->hg, M, p, p);
     be->sum_rows(g + ly->out_b, m->dh, 1, M, p);
     linear_dgrad(be, m->dhg, m->dh, w + ly->out_w, M, p, p, 0);
+    if (m->dropout > 0 && ly->residual) be->dropout(m->dhg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
     be->gate_bwd(m->dha, a->ha, m->dhg, M, p);
     be->sum_rows(g + ly->h_b, m->dha, 1, M, 2 * p);
     if (hp->D) cond_backward(m, m->dha, ly->h_cond, B);

@@ -1,6 +1,7 @@
 /* modelfile.c -- the model as a .safetensors file (pcnn-model(5)): weights under their
  * PyTorch-style names, hyperparameters in __metadata__, and optionally the training
- * state beside them ("adam.m.<name>", "adam.v.<name>", "train.*" metadata). */
+ * state beside them ("adam.m.<name>", "adam.v.<name>", with a moving average of the weights
+ * "raw.<name>" for the trained weights while <name> holds their average, "train.*" metadata). */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -29,8 +30,7 @@ static int meta_add(pcnn_st *st, const char *key, const char *fmt, ...)
     return 0;
 }
 
-/* Appends the tensors of one arena (device memory) under prefix + parameter name. */
-static int add_arena(pcnn_st *st, const pcnn_model *m, const real *arena, const char *prefix)
+int pcnn_modelfile_add_arena(pcnn_st *st, const pcnn_model *m, const real *arena, const char *prefix)
 {
     real *host = malloc(m->total * sizeof *host);
     if (!host) return pcnn_seterr("out of memory");
@@ -53,10 +53,10 @@ static int add_arena(pcnn_st *st, const pcnn_model *m, const real *arena, const 
     return 0;
 }
 
-int pcnn_modelfile_build(pcnn_st *st, const pcnn_model *m, const real *adam_m, const real *adam_v)
+int pcnn_modelfile_build(pcnn_st *st, const pcnn_model *m, const real *w)
 {
     memset(st, 0, sizeof *st);
-    st->t = calloc((size_t)m->nparams * 3, sizeof *st->t);
+    st->t = calloc((size_t)m->nparams * PCNN_MODELFILE_ARENAS, sizeof *st->t);
     st->meta_keys = calloc(64, sizeof(char *));
     st->meta_vals = calloc(64, sizeof(char *));
     if (!st->t || !st->meta_keys || !st->meta_vals) return pcnn_seterr("out of memory");
@@ -70,10 +70,7 @@ int pcnn_modelfile_build(pcnn_st *st, const pcnn_model *m, const real *adam_m, c
         meta_add(st, "spatial", "%d", hp->S) || meta_add(st, "encoder", "%d", hp->encoder) ||
         meta_add(st, "net_features", "%d", hp->q))
         return -1;
-    if (add_arena(st, m, m->w, "")) return -1;
-    if (adam_m && (add_arena(st, m, adam_m, "adam.m.") || add_arena(st, m, adam_v, "adam.v.")))
-        return -1;
-    return 0;
+    return pcnn_modelfile_add_arena(st, m, w, "");
 }
 
 int pcnn_modelfile_meta_add(pcnn_st *st, const char *key, const char *val)
@@ -84,7 +81,7 @@ int pcnn_modelfile_meta_add(pcnn_st *st, const char *key, const char *val)
 int pcnn_model_save(const pcnn_model *m, const char *path)
 {
     pcnn_st st;
-    int rc = pcnn_modelfile_build(&st, m, NULL, NULL);
+    int rc = pcnn_modelfile_build(&st, m, m->w);
     if (!rc) rc = pcnn_st_write(&st, path);
     pcnn_st_free(&st);
     return rc;

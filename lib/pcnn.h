@@ -166,11 +166,22 @@ int pcnn_model_decode(pcnn_model *m, uint8_t *x, const float *h, int B);
 double pcnn_verify_accuracy(const float *e, const int *id, size_t n, int D, double *triplets);
 
 /* ---- training ------------------------------------------------------------------ */
+/* Learning-rate schedules: after a linear warm-up over `warmup` steps, the rate stays
+ * (constant), is multiplied by lr_decay every step (exp), or follows half a cosine
+ * from lr to 0 at step lr_steps (cosine). */
+enum { PCNN_LR_CONSTANT = 0, PCNN_LR_EXP = 1, PCNN_LR_COSINE = 2 };
+
 typedef struct {
     int batch;       /* images per step */
     uint64_t seed;   /* data order (and the model's initial weights, chosen by the caller) */
     float lr, beta1, beta2, eps; /* Adam */
     float clip;      /* largest global gradient norm, 0 = no clipping */
+    int schedule;    /* PCNN_LR_* */
+    int64_t warmup;  /* steps of linear warm-up from 0 to lr */
+    float lr_decay;  /* exp: factor per step after the warm-up */
+    int64_t lr_steps; /* cosine: the step at which the rate reaches 0 */
+    float ema;       /* decay of the weights' moving average (Polyak); 0 = none */
+    float dropout;   /* rate of dropout on the residual layers' gated output; 0 = none */
 } pcnn_train_opts;
 
 /* Optimizer state beside a model it does not own: Adam moments, step count, data order.
@@ -184,6 +195,17 @@ pcnn_trainer *pcnn_trainer_load(pcnn_model *m, const char *path);
 int pcnn_trainer_save(const pcnn_trainer *t, const char *path);
 const pcnn_train_opts *pcnn_trainer_opts(const pcnn_trainer *t);
 int64_t pcnn_trainer_step_count(const pcnn_trainer *t);
+/* The learning rate of step t (1-based) under o's schedule. */
+double pcnn_train_lr(const pcnn_train_opts *o, int64_t t);
+const char *pcnn_lr_schedule_name(int schedule); /* "constant", "exp", "cosine" */
+/* The decay of the weights' average at step t: min(ema, (1 + t) / (10 + t)), so that the
+ * average forgets the initial weights within the first steps (as TensorFlow's
+ * ExponentialMovingAverage with num_updates), then ema. */
+double pcnn_train_ema_decay(const pcnn_train_opts *o, int64_t t);
+/* With a moving average (opts.ema > 0), on = 1 puts the averaged weights in the model
+ * (for validation, sampling, saving a plain model) and on = 0 the trained ones back;
+ * steps need the trained ones. A no-op without averaging. */
+void pcnn_trainer_use_average(pcnn_trainer *t, int on);
 /* The dataset indices of the next step's batch, for a dataset of n images: a fresh
  * permutation each epoch, derived from (seed, epoch) alone. idx has opts.batch slots. */
 int pcnn_trainer_batch(pcnn_trainer *t, size_t n, size_t *idx);
@@ -202,20 +224,25 @@ double pcnn_bits_per_dim(const pcnn_hparams *hp, double nats);
 /* Draws B images pixel by pixel in raster order, channel by channel: x (B,C,H,W) levels,
  * h (B,D) or NULL. Image b takes its random numbers from stream (seed, b) alone, so the
  * same seed draws the same images whatever the batch. progress may be NULL.
+ * Each value is drawn from softmax(logits / temperature) (temperature > 0); with
+ * top_p < 1 (0 < top_p <= 1) only from its nucleus: the fewest levels, likeliest first
+ * (of equal ones the lower first), whose probabilities sum to at least top_p,
+ * renormalised. temperature = top_p = 1 draws from the model itself.
  * pcnn_model_sample keeps the activations later pixels need (one column of work per
  * pixel and layer); pcnn_model_sample_naive reruns the network for every pixel. Both
  * compute the same function. */
 int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                      uint64_t seed, void (*progress)(long done, long total, void *arg), void *arg);
+                      float top_p, uint64_t seed,
+                      void (*progress)(long done, long total, void *arg), void *arg);
 int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                            uint64_t seed, void (*progress)(long done, long total, void *arg),
-                            void *arg);
+                            float top_p, uint64_t seed,
+                            void (*progress)(long done, long total, void *arg), void *arg);
 /* The same (cached, or naive when naive != 0), except that images b, b + per_row,
  * b + 2*per_row, ... share the random numbers of stream (seed, b mod per_row): rows of
  * per_row images whose conditioning changes from row to row (an interpolation) then draw
  * with the same noise, so that a column changes only as the conditioning does. */
 int pcnn_model_sample_rows(pcnn_model *m, uint8_t *x, const float *h, int B, int per_row, int naive,
-                           float temperature, uint64_t seed,
+                           float temperature, float top_p, uint64_t seed,
                            void (*progress)(long done, long total, void *arg), void *arg);
 
 #ifdef __cplusplus

@@ -23,10 +23,11 @@ static void seed_streams(uint64_t *rng, int B, uint64_t seed, int period)
         rng[b] = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)(b % period) * 0xd1b54a32d192ed03ULL;
 }
 
-static int check_args(const pcnn_model *m, const float *h, int B, float temperature)
+static int check_args(const pcnn_model *m, const float *h, int B, float temperature, float top_p)
 {
     if (B < 1) return pcnn_seterr("nothing to sample");
     if (!(temperature > 0)) return pcnn_seterr("temperature must be positive");
+    if (!(top_p > 0 && top_p <= 1)) return pcnn_seterr("top-p %g is not in (0, 1]", top_p);
     if (m->hp.kind != PCNN_PIXELCNN)
         return pcnn_seterr("an %s does not sample", m->hp.kind == PCNN_EMBEDDING ? "embedding net" : "MSE autoencoder (it decodes)");
     if (m->hp.D && !h) return pcnn_seterr("the model needs a conditioning vector of size %d", m->hp.D);
@@ -36,11 +37,12 @@ static int check_args(const pcnn_model *m, const float *h, int B, float temperat
 }
 
 static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                        uint64_t seed, int period, void (*progress)(long, long, void *), void *arg)
+                        float top_p, uint64_t seed, int period,
+                        void (*progress)(long, long, void *), void *arg)
 {
     const pcnn_hparams hp = m->hp;
     const int C = hp.C, H = hp.H, W = hp.W, K = hp.K;
-    if (check_args(m, h, B, temperature) || pcnn_model_reserve(m, B)) return -1;
+    if (check_args(m, h, B, temperature, top_p) || pcnn_model_reserve(m, B)) return -1;
 
     real *hr = hp.D ? malloc((size_t)B * hp.D * sizeof *hr) : NULL;
     uint8_t *rows = malloc((size_t)B * C * H * W);
@@ -72,7 +74,8 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float 
                 for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
                 size_t off = (((size_t)i * W + j) * C + c) * K; /* image 0, pixel (i,j), channel c */
                 m->be->to_device(du, u, (size_t)B * sizeof *u);
-                m->be->sample(ddraw, m->logits + off, B, K, Hi * W * C * K, (real)temperature, du);
+                m->be->sample(ddraw, m->logits + off, B, K, Hi * W * C * K, (real)temperature,
+                              (real)top_p, du);
                 m->be->to_host(draw, ddraw, (size_t)B);
                 for (int b = 0; b < B; b++) x[(((size_t)b * C + c) * H + i) * W + j] = draw[b];
                 if (progress) progress(((long)i * W + j) * C + c + 1, total, arg);
@@ -198,13 +201,14 @@ static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j)
 }
 
 int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                       uint64_t seed, int period, void (*progress)(long, long, void *), void *arg,
+                       float top_p, uint64_t seed, int period,
+                       void (*progress)(long, long, void *), void *arg,
                        const uint8_t *teacher, real *logits_out)
 {
     const pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const int C = hp->C, H = hp->H, W = hp->W, K = hp->K, p = hp->p;
-    if (check_args(m, h, B, temperature)) return -1;
+    if (check_args(m, h, B, temperature, top_p)) return -1;
     cache c = {0};
     const long total = (long)H * W * C;
     const size_t npix = (size_t)B * C * H * W;
@@ -269,7 +273,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float t
                                         c.logits + ((size_t)b * C + ch) * K, (size_t)K * sizeof(real));
                 } else {
                     be->sample(ddraw, c.logits + (size_t)ch * K, B, K, C * K, (real)temperature,
-                               du + (size_t)k * B);
+                               (real)top_p, du + (size_t)k * B);
                 }
                 be->place(c.inmap, dx, ddraw, B, C, H, W, i, j, ch, K);
                 if (progress) progress(((long)i * W + j) * C + ch + 1, total, arg);
@@ -286,22 +290,24 @@ out:
 }
 
 int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                      uint64_t seed, void (*progress)(long, long, void *), void *arg)
+                      float top_p, uint64_t seed, void (*progress)(long, long, void *), void *arg)
 {
-    return pcnn_sample_cached(m, x, h, B, temperature, seed, B, progress, arg, NULL, NULL);
+    return pcnn_sample_cached(m, x, h, B, temperature, top_p, seed, B, progress, arg, NULL, NULL);
 }
 
 int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                            uint64_t seed, void (*progress)(long, long, void *), void *arg)
+                            float top_p, uint64_t seed, void (*progress)(long, long, void *),
+                            void *arg)
 {
-    return sample_naive(m, x, h, B, temperature, seed, B, progress, arg);
+    return sample_naive(m, x, h, B, temperature, top_p, seed, B, progress, arg);
 }
 
 int pcnn_model_sample_rows(pcnn_model *m, uint8_t *x, const float *h, int B, int per_row, int naive,
-                           float temperature, uint64_t seed,
+                           float temperature, float top_p, uint64_t seed,
                            void (*progress)(long, long, void *), void *arg)
 {
     if (per_row < 1) return pcnn_seterr("images per row must be positive");
-    if (naive) return sample_naive(m, x, h, B, temperature, seed, per_row, progress, arg);
-    return pcnn_sample_cached(m, x, h, B, temperature, seed, per_row, progress, arg, NULL, NULL);
+    if (naive) return sample_naive(m, x, h, B, temperature, top_p, seed, per_row, progress, arg);
+    return pcnn_sample_cached(m, x, h, B, temperature, top_p, seed, per_row, progress, arg, NULL,
+                              NULL);
 }

@@ -1,5 +1,6 @@
-/* train.c -- Adam on the mean negative log-likelihood, global-norm clipping, the data
- * order, and the training state that makes a resumed run identical to an unbroken one. */
+/* train.c -- Adam on the mean negative log-likelihood, global-norm clipping, the
+ * learning-rate schedule, dropout, the moving average of the weights, the data order, and
+ * the training state that makes a resumed run identical to an unbroken one. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@ struct pcnn_trainer {
     pcnn_train_opts o;
     int64_t step;
     real *adam_m, *adam_v; /* (total) each, on the model's backend */
+    real *avg;             /* (total): the moving average of the weights, or NULL */
+    int averaged;          /* the model holds the average now (its w and avg swapped) */
     size_t *perm, perm_n;  /* this epoch's data order, derived, kept between steps */
     uint64_t perm_epoch;
 };
@@ -20,7 +23,34 @@ struct pcnn_trainer {
 void pcnn_train_opts_default(pcnn_train_opts *o)
 {
     *o = (pcnn_train_opts){.batch = 16, .seed = 1, .lr = 1e-3f, .beta1 = 0.9f,
-                           .beta2 = 0.999f, .eps = 1e-8f, .clip = 0};
+                           .beta2 = 0.999f, .eps = 1e-8f, .clip = 0, .lr_decay = 1};
+}
+
+const char *pcnn_lr_schedule_name(int schedule)
+{
+    static const char *names[] = {"constant", "exp", "cosine"};
+    return schedule >= 0 && schedule <= PCNN_LR_COSINE ? names[schedule] : "unknown";
+}
+
+double pcnn_train_ema_decay(const pcnn_train_opts *o, int64_t t)
+{
+    double early = (1.0 + t) / (10.0 + t);
+    return early < o->ema ? early : o->ema;
+}
+
+double pcnn_train_lr(const pcnn_train_opts *o, int64_t t)
+{
+    double lr = o->lr;
+    if (t <= o->warmup) return lr * (double)t / (double)o->warmup;
+    double after = (double)(t - o->warmup);
+    switch (o->schedule) {
+    case PCNN_LR_EXP: return lr * pow(o->lr_decay, after);
+    case PCNN_LR_COSINE: {
+        double span = (double)(o->lr_steps - o->warmup), f = after < span ? after / span : 1;
+        return lr * 0.5 * (1 + cos(M_PI * f));
+    }
+    default: return lr;
+    }
 }
 
 double pcnn_bits_per_dim(const pcnn_hparams *hp, double nats)
@@ -39,13 +69,27 @@ pcnn_trainer *pcnn_trainer_new(pcnn_model *m, const pcnn_train_opts *o)
         pcnn_seterr("optimizer settings out of range");
         return NULL;
     }
+    if (o->schedule < 0 || o->schedule > PCNN_LR_COSINE || o->warmup < 0 ||
+        !(o->lr_decay > 0 && o->lr_decay <= 1) ||
+        (o->schedule == PCNN_LR_COSINE && o->lr_steps <= o->warmup)) {
+        pcnn_seterr("learning-rate schedule out of range (a cosine needs more steps than its warm-up)");
+        return NULL;
+    }
+    if (!(o->ema >= 0 && o->ema < 1) || !(o->dropout >= 0 && o->dropout < 1)) {
+        pcnn_seterr("the average's decay and the dropout rate must lie in [0, 1)");
+        return NULL;
+    }
     pcnn_trainer *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->m = m;
     t->o = *o;
     t->adam_m = m->be->alloc(m->total * sizeof(real));
     t->adam_v = m->be->alloc(m->total * sizeof(real));
-    if (!t->adam_m || !t->adam_v) {
+    if (o->ema > 0) {
+        t->avg = m->be->alloc(m->total * sizeof(real));
+        if (t->avg) m->be->copy_rows(t->avg, 0, m->w, 0, (int)m->total, 1, 0); /* starts at w */
+    }
+    if (!t->adam_m || !t->adam_v || (o->ema > 0 && !t->avg)) {
         pcnn_seterr("out of memory for the optimizer state");
         pcnn_trainer_free(t);
         return NULL;
@@ -56,6 +100,8 @@ pcnn_trainer *pcnn_trainer_new(pcnn_model *m, const pcnn_train_opts *o)
 void pcnn_trainer_free(pcnn_trainer *t)
 {
     if (!t) return;
+    pcnn_trainer_use_average(t, 0);
+    t->m->be->release(t->avg);
     t->m->be->release(t->adam_m);
     t->m->be->release(t->adam_v);
     free(t->perm);
@@ -64,6 +110,14 @@ void pcnn_trainer_free(pcnn_trainer *t)
 
 const pcnn_train_opts *pcnn_trainer_opts(const pcnn_trainer *t) { return &t->o; }
 int64_t pcnn_trainer_step_count(const pcnn_trainer *t) { return t->step; }
+
+void pcnn_trainer_use_average(pcnn_trainer *t, int on)
+{
+    if (!t->avg || !on == !t->averaged) return;
+    real *w = t->m->w;
+    t->m->w = t->avg, t->avg = w;
+    t->averaged = !!on;
+}
 
 int pcnn_trainer_batch(pcnn_trainer *t, size_t n, size_t *idx)
 {
@@ -94,6 +148,7 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
     const size_t hw = hp->kind == PCNN_EMBEDDING ? (size_t)hp->classes
                       : hp->encoder || hp->kind == PCNN_MSE_AUTOENCODER ? 0 : (size_t)hp->D;
     const double per = hp->kind == PCNN_EMBEDDING ? B : (double)dims; /* the loss is a mean over these */
+    if (t->averaged) return pcnn_seterr("a training step needs the trained weights, not their average");
     real *hr = NULL, *nll = malloc((size_t)B * sizeof *nll);
     if (!nll) return pcnn_seterr("out of memory");
     if (hw) {
@@ -103,7 +158,12 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
         for (size_t i = 0; i < (size_t)B * hw; i++) hr[i] = h[i];
     }
     m->be->zero(m->g, m->total);
+    /* dropout's masks: a function of the seed and the step, so a resumed run draws the same */
+    uint64_t ds = t->o.seed ^ 0x64726f70ULL ^ ((uint64_t)t->step << 20);
+    m->dropout = (real)t->o.dropout;
+    m->dropout_seed = pcnn_rng_next(&ds);
     int rc = pcnn_model_run(m, nll, x, hr, B, 1, (real)(1.0 / per));
+    m->dropout = 0;
     free(hr);
     if (rc) { free(nll); return rc; }
     double total = 0;
@@ -117,8 +177,9 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
         if (norm > t->o.clip) gscale = (real)(t->o.clip / norm);
     }
     t->step++;
-    m->be->adam(m->w, t->adam_m, t->adam_v, m->g, m->total, t->o.lr, t->o.beta1, t->o.beta2,
-                t->o.eps, (int)t->step, gscale);
+    m->be->adam(m->w, t->adam_m, t->adam_v, m->g, m->total, (real)pcnn_train_lr(&t->o, t->step),
+                t->o.beta1, t->o.beta2, t->o.eps, (int)t->step, gscale);
+    if (t->avg) m->be->average(t->avg, m->w, m->total, (real)pcnn_train_ema_decay(&t->o, t->step));
     return 0;
 }
 
@@ -126,7 +187,12 @@ int pcnn_trainer_save(const pcnn_trainer *t, const char *path)
 {
     pcnn_st st;
     char buf[64];
-    int rc = pcnn_modelfile_build(&st, t->m, t->adam_m, t->adam_v);
+    /* the plain names hold the weights readers use: the average when there is one */
+    const real *trained = t->averaged ? t->avg : t->m->w, *avg = t->averaged ? t->m->w : t->avg;
+    int rc = pcnn_modelfile_build(&st, t->m, avg ? avg : trained);
+    if (!rc) rc = pcnn_modelfile_add_arena(&st, t->m, t->adam_m, "adam.m.");
+    if (!rc) rc = pcnn_modelfile_add_arena(&st, t->m, t->adam_v, "adam.v.");
+    if (!rc && avg) rc = pcnn_modelfile_add_arena(&st, t->m, trained, "raw.");
 #define META(key, fmt, val) \
     (snprintf(buf, sizeof buf, fmt, val), rc = rc ? rc : pcnn_modelfile_meta_add(&st, key, buf))
     META("train.step", "%" PRId64, t->step);
@@ -137,6 +203,12 @@ int pcnn_trainer_save(const pcnn_trainer *t, const char *path)
     META("train.beta2", "%.9g", t->o.beta2);
     META("train.eps", "%.9g", t->o.eps);
     META("train.clip", "%.9g", t->o.clip);
+    META("train.schedule", "%s", pcnn_lr_schedule_name(t->o.schedule));
+    META("train.warmup", "%" PRId64, t->o.warmup);
+    META("train.lr_decay", "%.9g", t->o.lr_decay);
+    META("train.lr_steps", "%" PRId64, t->o.lr_steps);
+    META("train.ema", "%.9g", t->o.ema);
+    META("train.dropout", "%.9g", t->o.dropout);
 #undef META
     if (!rc) rc = pcnn_st_write(&st, path);
     pcnn_st_free(&st);
@@ -176,11 +248,32 @@ pcnn_trainer *pcnn_trainer_load(pcnn_model *m, const char *path)
         meta_float(&st, path, "train.beta2", &o.beta2) || meta_float(&st, path, "train.eps", &o.eps) ||
         meta_float(&st, path, "train.clip", &o.clip))
         goto out;
+    /* the schedule, the average and dropout came later: a state without them had none */
+    o.schedule = PCNN_LR_CONSTANT, o.warmup = 0, o.lr_decay = 1, o.lr_steps = 0, o.ema = 0, o.dropout = 0;
+    const char *sched = pcnn_st_meta(&st, "train.schedule");
+    if (sched) {
+        for (o.schedule = 0; o.schedule <= PCNN_LR_COSINE && strcmp(sched, pcnn_lr_schedule_name(o.schedule)); o.schedule++) {}
+        if (o.schedule > PCNN_LR_COSINE) {
+            pcnn_seterr("%s: unknown learning-rate schedule '%s'", path, sched);
+            goto out;
+        }
+        long warmup, lr_steps;
+        if (pcnn_modelfile_meta_int(&st, path, "train.warmup", 0, 1L << 40, &warmup) ||
+            pcnn_modelfile_meta_int(&st, path, "train.lr_steps", 0, 1L << 40, &lr_steps) ||
+            meta_float(&st, path, "train.lr_decay", &o.lr_decay) || meta_float(&st, path, "train.ema", &o.ema) ||
+            meta_float(&st, path, "train.dropout", &o.dropout))
+            goto out;
+        o.warmup = warmup, o.lr_steps = lr_steps;
+    }
     t = pcnn_trainer_new(m, &o);
     if (!t) goto out;
     t->step = step;
+    /* with an average, the model was loaded with it: it goes to t->avg, the trained
+     * weights into the model */
+    if (t->avg) m->be->copy_rows(t->avg, 0, m->w, 0, (int)m->total, 1, 0);
     if (pcnn_modelfile_load_arena(&st, path, m, t->adam_m, "adam.m.") ||
-        pcnn_modelfile_load_arena(&st, path, m, t->adam_v, "adam.v.")) {
+        pcnn_modelfile_load_arena(&st, path, m, t->adam_v, "adam.v.") ||
+        (t->avg && pcnn_modelfile_load_arena(&st, path, m, m->w, "raw."))) {
         pcnn_trainer_free(t);
         t = NULL;
     }

@@ -16,7 +16,7 @@ static const pcnn_backend cpu = {
     .copy_rows = cpu_copy_rows, .add = cpu_add, .mul = cpu_mul, .sumsq = cpu_sumsq,
     .levels_to_input = cpu_levels_to_input,
     .softmax_xent = cpu_softmax_xent,
-    .adam = cpu_adam,
+    .adam = cpu_adam, .average = cpu_average, .dropout = cpu_dropout,
     .sample = cpu_sample,
     .place = cpu_place,
 };

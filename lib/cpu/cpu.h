@@ -41,6 +41,8 @@ void cpu_relu_bwd(real *dx, const real *x, const real *dy, size_t n);
 void cpu_add(real *y, const real *x, size_t n);
 void cpu_mul(real *x, const real *mask, size_t n);
 double cpu_sumsq(const real *x, size_t n);
+void cpu_average(real *avg, const real *w, size_t n, real decay);
+void cpu_dropout(real *x, size_t n, real rate, uint64_t seed);
 void cpu_levels_to_input(real *in, const uint8_t *x, int B, int C, int H, int W, int K);
 void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
                       int C, int H, int W, int K, real scale);
@@ -48,5 +50,6 @@ void cpu_adam(real *w, real *m, real *v, const real *g, size_t n, real lr, real 
               real eps, int t, real gscale);
 void cpu_place(real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H, int W, int i, int j,
                int c, int K);
-void cpu_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, const double *u);
+void cpu_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, real top_p,
+                const double *u);
 #endif

@@ -152,6 +152,39 @@ setup() {
     [ "${#lines[@]}" -eq 3 ]
 }
 
+# ---- nucleus (top-p) sampling ------------------------------------------------------------
+
+@test "pcnn-sample: --top-p outside (0, 1] exits 2 (0, 1.5, -0.1, nan, x)" {
+    local a
+    for a in 0 1.5 -0.1 nan x ""; do
+        run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" --top-p "$a"
+        assert_usage_error pcnn-sample "--top-p"
+    done
+}
+
+@test "pcnn-sample --top-p 0.9: draws images that pcnn-nll reads back; in --help" {
+    run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" -n 3 --top-p 0.9 | "$2" -m "$3"' _ "$SAMPLE" "$NLL" "$F/gray.pcnn"
+    [ "${#lines[@]}" -eq 4 ] || die "expected 3 images and a mean"
+    run -0 --separate-stderr "$SAMPLE" --help
+    [[ $output == *"--top-p"* ]] || die "--top-p missing from the help"
+}
+
+@test "pcnn-sample --top-p: 1 is the default; 0.9 changes the draws; --naive agrees" {
+    "$SAMPLE" -m "$F/rgb.pcnn" -n 3 --seed 6 >"$D/default.ppm" 2>/dev/null
+    "$SAMPLE" -m "$F/rgb.pcnn" -n 3 --seed 6 --top-p 1 >"$D/one.ppm" 2>/dev/null
+    "$SAMPLE" -m "$F/rgb.pcnn" -n 3 --seed 6 --top-p 0.9 >"$D/p.ppm" 2>/dev/null
+    "$SAMPLE" -m "$F/rgb.pcnn" -n 3 --seed 6 --top-p 0.9 --naive >"$D/naive.ppm" 2>/dev/null
+    cmp "$D/default.ppm" "$D/one.ppm"
+    ! cmp -s "$D/default.ppm" "$D/p.ppm" || die "--top-p 0.9 drew the same images as --top-p 1"
+    cmp "$D/p.ppm" "$D/naive.ppm"
+}
+
+@test "pcnn-sample --top-p 0.001: every value is the likeliest, so the seed does not matter" {
+    "$SAMPLE" -m "$F/class.pcnn" -c all -n 2 --seed 1 --top-p 0.001 >"$D/a.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/class.pcnn" -c all -n 2 --seed 2 --top-p 0.001 >"$D/b.pgm" 2>/dev/null
+    cmp "$D/a.pgm" "$D/b.pgm"
+}
+
 # ---- PNG grids -------------------------------------------------------------------------
 
 @test "pcnn-sample -o grid.png: a PNG, nothing on stdout, no temporary files" {

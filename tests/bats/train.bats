@@ -266,6 +266,28 @@ setup() {
     cmp "$D/a.pcnn" "$D/b.pcnn"
 }
 
+@test "pcnn-train: the recipe (--lr-schedule cosine, --warmup, --ema, --dropout) resumes byte-identically" {
+    local t=(-L 2 -p 6 -n 3 -b 4 --every 4 --seed 3 --lr-schedule cosine:12 --warmup 3 --ema 0.9 --dropout 0.2)
+    run -0 --separate-stderr "$TRAIN" "${t[@]}" -s 10 -o "$D/a.pcnn" "$MANY"
+    run -0 --separate-stderr "$TRAIN" "${t[@]}" -s 4 -o "$D/b.pcnn" "$MANY"
+    [ "$(model_meta "$D/b.pcnn" train.schedule)" = cosine ] || die "schedule not stored"
+    [ "$(model_meta "$D/b.pcnn" train.ema)" = 0.899999976 ] || die "ema not stored: $(model_meta "$D/b.pcnn" train.ema)"
+    run -0 --separate-stderr "$TRAIN" --resume -s 10 --every 4 -o "$D/b.pcnn" "$MANY"
+    cmp "$D/a.pcnn" "$D/b.pcnn"
+    # the plain weights are the average: the programs read it
+    run -0 --separate-stderr "$NLL" -m "$D/a.pcnn" "$SIX"
+}
+
+@test "pcnn-train: bad --lr-schedule, --ema and --dropout values are usage errors (exit 2)" {
+    for bad in "--lr-schedule linear" "--lr-schedule exp:" "--lr-schedule exp:1.5" "--lr-schedule cosine:x" \
+               "--lr-schedule cosine:2 --warmup 5" "--ema 1" "--ema -0.1" "--dropout 1" "--warmup -1"; do
+        # shellcheck disable=SC2086  # split on purpose
+        run -2 --separate-stderr "$TRAIN" -o "$D/m.pcnn" -L 1 -p 6 -n 3 -s 2 $bad "$SIX"
+        assert_usage_error pcnn-train ""
+        assert_no_leftovers "$D/m.pcnn"
+    done
+}
+
 @test "pcnn-train: --resume at the final step changes nothing" {
     run -0 --separate-stderr tiny_train -o "$D/a.pcnn" "$SIX"
     cp "$D/a.pcnn" "$D/b.pcnn"

@@ -96,8 +96,8 @@ static double time_sample(pcnn_model *m, int B, int naive)
     const pcnn_hparams *hp = pcnn_model_hparams(m);
     uint8_t *x = malloc((size_t)B * hp->C * hp->H * hp->W);
     double t0 = now();
-    if (naive) pcnn_model_sample_naive(m, x, NULL, B, 1, 1, NULL, NULL);
-    else pcnn_model_sample(m, x, NULL, B, 1, 1, NULL, NULL);
+    if (naive) pcnn_model_sample_naive(m, x, NULL, B, 1, 1, 1, NULL, NULL);
+    else pcnn_model_sample(m, x, NULL, B, 1, 1, 1, NULL, NULL);
     double s = now() - t0;
     free(x);
     return s;

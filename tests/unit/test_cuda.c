@@ -192,6 +192,13 @@ static void test_ops(void)
         compare("adam w", w, dw, n, 1e-6);
         compare("adam m", m1, dm1, n, 1e-6);
         compare("adam v", v1, dv1, n, 1e-6);
+        /* the weights' moving average; dropout, whose mask is a hash both sides compute */
+        cpu->average(m1, w, n, 0.99f);
+        gpu->average(dm1, dw, n, 0.99f);
+        compare("average", m1, dm1, n, 1e-6);
+        cpu->dropout(r, n, 0.3f, 12345);
+        gpu->dropout(dr, n, 0.3f, 12345);
+        compare("dropout", r, dr, n, 1e-7);
         free(y), free(v), free(g), free(da), free(r), free(mask), free(w), free(m1), free(v1);
         gpu->release(dy), gpu->release(dv), gpu->release(dg), gpu->release(dda), gpu->release(dr);
         gpu->release(dmask), gpu->release(dw), gpu->release(dm1), gpu->release(dv1);
@@ -216,10 +223,39 @@ static void test_ops(void)
         uint8_t d1[8], d2[8], *dd = gpu->alloc(8);
         for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng);
         gpu->to_device(du, u, sizeof u);
-        cpu->sample(d1, z, B, K, K * C, 0.7f, u);
-        gpu->sample(dd, dz, B, K, K * C, 0.7f, du);
+        cpu->sample(d1, z, B, K, K * C, 0.7f, 1, u);
+        gpu->sample(dd, dz, B, K, K * C, 0.7f, 1, du);
         gpu->to_host(d2, dd, B);
         CHECK(memcmp(d1, d2, B) == 0, "sample: CPU and CUDA draw differently");
+        /* nucleus (top-p) sampling: 1000 rows of 200 levels, half of them with tied
+         * logits (ties go to the lower level); exp's last bit may differ between the two
+         * backends, so one flipped draw in 1000 is allowed */
+        {
+            enum { R = 1000, K2 = 200 };
+            real *zz = malloc((size_t)R * K2 * sizeof *zz);
+            double *uu = malloc(R * sizeof *uu), *duu = gpu->alloc(R * sizeof *duu);
+            uint8_t *o1 = malloc(R), *o2 = malloc(R), *doo = gpu->alloc(R);
+            for (size_t i = 0; i < (size_t)R * K2; i++) {
+                double v = 4 * (2 * pcnn_rng_uniform(&rng) - 1);
+                zz[i] = (real)(i < (size_t)R * K2 / 2 ? v : floor(v));
+            }
+            for (int r = 0; r < R; r++) uu[r] = pcnn_rng_uniform(&rng);
+            real *dzz = dev_copy(zz, (size_t)R * K2);
+            gpu->to_device(duu, uu, R * sizeof *uu);
+            const real tops[] = {0.9f, 0.5f, 1e-3f};
+            for (int t = 0; t < 3; t++) {
+                cpu->sample(o1, zz, R, K2, K2, 0.8f, tops[t], uu);
+                memset(o2, 0xff, R); /* level 255 poisons: no draw of 200 levels is 255 */
+                gpu->to_device(doo, o2, R);
+                gpu->sample(doo, dzz, R, K2, K2, 0.8f, tops[t], duu);
+                gpu->to_host(o2, doo, R);
+                int differ = 0;
+                for (int r = 0; r < R; r++) differ += o1[r] != o2[r];
+                CHECK(differ <= 1, "sample top_p %g: CPU and CUDA draw differently in %d of %d rows", tops[t], differ, R);
+            }
+            free(zz), free(uu), free(o1), free(o2);
+            gpu->release(duu), gpu->release(doo), gpu->release(dzz);
+        }
         /* place: the draws into the levels and the input map */
         real *in2 = malloc(npix * sizeof *in2);
         memcpy(in2, in, npix * sizeof *in2);

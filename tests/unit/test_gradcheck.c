@@ -97,13 +97,15 @@ static double loss(pcnn_model *m, const uint8_t *x, const real *h, int B)
 
 /* Every parameter tensor of a model against finite differences of its loss: the NLL of a
  * PixelCNN (through V, m() and the encoder when it has them), the squared error of an
- * MSE autoencoder, the triplet loss of an embedding net. */
-static void test_model(pcnn_hparams hp, const char *what)
+ * MSE autoencoder, the triplet loss of an embedding net. With a dropout rate, the loss
+ * is the training loss under one fixed mask (the same seed in every pass). */
+static void test_model_dropout(pcnn_hparams hp, const char *what, real dropout)
 {
     pcnn_model *m = pcnn_model_alloc(&hp, pcnn_backend_cpu());
     CHECK(m != NULL, "%s: model alloc: %s", what, pcnn_errstr());
     if (!m) return;
     pcnn_model_init_weights(m, 7);
+    m->dropout = dropout, m->dropout_seed = 99;
     /* non-zero biases too, so that every path carries signal; the small nets' biases
      * positive, so that their few relus are open */
     for (size_t i = 0; i < m->total; i++) m->w[i] = m->mask[i] ? m->w[i] + 0.1 * urand() : 0;
@@ -127,6 +129,12 @@ static void test_model(pcnn_hparams hp, const char *what)
     real l0[B];
     pcnn_model_run(m, l0, x, h, B, 1, 1);
     CHECK(l0[0] + l0[1] + l0[2] + l0[3] > 0, "%s: the loss is zero, so nothing is checked", what);
+    if (dropout > 0) { /* the mask must matter, or this checks nothing more than without it */
+        m->dropout = 0;
+        double plain = loss(m, x, h, B);
+        m->dropout = dropout;
+        CHECK(fabs(plain - loss(m, x, h, B)) > 1e-3, "%s: dropout leaves the loss as it is", what);
+    }
     real *g = malloc(m->total * sizeof *g);
     memcpy(g, m->g, m->total * sizeof *g);
     int masked_nonzero = 0;
@@ -155,6 +163,8 @@ static void test_model(pcnn_hparams hp, const char *what)
     free(g), free(x), free(h);
     pcnn_model_free(m);
 }
+
+static void test_model(pcnn_hparams hp, const char *what) { test_model_dropout(hp, what, 0); }
 
 static void test_network(int C, int D, int K)
 {
@@ -208,5 +218,8 @@ int main(void)
     test_model(hp, "MSE autoencoder");
     hp = base, hp.kind = PCNN_EMBEDDING, hp.classes = 2, hp.D = 4, hp.H = 7, hp.W = 6;
     test_model(hp, "embedding (triplet)");
+    /* last, so that the draws of the cases above stay what they were */
+    const pcnn_hparams drop = {.L = 2, .p = 6, .n = 3, .C = 3, .H = 4, .W = 5, .K = 7, .D = 4};
+    test_model_dropout(drop, "dropout 0.3 RGB conditional", 0.3);
     return check_summary("test_gradcheck");
 }

@@ -1,8 +1,12 @@
 /* test_sample.c -- the cached sampler computes the same function as the full network:
  * fed the same image pixel by pixel (teacher forcing) its logits agree with one forward
  * pass to 1e-4 relative, and with one seed it draws the same images as the naive
- * sampler (at most 0.1% of pixels may differ, should rounding flip a draw).
- * Gray and RGB, with and without conditioning (dense h and spatial s = m(h)). */
+ * sampler (at most 0.1% of pixels may differ, should rounding flip a draw), with and
+ * without nucleus (top-p) sampling.
+ * Gray and RGB, with and without conditioning (dense h and spatial s = m(h)).
+ * The CPU backend's sample op: top_p >= 1 draws exactly what the op drew before top-p
+ * existed; a tiny top_p draws the first argmax; top_p < 1 draws from the truncated,
+ * renormalised distribution and never outside it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +29,7 @@ static void run_case(int C, int n, int D, int K, int S)
     for (int i = 0; i < B * D; i++) h[i] = (float)(2 * pcnn_rng_uniform(&rng) - 1);
 
     pcnn_model_logits(m, full, x, h, B);
-    int rc = pcnn_sample_cached(m, y, h, B, 1, 1, B, NULL, NULL, x, cached);
+    int rc = pcnn_sample_cached(m, y, h, B, 1, 1, 1, B, NULL, NULL, x, cached);
     CHECK(rc == 0, "teacher forcing: %s", pcnn_errstr());
     double num = 0, den = 0, worst = 0;
     for (size_t i = 0; i < nlog; i++) {
@@ -37,13 +41,24 @@ static void run_case(int C, int n, int D, int K, int S)
           n, D, S, sqrt(num / den), worst);
     CHECK(memcmp(x, y, npix) == 0, "teacher forcing must return the teacher's image");
 
-    pcnn_model_sample(m, y, h, B, 1, 42, NULL, NULL);
-    pcnn_model_sample_naive(m, z, h, B, 1, 42, NULL, NULL);
+    pcnn_model_sample(m, y, h, B, 1, 1, 42, NULL, NULL);
+    pcnn_model_sample_naive(m, z, h, B, 1, 1, 42, NULL, NULL);
     size_t differ = 0;
     for (size_t i = 0; i < npix; i++) differ += y[i] != z[i];
     printf("C=%d n=%d D=%d S=%d K=%d: cached vs naive logits %.2g relative; draws differ in %zu of %zu samples\n",
            C, n, D, S, K, sqrt(num / den), differ, npix);
     CHECK(differ * 1000 <= npix, "cached and naive draws differ in %zu of %zu samples", differ, npix);
+    /* nucleus sampling: the two samplers still agree, and it changes the draws */
+    uint8_t *yp = malloc(npix), *zp = malloc(npix);
+    CHECK(pcnn_model_sample(m, yp, h, B, 1, 0.9f, 42, NULL, NULL) == 0, "top_p 0.9: %s", pcnn_errstr());
+    CHECK(pcnn_model_sample_naive(m, zp, h, B, 1, 0.9f, 42, NULL, NULL) == 0, "top_p 0.9 naive: %s", pcnn_errstr());
+    size_t differ_p = 0, changed = 0;
+    for (size_t i = 0; i < npix; i++) differ_p += yp[i] != zp[i], changed += yp[i] != y[i];
+    printf("C=%d n=%d D=%d S=%d K=%d: top_p 0.9: cached and naive draws differ in %zu of %zu samples; %zu differ from top_p 1\n",
+           C, n, D, S, K, differ_p, npix, changed);
+    CHECK(differ_p * 1000 <= npix, "top_p 0.9: cached and naive draws differ in %zu of %zu samples", differ_p, npix);
+    CHECK(changed > 0, "top_p 0.9 drew the same images as top_p 1");
+    free(yp), free(zp);
     /* and the draws are not all one value: the test would be void otherwise */
     size_t distinct = 0;
     for (size_t i = 1; i < npix; i++) distinct += y[i] != y[0];
@@ -62,22 +77,173 @@ static void test_rows(int naive)
     float h[N * 3];
     for (int i = 0; i < N * 3; i++) h[i] = (float)(i % 3) * 0.5f; /* the same h everywhere */
     uint8_t x[N * SZ], y[N * SZ];
-    int rc = pcnn_model_sample_rows(m, x, h, N, PER, naive, 1, 9, NULL, NULL);
+    int rc = pcnn_model_sample_rows(m, x, h, N, PER, naive, 1, 1, 9, NULL, NULL);
     CHECK(rc == 0, "sample_rows: %s", pcnn_errstr());
     for (int r = 1; r < ROWS; r++)
         for (int k = 0; k < PER; k++)
             CHECK(memcmp(x + (r * PER + k) * SZ, x + k * SZ, SZ) == 0, "naive=%d: row %d image %d differs from row 0's", naive, r, k);
     CHECK(memcmp(x, x + SZ, SZ) != 0, "naive=%d: the two images of a row are the same", naive);
     /* per_row = N is the plain sampler */
-    pcnn_model_sample_rows(m, x, h, N, N, naive, 1, 9, NULL, NULL);
-    if (naive) pcnn_model_sample_naive(m, y, h, N, 1, 9, NULL, NULL);
-    else pcnn_model_sample(m, y, h, N, 1, 9, NULL, NULL);
+    pcnn_model_sample_rows(m, x, h, N, N, naive, 1, 1, 9, NULL, NULL);
+    if (naive) pcnn_model_sample_naive(m, y, h, N, 1, 1, 9, NULL, NULL);
+    else pcnn_model_sample(m, y, h, N, 1, 1, 9, NULL, NULL);
     CHECK(memcmp(x, y, sizeof x) == 0, "naive=%d: sample_rows with one row is not the plain sampler", naive);
+    pcnn_model_free(m);
+}
+
+/* The CPU sample op as it was before top-p, verbatim: top_p >= 1 must draw exactly this. */
+static void sample_before_top_p(uint8_t *out, const real *logits, int R, int K, int ld, real T,
+                                const double *u)
+{
+    for (int r = 0; r < R; r++) {
+        const real *z = logits + (size_t)r * ld;
+        real mx = z[0];
+        for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
+        double se = 0;
+        for (int k = 0; k < K; k++) se += exp((z[k] - mx) / T);
+        double target = u[r] * se, acc = 0;
+        int k = 0;
+        for (; k < K - 1; k++) {
+            acc += exp((z[k] - mx) / T);
+            if (acc > target) break;
+        }
+        out[r] = (uint8_t)k;
+    }
+}
+
+/* R rows of logits with stride ld, spread by scale; with ties != 0 rounded to a few
+ * values, so that rows hold equal logits (at their maximum too) */
+static real *rand_logits(uint64_t *rng, int R, int ld, double scale, int ties)
+{
+    real *z = malloc((size_t)R * ld * sizeof *z);
+    for (size_t i = 0; i < (size_t)R * ld; i++) {
+        double v = scale * (2 * pcnn_rng_uniform(rng) - 1);
+        z[i] = (real)(ties ? floor(v) : v);
+    }
+    return z;
+}
+
+/* top_p = 1 (and above) is the sampler as it was, draw for draw */
+static void test_top_p_one(void)
+{
+    const pcnn_backend *be = pcnn_backend_cpu();
+    uint64_t rng = 5;
+    const int R = 3000, Ks[] = {2, 16, 256};
+    const real Ts[] = {1, 0.7f, 1.3f};
+    uint8_t *want = malloc(R), *got = malloc(R), *got2 = malloc(R);
+    double *u = malloc(R * sizeof *u);
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            const int K = Ks[a], ld = K + 3;
+            real *z = rand_logits(&rng, R, ld, 4, b == 2);
+            for (int r = 0; r < R; r++) u[r] = pcnn_rng_uniform(&rng);
+            sample_before_top_p(want, z, R, K, ld, Ts[b], u);
+            be->sample(got, z, R, K, ld, Ts[b], 1, u);
+            be->sample(got2, z, R, K, ld, Ts[b], 1.5f, u);
+            CHECK(memcmp(want, got, R) == 0, "K=%d T=%g: top_p 1 draws differ from the sampler before top-p", K, Ts[b]);
+            CHECK(memcmp(want, got2, R) == 0, "K=%d T=%g: top_p 1.5 draws differ from the sampler before top-p", K, Ts[b]);
+            free(z);
+        }
+    free(want), free(got), free(got2), free(u);
+}
+
+/* a top_p below every level's probability leaves the argmax alone; of equal maxima
+ * the lowest level */
+static void test_top_p_tiny(void)
+{
+    const pcnn_backend *be = pcnn_backend_cpu();
+    uint64_t rng = 6;
+    const int R = 2000, Ks[] = {2, 16, 256};
+    uint8_t *out = malloc(R);
+    double *u = malloc(R * sizeof *u);
+    for (int a = 0; a < 3; a++)
+        for (int ties = 0; ties < 2; ties++) {
+            const int K = Ks[a];
+            real *z = rand_logits(&rng, R, K, ties ? 2 : 4, ties);
+            for (int r = 0; r < R; r++) u[r] = pcnn_rng_uniform(&rng);
+            u[0] = 0.999999; /* the end of the distribution */
+            be->sample(out, z, R, K, K, 0.8f, 1e-6f, u);
+            int wrong = 0, tied = 0;
+            for (int r = 0; r < R; r++) {
+                const real *zr = z + (size_t)r * K;
+                int best = 0, nbest = 1;
+                for (int k = 1; k < K; k++) {
+                    if (zr[k] > zr[best]) best = k, nbest = 1;
+                    else if (zr[k] == zr[best]) nbest++;
+                }
+                wrong += out[r] != best, tied += nbest > 1;
+            }
+            CHECK(wrong == 0, "K=%d ties=%d: top_p 1e-6 missed the (first) argmax in %d of %d rows", K, ties, wrong, R);
+            CHECK(!ties || tied > R / 10, "K=%d: only %d rows with tied maxima; the tie test is void", K, tied);
+            free(z);
+        }
+    free(out), free(u);
+}
+
+/* many draws from one row: the frequencies follow the nucleus, renormalised (a
+ * chi-square test at the 0.1% level), and no level outside it is drawn */
+static void nucleus_frequencies(float top_p, const int *nucleus, int n_nucleus, double crit)
+{
+    /* likeliest first: 1 (.30), 3 (.25), 4 (.15), 5 (.10), 6 (.08), 0 and 7 (.05 each: 0
+     * first), 2 (.02). Cumulative: .30 .55 .70 .80 .88 .93 .98 1 */
+    static const double p[8] = {0.05, 0.30, 0.02, 0.25, 0.15, 0.10, 0.08, 0.05};
+    enum { K = 8, N = 200000 };
+    real z[K];
+    for (int k = 0; k < K; k++) z[k] = (real)log(p[k]);
+    double *u = malloc(N * sizeof *u);
+    uint8_t *out = malloc(N);
+    uint64_t rng = 7;
+    for (int i = 0; i < N; i++) u[i] = pcnn_rng_uniform(&rng);
+    pcnn_backend_cpu()->sample(out, z, N, K, 0, 1, top_p, u); /* stride 0: the same row N times */
+    long count[K] = {0};
+    for (int i = 0; i < N; i++) count[out[i]]++;
+    int in[K] = {0};
+    double mass = 0, chi2 = 0;
+    for (int i = 0; i < n_nucleus; i++) in[nucleus[i]] = 1, mass += p[nucleus[i]];
+    for (int k = 0; k < K; k++) {
+        if (!in[k]) {
+            CHECK(count[k] == 0, "top_p %g: level %d, outside the nucleus, drawn %ld times", top_p, k, count[k]);
+            continue;
+        }
+        double e = N * p[k] / mass;
+        chi2 += (count[k] - e) * (count[k] - e) / e;
+    }
+    printf("top_p %g: %d levels kept; chi-square %.3g on %d degrees of freedom (limit %g)\n", top_p,
+           n_nucleus, chi2, n_nucleus - 1, crit);
+    CHECK(chi2 < crit, "top_p %g: frequencies off the renormalised nucleus: chi-square %.2f >= %.2f", top_p, chi2, crit);
+    free(u), free(out);
+}
+
+/* through the samplers: bad top_p values are refused; a tiny one draws the same image
+ * whatever the seed (every value is the argmax) */
+static void test_top_p_model(void)
+{
+    pcnn_hparams hp = {.L = 2, .p = 8, .n = 3, .C = 1, .H = 5, .W = 6, .K = 16};
+    pcnn_model *m = pcnn_model_new(&hp, 12);
+    uint8_t x[2 * 30], y[2 * 30];
+    const float bad[] = {0, -0.5f, 1.5f, NAN};
+    for (int i = 0; i < 4; i++) {
+        CHECK(pcnn_model_sample(m, x, NULL, 2, 1, bad[i], 1, NULL, NULL) != 0, "top_p %g accepted", bad[i]);
+        CHECK(strstr(pcnn_errstr(), "top-p") != NULL, "top_p %g: error '%s'", bad[i], pcnn_errstr());
+        CHECK(pcnn_model_sample_naive(m, x, NULL, 2, 1, bad[i], 1, NULL, NULL) != 0, "naive: top_p %g accepted", bad[i]);
+    }
+    for (int naive = 0; naive < 2; naive++) {
+        CHECK(pcnn_model_sample_rows(m, x, NULL, 2, 2, naive, 1, 1e-6f, 1, NULL, NULL) == 0, "%s", pcnn_errstr());
+        CHECK(pcnn_model_sample_rows(m, y, NULL, 2, 2, naive, 1, 1e-6f, 99, NULL, NULL) == 0, "%s", pcnn_errstr());
+        CHECK(memcmp(x, y, sizeof x) == 0, "naive=%d: top_p 1e-6 draws depend on the seed", naive);
+        CHECK(memcmp(x, x + 30, 30) == 0, "naive=%d: top_p 1e-6 draws two images differently", naive);
+    }
     pcnn_model_free(m);
 }
 
 int main(void)
 {
+    test_top_p_one();
+    test_top_p_tiny();
+    nucleus_frequencies(0.9f, (const int[]){1, 3, 4, 5, 6, 0}, 6, 20.52); /* 7 ties with 0 but comes later */
+    nucleus_frequencies(0.5f, (const int[]){1, 3}, 2, 10.83);
+    nucleus_frequencies(0.25f, (const int[]){1}, 1, 1e-9); /* level 1 alone */
+    test_top_p_model();
     test_rows(0);
     test_rows(1);
     run_case(1, 3, 0, 256, 0);

@@ -1,12 +1,15 @@
 /* test_train.c -- the model learns: a small network overfits 16 Fashion-MNIST images far
  * below its starting loss, a short run lowers the held-out bits/dim, and a run stopped,
- * saved, loaded and resumed ends with the same weights as an unbroken one. */
+ * saved, loaded and resumed ends with the same weights as an unbroken one, also with a
+ * learning-rate schedule, dropout and a moving average of the weights, each of which is
+ * checked against its formula. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "model-impl.h"
+#include "modelfile.h"
 
 #define FM "/usr/share/datasets/fashion-mnist/"
 
@@ -56,6 +59,191 @@ static void train(pcnn_trainer *t, const uint8_t *x, const float *h, size_t n, i
         if (pcnn_trainer_step(t, xb, hb, B, &bpd)) CHECK(0, "step: %s", pcnn_errstr());
     }
     free(xb), free(hb);
+}
+
+/* the rate at chosen steps against the formulas, and a warm-up that reaches Adam */
+static void test_schedule(const pcnn_hparams *hp, const uint8_t *x, const float *h)
+{
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.lr = 0.01f, o.warmup = 10;
+    CHECK_CLOSE(pcnn_train_lr(&o, 5), 0.005, 1e-6, "warm-up: step 5 of 10 at half the rate");
+    CHECK_CLOSE(pcnn_train_lr(&o, 10), 0.01, 1e-6, "warm-up ends at the rate");
+    CHECK_CLOSE(pcnn_train_lr(&o, 1000), 0.01, 1e-6, "constant after the warm-up");
+    o.schedule = PCNN_LR_EXP, o.lr_decay = 0.9f;
+    CHECK_CLOSE(pcnn_train_lr(&o, 12), 0.01 * pow(0.9f, 2), 1e-6, "exp: two steps after the warm-up");
+    o.schedule = PCNN_LR_COSINE, o.lr_steps = 30;
+    CHECK_CLOSE(pcnn_train_lr(&o, 20), 0.005, 1e-6, "cosine: half-way down at the middle");
+    CHECK_CLOSE(pcnn_train_lr(&o, 15), 0.01 * 0.5 * (1 + cos(M_PI / 4)), 1e-6, "cosine: a quarter of the way");
+    CHECK(pcnn_train_lr(&o, 30) == 0 && pcnn_train_lr(&o, 45) == 0, "cosine ends at 0 and stays there");
+    o.warmup = 30;
+    pcnn_model *mm = pcnn_model_new(hp, 1);
+    CHECK(pcnn_trainer_new(mm, &o) == NULL, "a cosine that ends within its warm-up is refused");
+    pcnn_model_free(mm);
+
+    /* Adam's first step moves every weight by about lr (m/sqrt(v) = sign(g)): with a
+     * warm-up of 2 steps the first step moves them by half as much */
+    pcnn_train_opts_default(&o);
+    o.batch = 4, o.lr = 1e-3f;
+    pcnn_model *a = pcnn_model_new(hp, 6), *b = pcnn_model_new(hp, 6);
+    real *w0 = malloc(a->total * sizeof *w0);
+    memcpy(w0, a->w, a->total * sizeof *w0);
+    pcnn_trainer *ta = pcnn_trainer_new(a, &o);
+    o.warmup = 2;
+    pcnn_trainer *tb = pcnn_trainer_new(b, &o);
+    train(ta, x, h, 8, 1);
+    train(tb, x, h, 8, 1);
+    double da = 0, db = 0;
+    for (size_t i = 0; i < a->total; i++) da += fabs(a->w[i] - w0[i]), db += fabs(b->w[i] - w0[i]);
+    CHECK_CLOSE(db / da, 0.5, 1e-3, "first step under a 2-step warm-up: %.4f of a full step", db / da);
+    free(w0);
+    pcnn_trainer_free(ta), pcnn_trainer_free(tb);
+    pcnn_model_free(a), pcnn_model_free(b);
+}
+
+/* after N steps the average equals its closed form over the weights of every step */
+static void test_average(const pcnn_hparams *hp, const uint8_t *x, const float *h)
+{
+    enum { N = 7 };
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.batch = 4, o.ema = 0.6f;
+    CHECK(pcnn_train_ema_decay(&o, 1) == 2.0 / 11 && pcnn_train_ema_decay(&o, 100) == (double)0.6f,
+          "the average's decay: (1+t)/(10+t) early, then the given one");
+    pcnn_model *m = pcnn_model_new(hp, 8);
+    pcnn_trainer *t = pcnn_trainer_new(m, &o);
+    double *want = malloc(m->total * sizeof *want);
+    /* the average starts at w0: avg_N = prod_k d_k w0 + sum_k (1 - d_k) prod_{j>k} d_j w_k */
+    real **ws = malloc(N * sizeof *ws);
+    for (int k = 0; k < N; k++) {
+        train(t, x, h, 16, 1);
+        ws[k] = malloc(m->total * sizeof(real));
+        memcpy(ws[k], m->w, m->total * sizeof(real));
+    }
+    for (size_t i = 0; i < m->total; i++) want[i] = 0;
+    double tail = 1; /* prod_{j>k} d_j */
+    for (int k = N; k >= 1; k--) {
+        double d = pcnn_train_ema_decay(&o, k);
+        for (size_t i = 0; i < m->total; i++) want[i] += (1 - d) * tail * ws[k - 1][i];
+        tail *= d;
+    }
+    pcnn_model *init = pcnn_model_new(hp, 8);
+    for (size_t i = 0; i < m->total; i++) want[i] += tail * init->w[i];
+    pcnn_trainer_use_average(t, 1);
+    double worst = 0, moved = 0;
+    for (size_t i = 0; i < m->total; i++) {
+        worst = fmax(worst, fabs(m->w[i] - want[i]));
+        moved = fmax(moved, fabs(m->w[i] - ws[N - 1][i]));
+    }
+    CHECK(worst < 1e-6, "average after %d steps: off its closed form by %.3g", N, worst);
+    CHECK(moved > 1e-5, "the average is not simply the last weights");
+    float bpd;
+    CHECK(pcnn_trainer_step(t, x, h, 4, &bpd) == -1, "no step while the model holds the average");
+    pcnn_trainer_use_average(t, 0);
+    CHECK(memcmp(m->w, ws[N - 1], m->total * sizeof(real)) == 0, "the trained weights come back");
+    for (int k = 0; k < N; k++) free(ws[k]);
+    free(ws), free(want);
+    pcnn_trainer_free(t);
+    pcnn_model_free(m), pcnn_model_free(init);
+}
+
+/* dropout acts in training only: evaluation is what it is without it */
+static void test_dropout(const pcnn_hparams *hp, const uint8_t *x, const float *h)
+{
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.batch = 8;
+    pcnn_model *a = pcnn_model_new(hp, 9), *b = pcnn_model_new(hp, 9);
+    float eval[8], after_a[8], after_b[8], with, without;
+    pcnn_model_nll(a, eval, x, h, 8);
+    double mean = 0;
+    for (int i = 0; i < 8; i++) mean += eval[i] / 8;
+    pcnn_trainer *tb = pcnn_trainer_new(b, &o);
+    o.dropout = 0.5f;
+    pcnn_trainer *ta = pcnn_trainer_new(a, &o);
+    CHECK(pcnn_trainer_step(ta, x, h, 8, &with) == 0 && pcnn_trainer_step(tb, x, h, 8, &without) == 0, "steps");
+    double bpd_eval = pcnn_bits_per_dim(hp, mean);
+    CHECK_CLOSE(without, bpd_eval, 2e-6, "training loss without dropout %.6f = evaluation %.6f", without, bpd_eval);
+    CHECK(fabs(with - bpd_eval) > 2e-4, "training loss with dropout %.6f differs from evaluation %.6f", with, bpd_eval);
+    memcpy(b->w, a->w, a->total * sizeof(real)); /* same weights, one model trained with dropout */
+    pcnn_model_nll(a, after_a, x, h, 8);
+    pcnn_model_nll(b, after_b, x, h, 8);
+    CHECK(memcmp(after_a, after_b, sizeof after_a) == 0, "evaluation after a dropout step is unaffected by it");
+    pcnn_trainer_free(ta), pcnn_trainer_free(tb);
+    pcnn_model_free(a), pcnn_model_free(b);
+}
+
+/* a training state written before schedules, averages and dropout (no such keys) loads
+ * as constant rate, no average, no dropout */
+static void test_old_state(const pcnn_hparams *hp, const char *path)
+{
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.batch = 4;
+    pcnn_model *m = pcnn_model_new(hp, 10);
+    pcnn_trainer *t = pcnn_trainer_new(m, &o);
+    CHECK(pcnn_trainer_save(t, path) == 0, "save: %s", pcnn_errstr());
+    pcnn_trainer_free(t);
+    pcnn_st st;
+    CHECK(pcnn_st_read(&st, path) == 0, "read back: %s", pcnn_errstr());
+    int kept = 0;
+    for (int i = 0; i < st.nmeta; i++) {
+        int newer = !strcmp(st.meta_keys[i], "train.schedule") || !strcmp(st.meta_keys[i], "train.warmup") ||
+                    !strcmp(st.meta_keys[i], "train.lr_decay") || !strcmp(st.meta_keys[i], "train.lr_steps") ||
+                    !strcmp(st.meta_keys[i], "train.ema") || !strcmp(st.meta_keys[i], "train.dropout");
+        if (newer) { free(st.meta_keys[i]), free(st.meta_vals[i]); continue; }
+        st.meta_keys[kept] = st.meta_keys[i], st.meta_vals[kept] = st.meta_vals[i], kept++;
+    }
+    CHECK(st.nmeta - kept == 6, "the six newer keys were there (%d)", st.nmeta - kept);
+    st.nmeta = kept;
+    CHECK(pcnn_st_write(&st, path) == 0, "write: %s", pcnn_errstr());
+    pcnn_st_free(&st);
+    pcnn_model *back = pcnn_model_load(path);
+    t = back ? pcnn_trainer_load(back, path) : NULL;
+    CHECK(t != NULL, "an older training state loads: %s", pcnn_errstr());
+    if (t) {
+        const pcnn_train_opts *lo = pcnn_trainer_opts(t);
+        CHECK(lo->schedule == PCNN_LR_CONSTANT && lo->warmup == 0 && lo->ema == 0 && lo->dropout == 0,
+              "an older state has a constant rate, no average and no dropout");
+        CHECK(memcmp(back->w, m->w, m->total * sizeof(real)) == 0, "its weights are the model's");
+    }
+    pcnn_trainer_free(t);
+    pcnn_model_free(back), pcnn_model_free(m);
+}
+
+/* stop, save, load, resume == unbroken, with a schedule, dropout and an average; the
+ * file's plain tensors hold the average, which is what pcnn_model_load reads */
+static void test_resume_recipe(const pcnn_hparams *hp, const uint8_t *x, const float *h, const char *path)
+{
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.batch = 4, o.ema = 0.8f, o.dropout = 0.25f, o.schedule = PCNN_LR_COSINE, o.warmup = 3, o.lr_steps = 20;
+    pcnn_model *a = pcnn_model_new(hp, 11), *b = pcnn_model_new(hp, 11);
+    pcnn_trainer *ta = pcnn_trainer_new(a, &o), *tb = pcnn_trainer_new(b, &o);
+    train(ta, x, h, 40, 12);
+    train(tb, x, h, 40, 5);
+    CHECK(pcnn_trainer_save(tb, path) == 0, "save: %s", pcnn_errstr());
+    pcnn_trainer_use_average(tb, 1);
+    pcnn_model *plain = pcnn_model_load(path);
+    CHECK(plain && memcmp(plain->w, b->w, b->total * sizeof(real)) == 0,
+          "the model a reader loads holds the averaged weights");
+    pcnn_model_free(plain);
+    pcnn_trainer_free(tb);
+    pcnn_model_free(b);
+    b = pcnn_model_load(path);
+    tb = b ? pcnn_trainer_load(b, path) : NULL;
+    CHECK(tb != NULL, "trainer load: %s", pcnn_errstr());
+    if (tb) {
+        const pcnn_train_opts *lo = pcnn_trainer_opts(tb);
+        CHECK(lo->schedule == PCNN_LR_COSINE && lo->warmup == 3 && lo->lr_steps == 20 && lo->ema == 0.8f &&
+              lo->dropout == 0.25f, "the recipe comes back from the file");
+        train(tb, x, h, 40, 7);
+        CHECK(memcmp(a->w, b->w, a->total * sizeof(real)) == 0, "resumed trained weights differ from unbroken ones");
+        pcnn_trainer_use_average(ta, 1), pcnn_trainer_use_average(tb, 1);
+        CHECK(memcmp(a->w, b->w, a->total * sizeof(real)) == 0, "resumed average differs from the unbroken one");
+    }
+    pcnn_trainer_free(ta), pcnn_trainer_free(tb);
+    pcnn_model_free(a), pcnn_model_free(b);
 }
 
 int main(void)
@@ -120,9 +308,16 @@ int main(void)
         train(tb, x, h, 40, 7);
         CHECK(memcmp(a->w, b->w, a->total * sizeof(real)) == 0, "resumed weights differ from unbroken ones");
     }
-    unlink(path);
     pcnn_trainer_free(ta), pcnn_trainer_free(tb);
     pcnn_model_free(a), pcnn_model_free(b);
+
+    /* 4. the recipe: schedule, average, dropout, their resume, and older files */
+    test_schedule(&hp, x, h);
+    test_average(&hp, x, h);
+    test_dropout(&hp, x, h);
+    test_resume_recipe(&hp, x, h, path);
+    test_old_state(&hp, path);
+    unlink(path);
     free(x), free(h), free(vx), free(vh);
     return check_summary("test_train");
 }
