@@ -15,6 +15,7 @@ SAMPLE="$BIN/pcnn-sample"
 INTERP="$BIN/pcnn-interp"
 ENCODE="$BIN/pcnn-encode"
 EMBED="$BIN/pcnn-embed"
+STRIP="$BIN/pcnn-strip"
 
 # Never fall back to the shipped model (models/fashion.pcnn may be half-trained, or
 # missing): a test that forgets -m fails loudly on this path instead.

@@ -9,8 +9,8 @@ load helpers
     command -v pkg-config >/dev/null || skip "pkg-config not installed"
     local top=$BATS_TEST_DIRNAME/../.. d=$BATS_TEST_TMPDIR
     run -0 make -s -C "$top" install PREFIX="$d/usr" B="${BIN##*/}"
-    for f in bin/pcnn-train bin/pcnn-nll bin/pcnn-sample bin/pcnn-interp lib/libpcnn.a include/pcnn.h \
-             share/man/man1/pcnn-train.1 share/man/man1/pcnn-interp.1 share/man/man5/pcnn-model.5 \
+    for f in bin/pcnn-train bin/pcnn-nll bin/pcnn-sample bin/pcnn-interp bin/pcnn-strip lib/libpcnn.a include/pcnn.h \
+             share/man/man1/pcnn-train.1 share/man/man1/pcnn-interp.1 share/man/man1/pcnn-strip.1 share/man/man5/pcnn-model.5 \
              share/man/man7/pcnn.7 \
              share/pcnn/fashion.pcnn lib/pkgconfig/pcnn.pc; do
         [ -e "$d/usr/$f" ] || die "not installed: $f"
