@@ -1,10 +1,13 @@
 /* cli.c -- the shared plumbing of the pcnn programs (see cli.h). */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,30 +76,97 @@ void cli_exit(int status)
     exit(status);
 }
 
-static void parse_number(const cli_opt *o, const char *s)
+int cli_to_ll(const char *s, long long *v)
 {
     char *end;
+    if (!*s || isspace((unsigned char)*s)) return -1;
     errno = 0;
+    *v = strtoll(s, &end, 10);
+    return errno || end == s || *end ? -1 : 0;
+}
+
+int cli_to_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    /* strtoull takes " -1" and "-1" as 2^64 - 1 */
+    if (!*s || isspace((unsigned char)*s) || *s == '-') return -1;
+    errno = 0;
+    unsigned long long u = strtoull(s, &end, 10);
+    if (errno || end == s || *end) return -1;
+    *v = u;
+    return 0;
+}
+
+int cli_to_double(const char *s, double *v)
+{
+    char *end;
+    if (!*s || isspace((unsigned char)*s)) return -1;
+    errno = 0;
+    *v = strtod(s, &end);
+    return errno || end == s || *end ? -1 : 0;
+}
+
+static void parse_number(const cli_opt *o, const char *s)
+{
     if (o->kind == OPT_FLOAT) {
-        double v = strtod(s, &end);
-        if (errno || end == s || *end || !(v >= o->lo && v <= o->hi))
+        double v;
+        if (cli_to_double(s, &v) || !(v >= o->lo && v <= o->hi))
             cli_usage_error("--%s: '%s' is not a number in [%g, %g]", o->longname, s, o->lo, o->hi);
         *(float *)o->dest = (float)v;
         return;
     }
-    if (*s == '-' && o->kind == OPT_U64)
-        cli_usage_error("--%s: '%s' is not a non-negative integer", o->longname, s);
-    long long v = o->kind == OPT_U64 ? (long long)strtoull(s, &end, 10) : strtoll(s, &end, 10);
-    if (errno || end == s || *end || (o->kind == OPT_INT && (v < o->lo || v > o->hi)))
+    if (o->kind == OPT_U64) {
+        uint64_t v;
+        if (cli_to_u64(s, &v)) cli_usage_error("--%s: '%s' is not a non-negative integer", o->longname, s);
+        *(uint64_t *)o->dest = v;
+        return;
+    }
+    long long v;
+    if (cli_to_ll(s, &v) || v < o->lo || v > o->hi)
         cli_usage_error("--%s: '%s' is not an integer in [%.0f, %.0f]", o->longname, s, o->lo, o->hi);
-    if (o->kind == OPT_INT) *(int *)o->dest = (int)v;
-    else *(uint64_t *)o->dest = (uint64_t)v;
+    *(int *)o->dest = (int)v;
+}
+
+/* A closed descriptor 0, 1 or 2 gets /dev/null, opened so that using it fails (stdin
+ * write-only, stdout read-only): a file opened later cannot take its number and be
+ * read as stdin or written as stdout, and writing to a closed stdout still fails. */
+static void guard_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        int n = open("/dev/null", fd == 1 ? O_RDONLY : O_WRONLY);
+        if (n >= 0 && n != fd) {
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+void cli_output_not_input(const char *out, const char *in, const char *opt)
+{
+    struct stat so, si;
+    if (!in || stat(out, &so) != 0) return;
+    int is_stdin = strcmp(in, "-") == 0;
+    if ((is_stdin ? fstat(0, &si) : stat(in, &si)) != 0 || !same_file(&so, &si)) return;
+    if (is_stdin)
+        cli_usage_error("-o %s is the standard input%s%s: writing it would destroy that input; give another output file",
+                        out, opt ? " of " : "", opt ? opt : "");
+    if (opt)
+        cli_usage_error("-o %s is the file given to %s (%s): writing it would destroy that input; give another output file",
+                        out, opt, in);
+    cli_usage_error("-o %s is the input file %s: writing it would destroy it; give another output file", out, in);
 }
 
 int cli_parse(const cli_prog *p, int argc, char **argv)
 {
     cur = p;
     cli_name = p->name;
+    guard_std_fds();
     struct option *lo = calloc((size_t)p->nopts + 2, sizeof *lo);
     char shorts[128] = ":h";
     if (!lo) cli_fail("out of memory");

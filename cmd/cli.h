@@ -36,8 +36,22 @@ extern const char *cli_name;
 int cli_parse(const cli_prog *p, int argc, char **argv);
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-/* Flushes and checks stdout, so that `prog > /dev/full` fails; then exit(status). */
+/* Flushes and checks stdout, so that `prog > /dev/full` fails; then exit(status).
+ * A stdout closed by the caller (`prog >&-`) is an error only when something was
+ * written to it: cli_parse puts an unwritable /dev/null on a closed descriptor 0, 1 or 2,
+ * so that no file the program opens takes its place. */
 void cli_exit(int status) __attribute__((noreturn));
+
+/* Whole-string numbers: no blank before or after, nothing left over, no overflow, and
+ * no sign on an unsigned one. 0 when s is such a number, -1 otherwise. */
+int cli_to_ll(const char *s, long long *v);
+int cli_to_u64(const char *s, uint64_t *v);
+int cli_to_double(const char *s, double *v);
+
+/* Refuses an output file that is an input (usage error, exit 2): the same file (device
+ * and inode, so ./x and x, or a link, match), "-" being stdin. opt is the option that
+ * named the input ("-m"), NULL for an operand; in == NULL or a missing file is no input. */
+void cli_output_not_input(const char *out, const char *in, const char *opt);
 
 /* Progress on stderr: a bar redrawn in place on a terminal, a log line now and then
  * otherwise. */

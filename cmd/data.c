@@ -90,8 +90,7 @@ float *cli_read_vectors(const char *path, size_t *n, int *Dp)
         }
         if (!h && !(h = malloc(cap * (size_t)D * sizeof *h))) cli_fail("out of memory");
         if (len != (size_t)D) cli_fail("%s: record %zu has %zu values; the model wants %d", name, got + 1, len, D);
-        for (size_t i = 0; i < len; i++)
-            if (!isfinite(v[i])) cli_fail("%s: record %zu holds NaN or Inf", name, got + 1);
+        if (pcnn_cond_check(v, len)) cli_fail("%s: record %zu: %s", name, got + 1, pcnn_errstr());
         if (got == cap) {
             cap *= 2;
             float *nh = realloc(h, cap * (size_t)D * sizeof *h);

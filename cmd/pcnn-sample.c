@@ -38,12 +38,16 @@ static void show(long done, long total, void *arg)
 int main(int argc, char **argv)
 {
     int first = cli_parse(&prog, argc, argv);
-    cli_select_device();
     if (first < argc) cli_usage_error("unexpected argument '%s'", argv[first]);
     if (cls_arg && cond_path) cli_usage_error("give -c or --cond, not both");
     if (!(top_p > 0)) cli_usage_error("--top-p: 0 keeps no level; give a number in (0, 1]");
-    if (out_png && pcnn_output_check(out_png)) cli_fail("%s", pcnn_errstr());
     if (!model_path) model_path = cli_default_model();
+    if (out_png) {
+        if (pcnn_output_check(out_png)) cli_fail("%s", pcnn_errstr());
+        cli_output_not_input(out_png, model_path, "-m");
+        cli_output_not_input(out_png, cond_path, "--cond");
+    }
+    cli_select_device();
     pcnn_model *m = cli_load_model(model_path);
     const pcnn_hparams *hp = pcnn_model_hparams(m);
     if (hp->kind == PCNN_EMBEDDING)
@@ -61,9 +65,8 @@ int main(int argc, char **argv)
             if (!hrows) cli_fail("out of memory");
             for (size_t r = 0; r < rows; r++) hrows[r * hp->D + r] = 1;
         } else {
-            char *end;
-            long k = strtol(cls_arg, &end, 10);
-            if (*end || end == cls_arg || k < 0 || k >= hp->classes)
+            long long k;
+            if (cli_to_ll(cls_arg, &k) || k < 0 || k >= hp->classes)
                 cli_usage_error("-c: '%s' is not 'all' or a class in 0..%d", cls_arg, hp->classes - 1);
             hrows = cli_onehot_repeat((int)k, 1, hp->classes);
         }
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
                             hp->classes ? "-c K, -c all or .npy records on stdin"
                             : hp->encoder || hp->kind == PCNN_MSE_AUTOENCODER ? "codes on stdin: pcnn-encode -m MODEL IMAGE | pcnn-sample -m MODEL"
                             : ".npy records on stdin or --cond FILE");
+        if (out_png && !cond_path) cli_output_not_input(out_png, "-", NULL);
         rows = 0;
         int D = hp->D;
         hrows = cli_read_vectors(cond_path ? cond_path : "-", &rows, &D);

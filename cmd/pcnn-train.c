@@ -2,13 +2,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data.h"
 
 static const char *out_path, *schedule_arg, *labels_path, *valid_path, *valid_labels_path, *cond_path, *valid_cond_path;
 static int layers = 15, features = 64, filter = 5, levels = 256, classes = -1;
 static int spatial, encoder, mse, embed, net_features = 32;
-static int warmup, steps = 1000, every = 100, valid_size = 1000, resume, limit;
+static int warmup, steps = 1000, every = 100, valid_size = 1000, resume, force, limit;
 static pcnn_train_opts o;
 
 static const cli_opt opts[] = {
@@ -45,8 +46,9 @@ static const cli_opt opts[] = {
     {0, "valid-size", OPT_INT, &valid_size, 1, 100000000, "N", "held-out images evaluated each time (default 1000)"},
     {0, "limit", OPT_INT, &limit, 0, 100000000, "N", "read at most N training images (default all)"},
     {'r', "resume", OPT_FLAG, &resume, 0, 0, NULL, "continue the run saved in MODEL, exactly where it stopped"},
+    {0, "force", OPT_FLAG, &force, 0, 0, NULL, "start a new run over an existing MODEL (without it, an existing MODEL needs --resume)"},
 };
-static const cli_prog prog = {"pcnn-train", "-o MODEL [options] [FILE...]",
+static const cli_prog prog = {"pcnn-train", "-o MODEL [-r | --force] [options] [FILE...]",
     "Trains a Gated PixelCNN (or an autoencoder, or an embedding net) on images (netpbm, PNG, IDX or CIFAR-10 .bin; stdin when no FILE).",
     opts, sizeof opts / sizeof *opts};
 
@@ -96,24 +98,45 @@ static int *load_ids(const char *path, size_t n)
 /* --lr-schedule S into o */
 static void parse_schedule(const char *s)
 {
-    char *end;
     if (!strcmp(s, "constant")) {
         o.schedule = PCNN_LR_CONSTANT;
     } else if (!strncmp(s, "exp:", 4)) {
         o.schedule = PCNN_LR_EXP;
-        o.lr_decay = strtof(s + 4, &end);
-        if (end == s + 4 || *end || !(o.lr_decay > 0 && o.lr_decay <= 1))
+        double g;
+        if (cli_to_double(s + 4, &g) || !(g > 0 && g <= 1))
             cli_usage_error("--lr-schedule exp:G needs a factor G in (0, 1], not '%s'", s + 4);
+        o.lr_decay = (float)g;
     } else if (!strcmp(s, "cosine") || !strncmp(s, "cosine:", 7)) {
         o.schedule = PCNN_LR_COSINE;
-        long n = s[6] ? strtol(s + 7, &end, 10) : steps;
-        if (s[6] && (end == s + 7 || *end || n < 1)) cli_usage_error("--lr-schedule cosine:N needs a step count N, not '%s'", s + 7);
+        long long n = steps;
+        if (s[6] && (cli_to_ll(s + 7, &n) || n < 1)) cli_usage_error("--lr-schedule cosine:N needs a step count N, not '%s'", s + 7);
         o.lr_steps = n;
-        if (o.lr_steps <= warmup) cli_usage_error("--lr-schedule cosine ends at step %ld, not after the %d warm-up steps", n, warmup);
+        if (o.lr_steps <= warmup) cli_usage_error("--lr-schedule cosine ends at step %lld, not after the %d warm-up steps", n, warmup);
     } else {
         cli_usage_error("--lr-schedule: '%s' is not constant, exp:G or cosine[:N]", s);
     }
     o.warmup = warmup;
+}
+
+/* Before any work: -o can be written, is none of the inputs, and is not a model that
+ * this run would silently start over; then the temporary files of an interrupted save
+ * of it go. */
+static void check_output(const char *const *paths, int npaths)
+{
+    if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
+    for (int i = 0; i < npaths; i++) cli_output_not_input(out_path, paths[i], NULL);
+    cli_output_not_input(out_path, labels_path, "-l");
+    cli_output_not_input(out_path, cond_path, "--cond");
+    cli_output_not_input(out_path, valid_path, "--valid");
+    cli_output_not_input(out_path, valid_labels_path, "--valid-labels");
+    cli_output_not_input(out_path, valid_cond_path, "--valid-cond");
+    struct stat st;
+    if (!resume && !force && stat(out_path, &st) == 0)
+        cli_usage_error("%s exists: give --resume to continue its run, or --force to start over", out_path);
+    int n = pcnn_output_clean_temps(out_path);
+    if (n > 0)
+        fprintf(stderr, "%s: removed %d temporary file%s of an interrupted save (%s.tmp*)\n", cli_name, n,
+                n > 1 ? "s" : "", out_path);
 }
 
 static void save(pcnn_trainer *t)
@@ -125,15 +148,16 @@ int main(int argc, char **argv)
 {
     pcnn_train_opts_default(&o);
     int first = cli_parse(&prog, argc, argv);
-    cli_select_device();
     if (!out_path) cli_usage_error("no output model given (-o MODEL)");
     if (valid_labels_path && !valid_path) cli_usage_error("--valid-labels needs --valid");
     if (valid_cond_path && !valid_path) cli_usage_error("--valid-cond needs --valid");
-    if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
+    if (resume && force) cli_usage_error("give --resume or --force, not both");
     parse_schedule(schedule_arg ? schedule_arg : "constant");
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
     int npaths = first < argc ? argc - first : 1;
+    check_output(paths, npaths);
+    cli_select_device();
 
     pcnn_model *m = NULL;
     pcnn_trainer *t = NULL;

@@ -29,9 +29,7 @@ static int check_cond(const pcnn_model *m, const float *h, int B)
     if (m->hp.kind == PCNN_EMBEDDING) return pcnn_seterr("an embedding net has no likelihood and no logits");
     if (m->hp.D == 0 || (!h && m->enc.n)) return 0; /* h from the encoder */
     if (!h) return pcnn_seterr("the model needs a conditioning vector of size %d", m->hp.D);
-    for (size_t i = 0; i < (size_t)B * m->hp.D; i++)
-        if (!isfinite(h[i])) return pcnn_seterr("conditioning vector holds NaN or Inf");
-    return 0;
+    return pcnn_cond_check(h, (size_t)B * m->hp.D);
 }
 
 int pcnn_model_nll(pcnn_model *m, float *nll, const uint8_t *x, const float *h, int B)

@@ -9,8 +9,6 @@
 #include "convnet.h"
 #include "pcnn.h"
 
-#define PCNN_MAX_PARAMS 512
-
 typedef struct {
     char name[64];
     int ndim;
@@ -35,8 +33,9 @@ typedef struct {
 struct pcnn_model {
     pcnn_hparams hp;
     const pcnn_backend *be;
-    int nparams;
-    pcnn_param params[PCNN_MAX_PARAMS];
+    int nparams, params_cap;
+    pcnn_param *params;     /* the registry, grown as the layout adds tensors */
+    int layout_failed;      /* out of memory while laying out: the model is unusable */
     size_t total;           /* number of parameters */
     real *w, *g, *mask;     /* (total) each */
     pcnn_layer *layers;     /* L + 1 */
@@ -65,6 +64,8 @@ struct pcnn_model {
     uint8_t *x;            /* (B,C,H,W) levels on the device */
 };
 
+/* Registers a parameter tensor; returns its offset in the arenas. On out of memory it
+ * sets m->layout_failed (which pcnn_model_layout reports) and returns 0. */
 size_t pcnn_model_add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3);
 /* Lays out the small nets of hp (cond.c); checks their shapes. */
 int pcnn_cond_layout(pcnn_model *m);
@@ -90,8 +91,12 @@ int pcnn_model_reserve(pcnn_model *m, int B);
 int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h, int B,
                    int backward, real gscale);
 const pcnn_param *pcnn_model_param(const pcnn_model *m, const char *name);
-/* Builds the empty model (layout, masks) on a backend; weights zero. */
+/* Builds the empty model (layout, masks) on a backend; weights zero. It is
+ * pcnn_model_layout (the parameter registry of hp, nothing the size of the weights),
+ * then pcnn_model_arenas (weights, gradients and masks). */
 pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be);
+pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, const pcnn_backend *be);
+int pcnn_model_arenas(pcnn_model *m);
 void pcnn_model_init_weights(pcnn_model *m, uint64_t seed);
 
 /* The cached sampler; with teacher != NULL it draws nothing but feeds teacher's levels

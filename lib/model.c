@@ -15,6 +15,7 @@
  * stack never feeds the vertical one: no blind spot, no leak. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model-impl.h"
 
@@ -54,10 +55,29 @@ int pcnn_hparams_check(const pcnn_hparams *hp)
     return 0;
 }
 
+int pcnn_cond_check(const float *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(h[i])) return pcnn_seterr("conditioning value %zu is NaN or Inf", i + 1);
+        if (fabsf(h[i]) > PCNN_MAX_COND)
+            return pcnn_seterr("conditioning value %zu is %g, beyond the +-%g a model takes", i + 1, h[i], PCNN_MAX_COND);
+    }
+    return 0;
+}
+
 /* ---- layout ---------------------------------------------------------------- */
 
 size_t pcnn_model_add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
 {
+    if (m->nparams == m->params_cap) {
+        int cap = m->params_cap ? 2 * m->params_cap : 64;
+        pcnn_param *grown = realloc(m->params, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            m->layout_failed = 1;
+            return 0;
+        }
+        m->params = grown, m->params_cap = cap;
+    }
     pcnn_param *p = &m->params[m->nparams++];
     snprintf(p->name, sizeof p->name, "%s", name);
     p->ndim = ndim;
@@ -92,17 +112,20 @@ static void mask_tap(real *mask, int cout, int Rout, int cin, int kh, int kw, in
         }
 }
 
-pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
+pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, const pcnn_backend *be)
 {
     if (pcnn_hparams_check(hp)) return NULL;
     pcnn_model *m = calloc(1, sizeof *m);
-    if (!m) return NULL;
+    if (!m) {
+        pcnn_seterr("out of memory");
+        return NULL;
+    }
     m->hp = *hp;
     m->be = be;
     m->layers = calloc((size_t)hp->L + 1, sizeof *m->layers);
     m->acts = calloc((size_t)hp->L + 1, sizeof *m->acts);
-    if (!m->layers || !m->acts) goto fail;
-    const int p = hp->p, s = hp->n / 2, C = hp->C, G = hp->C, pixelcnn = hp->kind == PCNN_PIXELCNN;
+    if (!m->layers || !m->acts) m->layout_failed = 1;
+    const int p = hp->p, s = hp->n / 2, C = hp->C, pixelcnn = hp->kind == PCNN_PIXELCNN && !m->layout_failed;
     char nm[64];
     for (int l = 0; pixelcnn && l <= hp->L; l++) {
         pcnn_layer *ly = &m->layers[l];
@@ -133,16 +156,39 @@ pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
         m->out2_w = pcnn_model_add_param(m, "out2.weight", 4, C * hp->K, p, 1, 1);
         m->out2_b = pcnn_model_add_param(m, "out2.bias", 1, C * hp->K, 0, 0, 0);
     }
-    pcnn_cond_layout(m);
+    if (!m->layout_failed) pcnn_cond_layout(m);
+    if (m->layout_failed) {
+        pcnn_seterr("out of memory for the layout of a model");
+        pcnn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
 
+/* the machine's memory in bytes (0 when unknown) */
+static double memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && size > 0 ? (double)pages * size : 0;
+}
+
+int pcnn_model_arenas(pcnn_model *m)
+{
+    const pcnn_hparams *hp = &m->hp;
+    const int p = hp->p, s = hp->n / 2, G = hp->C, pixelcnn = hp->kind == PCNN_PIXELCNN;
     size_t bytes = m->total * sizeof(real);
-    m->w = be->alloc(bytes);
-    m->g = be->alloc(bytes);
-    m->mask = be->alloc(bytes);
+    /* weights, gradients, masks and the host copy of the masks, before any batch */
+    double need = 4.0 * bytes, have = memory_bytes();
+    if (have > 0 && need > have)
+        return pcnn_seterr("a model of %zu parameters needs %.0f MiB, more than this machine's %.0f MiB",
+                           m->total, need / 1048576, have / 1048576);
+    m->w = m->be->alloc(bytes);
+    m->g = m->be->alloc(bytes);
+    m->mask = m->be->alloc(bytes);
     real *mask = malloc(bytes);
     if (!m->w || !m->g || !m->mask || !mask) {
         free(mask);
-        goto fail;
+        return pcnn_seterr("out of memory for a model of %zu parameters", m->total);
     }
     for (size_t i = 0; i < m->total; i++) mask[i] = 1;
     for (int l = 0; pixelcnn && l <= hp->L; l++) {
@@ -152,15 +198,21 @@ pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
     }
     if (pixelcnn) {
         mask_tap(mask + m->out1_w, p, 1, p, 1, 1, 0, 0, G, 0);
-        mask_tap(mask + m->out2_w, C * hp->K, 1, p, 1, 1, 0, 0, G, 0);
+        mask_tap(mask + m->out2_w, hp->C * hp->K, 1, p, 1, 1, 0, 0, G, 0);
     }
-    be->to_device(m->mask, mask, bytes);
+    m->be->to_device(m->mask, mask, bytes);
     free(mask);
+    return 0;
+}
+
+pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
+{
+    pcnn_model *m = pcnn_model_layout(hp, be);
+    if (m && pcnn_model_arenas(m)) {
+        pcnn_model_free(m);
+        return NULL;
+    }
     return m;
-fail:
-    pcnn_seterr("out of memory for a model of %zu parameters", m->total);
-    pcnn_model_free(m);
-    return NULL;
 }
 
 void pcnn_model_init_weights(pcnn_model *m, uint64_t seed)
@@ -231,6 +283,7 @@ void pcnn_model_free(pcnn_model *m)
     }
     free(m->layers);
     free(m->acts);
+    free(m->params);
     free(m);
 }
 

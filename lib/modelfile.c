@@ -102,28 +102,37 @@ int pcnn_modelfile_meta_int(const pcnn_st *st, const char *path, const char *key
     return 0;
 }
 
+/* The tensor prefix + name of parameter p, or NULL (with the reason set) when it is
+ * missing or shaped otherwise. */
+static const pcnn_tensor *find_param(const pcnn_st *st, const char *path, const pcnn_param *p,
+                                     const char *prefix)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s%s", prefix, p->name);
+    const pcnn_tensor *t = pcnn_st_find(st, name);
+    int ok = t && t->ndim == p->ndim;
+    for (int d = 0; ok && d < p->ndim; d++) ok = t->shape[d] == p->shape[d];
+    if (ok) return t;
+    if (!t) pcnn_seterr("%s: tensor '%s' is missing", path, name);
+    else pcnn_seterr("%s: tensor '%s' has the wrong shape for the model's hyperparameters", path, name);
+    return NULL;
+}
+
 /* Copies the tensors prefix + name of every parameter into an arena, checking shapes. */
 int pcnn_modelfile_load_arena(const pcnn_st *st, const char *path, const pcnn_model *m,
                               real *arena, const char *prefix)
 {
+    for (int i = 0; i < m->nparams; i++) /* all there before anything is allocated */
+        if (!find_param(st, path, &m->params[i], prefix)) return -1;
     real *host = malloc(m->total * sizeof *host);
     if (!host) return pcnn_seterr("out of memory");
-    char name[160];
     for (int i = 0; i < m->nparams; i++) {
         const pcnn_param *p = &m->params[i];
-        snprintf(name, sizeof name, "%s%s", prefix, p->name);
-        const pcnn_tensor *t = pcnn_st_find(st, name);
-        int ok = t && t->ndim == p->ndim;
-        for (int d = 0; ok && d < p->ndim; d++) ok = t->shape[d] == p->shape[d];
-        if (!ok) {
-            free(host);
-            if (!t) return pcnn_seterr("%s: tensor '%s' is missing", path, name);
-            return pcnn_seterr("%s: tensor '%s' has the wrong shape for the model's hyperparameters", path, name);
-        }
+        const pcnn_tensor *t = find_param(st, path, p, prefix);
         for (size_t k = 0; k < p->count; k++) {
             if (!isfinite(t->data[k])) {
                 free(host);
-                return pcnn_seterr("%s: tensor '%s' holds NaN or Inf", path, name);
+                return pcnn_seterr("%s: tensor '%s%s' holds NaN or Inf", path, prefix, p->name);
             }
             host[p->off + k] = t->data[k];
         }
@@ -175,9 +184,17 @@ pcnn_model *pcnn_model_load(const char *path)
         pcnn_seterr("%s: %s", path, why);
         goto out;
     }
-    m = pcnn_model_alloc(&hp, pcnn_backend_default());
+    /* the file's tensors against the hyperparameters' layout before the weights' memory
+     * is taken: a small file cannot ask for a large allocation */
+    m = pcnn_model_layout(&hp, pcnn_backend_default());
     if (!m) goto out;
-    if (pcnn_modelfile_load_arena(&st, path, m, m->w, "")) {
+    for (int i = 0; i < m->nparams; i++)
+        if (!find_param(&st, path, &m->params[i], "")) {
+            pcnn_model_free(m);
+            m = NULL;
+            goto out;
+        }
+    if (pcnn_model_arenas(m) || pcnn_modelfile_load_arena(&st, path, m, m->w, "")) {
         pcnn_model_free(m);
         m = NULL;
         goto out;

@@ -58,9 +58,14 @@ int pcnn_images_load(pcnn_image **out, size_t *n, const char *const *paths, int 
  * integer per line. */
 int pcnn_labels_load(int **labels, size_t *n, const char *path);
 
-/* Whether path can be written as an output file: its directory exists and is writable,
- * and it is not something other than a regular file (a device, a FIFO, a directory). */
+/* Whether path can be written as an output file: a non-empty name not ending in '/', its
+ * directory exists and is writable, it is not something other than a regular file (a
+ * device, a FIFO, a directory), and its temporary name (path.tmpXXXXXX) fits. */
 int pcnn_output_check(const char *path);
+/* Removes the temporary files an interrupted write of path left beside it: regular
+ * files of this user named exactly path.tmp and six of [A-Za-z0-9], that no write in
+ * progress holds locked. Returns how many, or -1 when the directory cannot be read. */
+int pcnn_output_clean_temps(const char *path);
 
 /* Writes one image as a netpbm image (P5 for C=1, P6 for C=3) to an open stream. */
 int pcnn_netpbm_write(FILE *f, const pcnn_image *img);
@@ -141,6 +146,13 @@ size_t pcnn_model_nparams(const pcnn_model *m);
  * elementwise work left out. A training step costs about three times this. */
 double pcnn_model_flops(const pcnn_model *m);
 void pcnn_model_free(pcnn_model *m);
+
+/* Conditioning values must be finite and within +-PCNN_MAX_COND: finite but huge values
+ * (3e38) would overflow the layers' sums into Inf and NaN, and the output be noise.
+ * pcnn_cond_check returns 0 when the n values pass, else -1 with the reason; every
+ * function below that takes h checks it. */
+#define PCNN_MAX_COND 1e6
+int pcnn_cond_check(const float *h, size_t n);
 
 /* Input quantization: an 8-bit sample with maxval M becomes level floor(u*K/(M+1)). */
 int pcnn_quantize(uint8_t *levels, const pcnn_image *img, int K);

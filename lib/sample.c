@@ -31,9 +31,7 @@ static int check_args(const pcnn_model *m, const float *h, int B, float temperat
     if (m->hp.kind != PCNN_PIXELCNN)
         return pcnn_seterr("an %s does not sample", m->hp.kind == PCNN_EMBEDDING ? "embedding net" : "MSE autoencoder (it decodes)");
     if (m->hp.D && !h) return pcnn_seterr("the model needs a conditioning vector of size %d", m->hp.D);
-    for (size_t i = 0; m->hp.D && i < (size_t)B * m->hp.D; i++)
-        if (!isfinite(h[i])) return pcnn_seterr("conditioning vector holds NaN or Inf");
-    return 0;
+    return m->hp.D ? pcnn_cond_check(h, (size_t)B * m->hp.D) : 0;
 }
 
 static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,

@@ -153,6 +153,7 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
     if (!nll) return pcnn_seterr("out of memory");
     if (hw) {
         if (!h) { free(nll); return pcnn_seterr(hp->kind == PCNN_EMBEDDING ? "the embedding net needs identities" : "the model needs conditioning vectors"); }
+        if (pcnn_cond_check(h, (size_t)B * hw)) { free(nll); return -1; }
         hr = malloc((size_t)B * hw * sizeof *hr);
         if (!hr) { free(nll); return pcnn_seterr("out of memory"); }
         for (size_t i = 0; i < (size_t)B * hw; i++) hr[i] = h[i];

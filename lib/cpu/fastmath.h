@@ -30,7 +30,8 @@ static inline float fast_exp(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float e = p * r * r + r + 1.0f;
-    union { int32_t i; float f; } scale = {.i = (n + 127) << 23};
+    /* unsigned: a NaN x gives a meaningless n, whose shift must not be undefined */
+    union { uint32_t i; float f; } scale = {.i = (uint32_t)(n + 127) << 23};
     return e * scale.f;
 }
 

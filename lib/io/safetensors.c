@@ -182,12 +182,28 @@ static size_t utf8_check(const uint8_t *s, size_t n)
 
 /* ---- reading -------------------------------------------------------------- */
 
-/* Reads the whole regular file into a fresh buffer. */
+/* Reads n bytes at the file's current position; 0, or -1 with the reason set. */
+static int read_all(int fd, uint8_t *b, size_t n, const char *path)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) return pcnn_seterr("%s: file shrank while being read", path);
+        if (r < 0) return pcnn_seterr("%s: %s", path, strerror(errno));
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* Reads the whole regular file into a fresh buffer, once its first bytes look like a
+ * safetensors header: a header length that fits the file and a JSON object after it. */
 static int read_file(uint8_t **buf, size_t *size, const char *path)
 {
     *buf = NULL;
     *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* non-blocking, so that a FIFO is refused here instead of waiting for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return pcnn_seterr("%s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) < 0) {
@@ -199,6 +215,7 @@ static int read_file(uint8_t **buf, size_t *size, const char *path)
         close(fd);
         return pcnn_seterr("%s: not a regular file", path);
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     if (sb.st_size < 8) {
         close(fd);
         return pcnn_seterr("%s: file is %jd bytes, too short for the 8-byte header length",
@@ -209,25 +226,33 @@ static int read_file(uint8_t **buf, size_t *size, const char *path)
         return pcnn_seterr("%s: file of %jd bytes is too large", path, (intmax_t)sb.st_size);
     }
     size_t n = (size_t)sb.st_size;
+    uint8_t head[9] = {0};
+    const size_t nhead = n < 9 ? 8 : 9; /* the length, and the header's first byte */
+    if (read_all(fd, head, nhead, path)) {
+        close(fd);
+        return -1;
+    }
+    uint64_t hlen = load_u64le(head);
+    if (hlen > n - 8 || hlen > ST_MAX_HEADER || head[8] != '{') {
+        close(fd);
+        if (hlen > n - 8)
+            return pcnn_seterr("%s: header length %" PRIu64 " exceeds file size %zu", path, hlen, n);
+        if (hlen > ST_MAX_HEADER)
+            return pcnn_seterr("%s: header length %" PRIu64 " exceeds the limit of %u bytes", path, hlen, ST_MAX_HEADER);
+        return pcnn_seterr("%s: header is not a JSON object", path);
+    }
     uint8_t *b = malloc(n);
     if (!b) {
         close(fd);
         return pcnn_seterr("%s: out of memory reading %zu bytes", path, n);
     }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, b + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            int e = errno;
-            free(b);
-            close(fd);
-            if (r == 0) return pcnn_seterr("%s: file shrank while being read", path);
-            return pcnn_seterr("%s: %s", path, strerror(e));
-        }
-        got += (size_t)r;
-    }
+    memcpy(b, head, nhead);
+    int rc = read_all(fd, b + nhead, n - nhead, path);
     close(fd);
+    if (rc) {
+        free(b);
+        return -1;
+    }
     *buf = b;
     *size = n;
     return 0;
@@ -383,6 +408,14 @@ static int parse(pcnn_st *st, const char *path, const uint8_t *buf, size_t size)
         return pcnn_seterr("%s: header is not valid UTF-8 text (byte %zu)", path, bad);
     if (hn == 0 || hdr[0] != '{')
         return pcnn_seterr("%s: header is not a JSON object", path);
+    /* an escaped NUL would cut a name short once decoded ("out1.bias\u0000x" read as
+     * "out1.bias"); escapes come in pairs, so "\\u0000" (a backslash, then u0000) is skipped */
+    for (size_t i = 0; i + 1 < hn; i++)
+        if (hdr[i] == '\\') {
+            if (hdr[i + 1] == 'u' && i + 5 < hn && !memcmp(hdr + i + 2, "0000", 4))
+                return pcnn_seterr("%s: header holds a NUL character (\\u0000 at byte %zu)", path, i);
+            i++;
+        }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(hdr, hn, &end, 0);
     if (!root) {

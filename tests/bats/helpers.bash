@@ -153,7 +153,7 @@ le64() {
     for ((i = 0; i < 8; i++)); do printf "\\$(printf %03o $((($1 >> (8 * i)) & 255)))"; done
 }
 
-# f32 V: one little-endian float32 for V in 0, 1, 0.5, -1, nan, inf
+# f32 V: one little-endian float32 for V in 0, 1, 0.5, -1, nan, inf, 3e38
 f32() {
     case $1 in
     0) printf '\0\0\0\0' ;;
@@ -162,6 +162,7 @@ f32() {
     -1) printf '\0\0\200\277' ;;
     nan) printf '\0\0\300\177' ;;
     inf) printf '\0\0\200\177' ;;
+    3e38) printf '\346\261\141\177' ;;
     *) echo "f32: no encoding for '$1'" >&2; return 1 ;;
     esac
 }

@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -865,6 +867,85 @@ static void test_npy(void)
     free(v);
 }
 
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* pcnn_output_check refuses what cannot be written before any work (issue 10, hole 9) */
+static void test_output_check(void)
+{
+    CHECK(pcnn_output_check(tp("ok.png")) == 0, "a new file in a directory: %s", pcnn_errstr());
+    CHECK(pcnn_output_check("") == -1 && strstr(pcnn_errstr(), "empty"), "'': %s", pcnn_errstr());
+    CHECK(pcnn_output_check(tp("")) == -1 && strstr(pcnn_errstr(), "directory"), "DIR/: %s", pcnn_errstr());
+    CHECK(pcnn_output_check(tp("newdir/")) == -1 && strstr(pcnn_errstr(), "directory"), "NEWDIR/: %s",
+          pcnn_errstr());
+    CHECK(pcnn_output_check(tmpdir) == -1 && strstr(pcnn_errstr(), "not a regular file"), "DIR: %s",
+          pcnn_errstr());
+    CHECK(pcnn_output_check(tp("missing/x.png")) == -1 && strstr(pcnn_errstr(), "no such directory"),
+          "missing directory: %s", pcnn_errstr());
+
+    /* a name of 246 bytes: NAME.tmpXXXXXX would be 256, one more than a name may have */
+    char name[300], path[400];
+    memset(name, 'a', 246);
+    name[246] = 0;
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    CHECK(pcnn_output_check(path) == -1 && strstr(pcnn_errstr(), "too long"), "246-byte name: %s",
+          pcnn_errstr());
+    pcnn_image g = make_image(1, 2, 2, 255, 1);
+    CHECK(pcnn_png_write_grid(path, &g, 1, 1) == -1 && !exists(path), "246-byte name written");
+    /* 245 bytes: the temporary name fits, and the write works */
+    name[245] = 0;
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    CHECK(pcnn_output_check(path) == 0, "245-byte name: %s", pcnn_errstr());
+    CHECK(pcnn_png_write_grid(path, &g, 1, 1) == 0 && exists(path), "245-byte name: %s", pcnn_errstr());
+    unlink(path);
+    pcnn_image_free(&g);
+
+    /* a path whose temporary name would not fit in PATH_MAX */
+    size_t n = 5000;
+    char *deep = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) deep[i] = i % 2 ? '/' : 'd';
+    deep[n - 1] = 'x';
+    deep[n] = 0;
+    CHECK(pcnn_output_check(deep) == -1 && strstr(pcnn_errstr(), "too long"), "a 5000-byte path: %.60s",
+          pcnn_errstr());
+    free(deep);
+}
+
+/* pcnn_output_clean_temps removes what an interrupted atomic write left, and only that */
+static void test_output_clean_temps(void)
+{
+    static const char *const gone[] = {"m.pcnn.tmpAb12Cd", "m.pcnn.tmp000000", "m.pcnn.tmpzzZZ99"};
+    static const char *const kept[] = {"m.pcnn", "m.pcnn.tmpAb12C", "m.pcnn.tmpAb12Cde", "m.pcnn.tmp_b12Cd",
+                                       "m.pcnn.tmp", "n.pcnn.tmpAb12Cd", "xm.pcnn.tmpAb12Cd", "m.pcnntmpAb12Cd"};
+    for (size_t i = 0; i < sizeof gone / sizeof *gone; i++) write_file(tp(gone[i]), "x", 1);
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) write_file(tp(kept[i]), "x", 1);
+    /* not ours to remove: a symbolic link, a second name of another file, a directory */
+    CHECK(symlink("m.pcnn", tp("m.pcnn.tmpLink01")) == 0, "symlink");
+    CHECK(link(tp("m.pcnn"), tp("m.pcnn.tmpHard01")) == 0, "link");
+    CHECK(mkdir(tp("m.pcnn.tmpDir001"), 0700) == 0, "mkdir");
+    /* a write in progress holds its temporary file locked */
+    write_file(tp("m.pcnn.tmpLive01"), "x", 1);
+    int live = open(tp("m.pcnn.tmpLive01"), O_RDONLY);
+    CHECK(live >= 0 && flock(live, LOCK_EX) == 0, "lock");
+
+    int n = pcnn_output_clean_temps(tp("m.pcnn"));
+    CHECK(n == 3, "removed %d, not 3: %s", n, n < 0 ? pcnn_errstr() : "");
+    for (size_t i = 0; i < sizeof gone / sizeof *gone; i++) CHECK(!exists(tp(gone[i])), "%s is still there", gone[i]);
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) CHECK(exists(tp(kept[i])), "%s was removed", kept[i]);
+    CHECK(exists(tp("m.pcnn.tmpLink01")) && exists(tp("m.pcnn.tmpHard01")) && exists(tp("m.pcnn.tmpDir001")),
+          "a link or a directory was removed");
+    CHECK(exists(tp("m.pcnn.tmpLive01")), "a locked temporary file (a write in progress) was removed");
+    CHECK(pcnn_output_clean_temps(tp("m.pcnn")) == 0, "a second clean removed something");
+    close(live); /* the writer is gone: its file is a leftover now */
+    CHECK(pcnn_output_clean_temps(tp("m.pcnn")) == 1 && !exists(tp("m.pcnn.tmpLive01")),
+          "an unlocked leftover stays");
+    CHECK(pcnn_output_clean_temps(tp("missing/m.pcnn")) == -1, "a missing directory");
+    rmdir(tp("m.pcnn.tmpDir001"));
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_io.XXXXXX");
@@ -880,6 +961,8 @@ int main(void)
     test_cifar();
     test_labels();
     test_npy();
+    test_output_check();
+    test_output_clean_temps();
 
     DIR *d = opendir(tmpdir);
     struct dirent *e;

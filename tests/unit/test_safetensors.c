@@ -301,6 +301,18 @@ static void test_bad_inputs(void)
     }
 
     bad_header("notjson.st", "{not json}", 0, "not valid JSON");
+    /* a NUL escaped in a name would load "out1.bias\u0000x" as "out1.bias" (issue 10, hole 10) */
+    bad_header("nulname.st", "{\"out1.bias\\u0000x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4,
+               "NUL character");
+    bad_header("nulmeta.st", "{\"__metadata__\":{\"k\":\"a\\u0000b\"}}", 0, "NUL character");
+    { /* an escaped backslash before u0000 is no NUL */
+        const char *p = tpath("backslash.st");
+        CHECK(write_st(p, "{\"__metadata__\":{\"k\":\"a\\\\u0000b\"}}", 0) == 0, "cannot write %s", p);
+        pcnn_st st;
+        CHECK(pcnn_st_read(&st, p) == 0 && !strcmp(pcnn_st_meta(&st, "k"), "a\\u0000b"),
+              "an escaped backslash then u0000 reads as text: %s", pcnn_errstr());
+        pcnn_st_free(&st);
+    }
     bad_header("notjson2.st", "{\"a\":{\"dtype\":\"F32\",", 0, "not valid JSON");
     bad_header("array.st", "[1,2,3]", 0, "not a JSON object");
     bad_header("string.st", "\"abc\"", 0, "not a JSON object");
