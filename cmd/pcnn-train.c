@@ -282,7 +282,8 @@ int main(int argc, char **argv)
             pcnn_trainer_use_average(t, 1); /* validate what a reader of the file gets */
             if (valid.n && kind == PCNN_EMBEDDING) {
                 double triplets, acc = verify(m, &valid, vids, &triplets);
-                fprintf(stderr, "%s: step %ld valid verification %.4f (%.0f triplets; chance 0.5)\n", cli_name, s, acc, triplets);
+                if (isnan(acc)) fprintf(stderr, "%s: step %ld valid verification: %s\n", cli_name, s, pcnn_errstr());
+                else fprintf(stderr, "%s: step %ld valid verification %.4f (%.0f triplets; chance 0.5)\n", cli_name, s, acc, triplets);
             } else if (valid.n) {
                 double nats, v = evaluate(m, &valid, vh, &nats);
                 if (hp->K == 2 && kind == PCNN_PIXELCNN)

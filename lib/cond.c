@@ -51,7 +51,7 @@ static void add_decoder(pcnn_model *m, pcnn_net *net, const char *prefix, int ou
     add_layer(m, net, prefix, "deconv2", NET_DECONV, 0, 0, 0, 0, hp->H, hp->W, out_maps);
 }
 
-int pcnn_cond_layout(pcnn_model *m)
+void pcnn_cond_layout(pcnn_model *m)
 {
     const pcnn_hparams *hp = &m->hp;
     switch (hp->kind) {
@@ -67,7 +67,6 @@ int pcnn_cond_layout(pcnn_model *m)
         add_encoder(m, &m->enc, "embed");
         break;
     }
-    return 0;
 }
 
 const char *pcnn_kind_name(int kind)

@@ -95,7 +95,10 @@ static int cmp_double(const void *a, const void *b)
 double pcnn_verify_accuracy(const float *e, const int *id, size_t n, int D, double *triplets)
 {
     double *neg = malloc((n ? n : 1) * sizeof *neg), right = 0, count = 0;
-    if (!neg) return NAN;
+    if (!neg) {
+        pcnn_seterr("out of memory for the verification of %zu embeddings", n);
+        return NAN;
+    }
     for (size_t a = 0; a < n; a++) {
         size_t nn = 0;
         for (size_t k = 0; k < n; k++)
@@ -120,5 +123,6 @@ double pcnn_verify_accuracy(const float *e, const int *id, size_t n, int D, doub
     }
     free(neg);
     if (triplets) *triplets = count;
+    if (!count) pcnn_seterr("no triplets: no identity has two images and another identity beside it");
     return count ? right / count : NAN;
 }

@@ -67,8 +67,8 @@ struct pcnn_model {
 /* Registers a parameter tensor; returns its offset in the arenas. On out of memory it
  * sets m->layout_failed (which pcnn_model_layout reports) and returns 0. */
 size_t pcnn_model_add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3);
-/* Lays out the small nets of hp (cond.c); checks their shapes. */
-int pcnn_cond_layout(pcnn_model *m);
+/* Lays out the small nets of hp (cond.c); out of memory shows in m->layout_failed. */
+void pcnn_cond_layout(pcnn_model *m);
 /* x levels (host) → m->in on the device, then the encoder: h in net_output(&m->enc). */
 int pcnn_encode_device(pcnn_model *m, const uint8_t *x, int B);
 /* The forward and backward passes of an MSE autoencoder and of an embedding net, with
@@ -97,7 +97,7 @@ const pcnn_param *pcnn_model_param(const pcnn_model *m, const char *name);
 pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be);
 pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, const pcnn_backend *be);
 int pcnn_model_arenas(pcnn_model *m);
-void pcnn_model_init_weights(pcnn_model *m, uint64_t seed);
+int pcnn_model_init_weights(pcnn_model *m, uint64_t seed);
 
 /* The cached sampler; with teacher != NULL it draws nothing but feeds teacher's levels
  * (B,C,H,W) and, if logits_out != NULL, writes the logits it computed (B,H,W,C,K). */

@@ -215,10 +215,10 @@ pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
     return m;
 }
 
-void pcnn_model_init_weights(pcnn_model *m, uint64_t seed)
+int pcnn_model_init_weights(pcnn_model *m, uint64_t seed)
 {
     real *w = malloc(m->total * sizeof *w);
-    if (!w) return;
+    if (!w) return pcnn_seterr("out of memory for the initial weights of %zu parameters", m->total);
     uint64_t rng = seed ^ 0x50434e4eULL;
     for (int i = 0; i < m->nparams; i++) {
         const pcnn_param *p = &m->params[i];
@@ -235,12 +235,16 @@ void pcnn_model_init_weights(pcnn_model *m, uint64_t seed)
     m->be->to_device(m->w, w, m->total * sizeof *w);
     free(w);
     m->be->mul(m->w, m->mask, m->total);
+    return 0;
 }
 
 pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed)
 {
     pcnn_model *m = pcnn_model_alloc(hp, pcnn_backend_default());
-    if (m) pcnn_model_init_weights(m, seed);
+    if (m && pcnn_model_init_weights(m, seed)) {
+        pcnn_model_free(m);
+        return NULL;
+    }
     return m;
 }
 

@@ -174,7 +174,8 @@ int pcnn_model_decode(pcnn_model *m, uint8_t *x, const float *h, int B);
 
 /* Verification accuracy of embeddings e (n,D) with identities id (n): of all triplets
  * (anchor, same identity, other identity), the fraction where the anchor is closer to
- * the one of its own identity (0.5 is chance). *triplets gets how many were counted. */
+ * the one of its own identity (0.5 is chance). *triplets gets how many were counted.
+ * NaN, with the reason in pcnn_errstr(), when there is no triplet or no memory. */
 double pcnn_verify_accuracy(const float *e, const int *id, size_t n, int D, double *triplets);
 
 /* ---- training ------------------------------------------------------------------ */

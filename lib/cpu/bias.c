@@ -18,15 +18,18 @@ void cpu_add_rows(real *y, const real *v, int B, int P, int N)
 PCNN_VECTOR
 void cpu_sum_rows(real *dv, const real *dy, int B, int P, int N)
 {
-    /* rows in memory order, one double accumulator per channel */
-    double *acc = malloc((size_t)N * sizeof *acc);
-    for (int b = 0; b < B; b++) {
-        for (int k = 0; k < N; k++) acc[k] = 0;
-        for (int q = 0; q < P; q++) {
-            const real *d = dy + ((size_t)b * P + q) * N;
-            for (int k = 0; k < N; k++) acc[k] += d[k];
+    /* rows in memory order, one double accumulator per channel, channels in blocks that
+     * fit the stack (nothing to allocate, so nothing that can fail) */
+    enum { BLOCK = 512 };
+    double acc[BLOCK];
+    for (int b = 0; b < B; b++)
+        for (int k0 = 0; k0 < N; k0 += BLOCK) {
+            const int nk = N - k0 < BLOCK ? N - k0 : BLOCK;
+            for (int k = 0; k < nk; k++) acc[k] = 0;
+            for (int q = 0; q < P; q++) {
+                const real *d = dy + ((size_t)b * P + q) * N + k0;
+                for (int k = 0; k < nk; k++) acc[k] += d[k];
+            }
+            for (int k = 0; k < nk; k++) dv[(size_t)b * N + k0 + k] += (real)acc[k];
         }
-        for (int k = 0; k < N; k++) dv[(size_t)b * N + k] += (real)acc[k];
-    }
-    free(acc);
 }

@@ -24,6 +24,10 @@ static void test_verify_accuracy(void)
     const int mixed[4] = {0, 1, 0, 1};
     acc = pcnn_verify_accuracy(e, mixed, 4, 2, &n);
     CHECK(fabs(acc - 0.25) < 1e-12, "mixed identities: accuracy %g (want 2 of 8)", acc);
+    /* one identity alone: no triplet, NaN with a reason */
+    const int one[4] = {3, 3, 3, 3};
+    acc = pcnn_verify_accuracy(e, one, 4, 2, &n);
+    CHECK(isnan(acc) && n == 0 && strstr(pcnn_errstr(), "no triplets"), "one identity: %g, '%s'", acc, pcnn_errstr());
 }
 
 /* images (n,1,28,28) levels and labels of the classes in [lo, hi], at most max of them */

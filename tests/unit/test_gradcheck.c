@@ -86,6 +86,25 @@ static void test_rows_adjoint(const pcnn_backend *be)
     CHECK_CLOSE(dot(y, dy, B * P * N), dot(v, dv, B * N), 1e-12, "add_rows/sum_rows adjoint");
 }
 
+/* sum_rows over more channels than its accumulator block (512): dv must still be each
+ * channel's sum */
+static void test_sum_rows_wide(const pcnn_backend *be)
+{
+    enum { B = 2, P = 3, N = 1100 };
+    real *dy = malloc(B * P * N * sizeof *dy), *dv = calloc(B * N, sizeof *dv);
+    fill(dy, B * P * N);
+    be->sum_rows(dv, dy, B, P, N);
+    double worst = 0;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < N; k++) {
+            double s = 0;
+            for (int q = 0; q < P; q++) s += dy[((size_t)b * P + q) * N + k];
+            worst = fmax(worst, fabs(s - dv[b * N + k]));
+        }
+    CHECK(worst < 1e-12, "sum_rows of %d channels: off by %g", N, worst);
+    free(dy), free(dv);
+}
+
 static double loss(pcnn_model *m, const uint8_t *x, const real *h, int B)
 {
     real nll[8];
@@ -221,5 +240,6 @@ int main(void)
     /* last, so that the draws of the cases above stay what they were */
     const pcnn_hparams drop = {.L = 2, .p = 6, .n = 3, .C = 3, .H = 4, .W = 5, .K = 7, .D = 4};
     test_model_dropout(drop, "dropout 0.3 RGB conditional", 0.3);
+    test_sum_rows_wide(be);
     return check_summary("test_gradcheck");
 }
