@@ -235,7 +235,7 @@ static void fmt_time(char *buf, size_t n, double s)
 void cli_progress_update(cli_progress *pr, long done, const char *extra)
 {
     double now = cli_now();
-    int last = done >= pr->total;
+    int last = pr->total > 0 && done >= pr->total;
     /* a terminal gets ~10 redraws a second; a log a line every 10 seconds, and nothing
      * for work that ends sooner */
     if (pr->tty ? !last && now - pr->last < 0.1 : now - pr->last < 10.0) return;
@@ -245,6 +245,11 @@ void cli_progress_update(cli_progress *pr, long done, const char *extra)
     char eb[32], elb[32];
     fmt_time(eb, sizeof eb, eta);
     fmt_time(elb, sizeof elb, el);
+    if (pr->total <= 0) { /* a stream of unknown length: a count, no bar, no ETA */
+        if (pr->tty) fprintf(stderr, "\r%s %ld %s \033[K", pr->what, done, extra ? extra : "");
+        else fprintf(stderr, "%s: %s %ld %s elapsed %s\n", cli_name, pr->what, done, extra ? extra : "", elb);
+        return;
+    }
     if (pr->tty) {
         int width = 24, fill = pr->total ? (int)(width * done / pr->total) : width;
         char bar[32];

@@ -62,6 +62,7 @@ typedef struct {
     int tty;
     const char *what;
 } cli_progress;
+/* total <= 0: not known (a stream); the line then counts without a bar or an ETA */
 void cli_progress_start(cli_progress *pr, const char *what, long total);
 /* extra: a short text appended (loss, rate); done = items finished */
 void cli_progress_update(cli_progress *pr, long done, const char *extra);

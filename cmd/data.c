@@ -6,39 +6,72 @@
 
 #include "data.h"
 
+void cli_image_stream_open(cli_image_stream *s, const char *const *paths, int npaths, int K,
+                           const pcnn_hparams *want)
+{
+    *s = (cli_image_stream){.paths = paths, .npaths = npaths, .K = K, .want = want};
+    if (want) s->C = want->C, s->H = want->H, s->W = want->W;
+}
+
+/* the next image of the stream, quantized into x; 0 at the end */
+static int next_image(cli_image_stream *s, uint8_t *x)
+{
+    pcnn_image img;
+    for (;;) {
+        if (!s->r) {
+            if (s->next == s->npaths) return 0;
+            if (!(s->r = pcnn_imgreader_open(s->paths[s->next++]))) cli_fail("%s", pcnn_errstr());
+        }
+        int got = pcnn_imgreader_next(s->r, &img);
+        if (got < 0) cli_fail("%s", pcnn_errstr());
+        if (got == 1) break;
+        pcnn_imgreader_free(s->r);
+        s->r = NULL;
+    }
+    const char *name = pcnn_imgreader_name(s->r);
+    if (s->n == 0 && !s->want) s->C = img.c, s->H = img.h, s->W = img.w;
+    if (img.c != s->C || img.h != s->H || img.w != s->W)
+        cli_fail("%s: image %zu is %dx%d with %d channel%s; %s %dx%d with %d", name, s->n + 1, img.w,
+                 img.h, img.c, img.c > 1 ? "s" : "", s->want ? "the model wants" : "the first was", s->W,
+                 s->H, s->C);
+    if (pcnn_quantize(x, &img, s->K)) cli_fail("%s: %s", name, pcnn_errstr());
+    pcnn_image_free(&img);
+    s->n++;
+    return 1;
+}
+
+int cli_image_stream_next(cli_image_stream *s, uint8_t *x, int max)
+{
+    int got = 0;
+    while (got < max && next_image(s, x + (size_t)got * s->C * s->H * s->W)) got++;
+    if (s->n == 0) cli_fail("%s: no images", s->npaths ? s->paths[0] : "stdin");
+    return got;
+}
+
 void cli_load_images(cli_dataset *d, const char *const *paths, int npaths, int K,
                      const pcnn_hparams *want, size_t limit)
 {
     memset(d, 0, sizeof *d);
-    size_t cap = 0;
-    for (int f = 0; f < npaths && (!limit || d->n < limit); f++) {
-        pcnn_imgreader *r = pcnn_imgreader_open(paths[f]);
-        if (!r) cli_fail("%s", pcnn_errstr());
-        pcnn_image img;
-        int got;
-        while ((!limit || d->n < limit) && (got = pcnn_imgreader_next(r, &img)) == 1) {
-            const char *name = pcnn_imgreader_name(r);
-            if (d->n == 0 && !want) d->C = img.c, d->H = img.h, d->W = img.w;
-            if (d->n == 0 && want) d->C = want->C, d->H = want->H, d->W = want->W;
-            if (img.c != d->C || img.h != d->H || img.w != d->W)
-                cli_fail("%s: image %zu is %dx%d with %d channel%s; %s %dx%d with %d", name,
-                         d->n + 1, img.w, img.h, img.c, img.c > 1 ? "s" : "",
-                         want ? "the model wants" : "the first was", d->W, d->H, d->C);
-            size_t sz = (size_t)d->C * d->H * d->W;
-            if (d->n == cap) {
-                cap = cap ? 2 * cap : 64;
-                uint8_t *nx = realloc(d->x, cap * sz);
-                if (!nx) cli_fail("%s: out of memory after %zu images", name, d->n);
-                d->x = nx;
-            }
-            if (pcnn_quantize(d->x + d->n * sz, &img, K)) cli_fail("%s: %s", name, pcnn_errstr());
-            pcnn_image_free(&img);
-            d->n++;
+    cli_image_stream s;
+    cli_image_stream_open(&s, paths, npaths, K, want);
+    /* the shape is known once the first image is in: read it into a one-image buffer */
+    uint8_t *one = malloc(PCNN_MAX_PIXELS);
+    if (!one) cli_fail("out of memory");
+    size_t cap = 0, sz = 0;
+    while ((!limit || d->n < limit) && cli_image_stream_next(&s, one, 1)) {
+        sz = (size_t)s.C * s.H * s.W;
+        if (d->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            uint8_t *nx = realloc(d->x, cap * sz);
+            if (!nx) cli_fail("%s: out of memory after %zu images", s.r ? pcnn_imgreader_name(s.r) : "input", d->n);
+            d->x = nx;
         }
-        if (got < 0) cli_fail("%s", pcnn_errstr());
-        pcnn_imgreader_free(r);
+        memcpy(d->x + d->n * sz, one, sz);
+        d->n++;
     }
-    if (d->n == 0) cli_fail("%s: no images", npaths ? paths[0] : "stdin");
+    free(one);
+    if (s.r) pcnn_imgreader_free(s.r);
+    d->C = s.C, d->H = s.H, d->W = s.W;
 }
 
 void cli_dataset_free(cli_dataset *d) { free(d->x); }
@@ -69,42 +102,57 @@ float *cli_onehot_from_labels(const char *path, size_t n, int classes, int *maxl
     return h;
 }
 
+void cli_vector_stream_open(cli_vector_stream *s, const char *path, int D)
+{
+    const int std = !strcmp(path, "-");
+    *s = (cli_vector_stream){.f = std ? stdin : fopen(path, "rb"), .name = std ? "stdin" : path, .D = D};
+    if (!s->f) cli_fail("%s: cannot open: %s", path, strerror(errno));
+}
+
+int cli_vector_stream_next(cli_vector_stream *s, float *v)
+{
+    float *rec;
+    size_t len;
+    int rc = pcnn_npy_read(s->f, &rec, &len);
+    if (rc < 0) cli_fail("%s: record %zu: %s", s->name, s->n + 1, pcnn_errstr());
+    if (rc == 0) return 0;
+    if (s->D == 0) { /* the first record tells the size */
+        if (len < 1 || len > 65536) cli_fail("%s: record 1 has %zu values (1..65536 allowed)", s->name, len);
+        s->D = (int)len;
+    }
+    if (len != (size_t)s->D) cli_fail("%s: record %zu has %zu values; the model wants %d", s->name, s->n + 1, len, s->D);
+    if (pcnn_cond_check(rec, len)) cli_fail("%s: record %zu: %s", s->name, s->n + 1, pcnn_errstr());
+    memcpy(v, rec, len * sizeof *v);
+    free(rec);
+    s->n++;
+    return 1;
+}
+
+void cli_vector_stream_close(cli_vector_stream *s)
+{
+    if (s->f && s->f != stdin) fclose(s->f);
+    s->f = NULL;
+}
+
 float *cli_read_vectors(const char *path, size_t *n, int *Dp)
 {
-    int D = *Dp;
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    const char *name = strcmp(path, "-") ? path : "stdin";
-    if (!f) cli_fail("%s: cannot open: %s", name, strerror(errno));
-    size_t cap = *n ? *n : 16, got = 0;
-    float *h = NULL;
-    for (;;) {
-        if (*n && got == *n) break;
-        float *v;
-        size_t len;
-        int rc = pcnn_npy_read(f, &v, &len);
-        if (rc < 0) cli_fail("%s: record %zu: %s", name, got + 1, pcnn_errstr());
-        if (rc == 0) break;
-        if (D == 0) { /* the first record tells the size */
-            if (len < 1 || len > 65536) cli_fail("%s: record 1 has %zu values (1..65536 allowed)", name, len);
-            D = (int)len;
-        }
-        if (!h && !(h = malloc(cap * (size_t)D * sizeof *h))) cli_fail("out of memory");
-        if (len != (size_t)D) cli_fail("%s: record %zu has %zu values; the model wants %d", name, got + 1, len, D);
-        if (pcnn_cond_check(v, len)) cli_fail("%s: record %zu: %s", name, got + 1, pcnn_errstr());
-        if (got == cap) {
-            cap *= 2;
-            float *nh = realloc(h, cap * (size_t)D * sizeof *h);
+    cli_vector_stream s;
+    cli_vector_stream_open(&s, path, *Dp);
+    float one[65536], *h = NULL;
+    size_t cap = 0;
+    while ((!*n || s.n < *n) && cli_vector_stream_next(&s, one)) {
+        if (s.n > cap) {
+            cap = cap ? 2 * cap : (*n ? *n : 16);
+            float *nh = realloc(h, cap * (size_t)s.D * sizeof *h);
             if (!nh) cli_fail("out of memory");
             h = nh;
         }
-        memcpy(h + got * D, v, (size_t)D * sizeof *h);
-        free(v);
-        got++;
+        memcpy(h + (s.n - 1) * s.D, one, (size_t)s.D * sizeof *h);
     }
-    if (f != stdin) fclose(f);
-    if (got == 0) cli_fail("%s: no conditioning vectors (.npy records)", name);
-    if (*n && got < *n) cli_fail("%s: %zu conditioning vectors for %zu images", name, got, *n);
-    *n = got;
-    *Dp = D;
+    cli_vector_stream_close(&s);
+    if (s.n == 0) cli_fail("%s: no conditioning vectors (.npy records)", s.name);
+    if (*n && s.n < *n) cli_fail("%s: %zu conditioning vectors for %zu images", s.name, s.n, *n);
+    *n = s.n;
+    *Dp = s.D;
     return h;
 }

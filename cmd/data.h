@@ -10,6 +10,36 @@ typedef struct {
     uint8_t *x;        /* (n,C,H,W) levels 0..K-1 */
 } cli_dataset;
 
+/* The images of several paths ("-" is stdin) one batch at a time, so that a program can
+ * answer each batch as it arrives: all share one shape, that of want when want != NULL,
+ * quantized to K levels. */
+typedef struct {
+    const char *const *paths;
+    int npaths, next;     /* paths, and the index of the next to open */
+    pcnn_imgreader *r;    /* the one open now */
+    int K;
+    const pcnn_hparams *want;
+    int C, H, W;          /* the shape, once the first image is read */
+    size_t n;             /* images read so far */
+} cli_image_stream;
+void cli_image_stream_open(cli_image_stream *s, const char *const *paths, int npaths, int K,
+                           const pcnn_hparams *want);
+/* Up to max images into x (max,C,H,W); returns how many (0 at the end of the last path;
+ * no image at all is an error). */
+int cli_image_stream_next(cli_image_stream *s, uint8_t *x, int max);
+
+/* .npy records one at a time, each of D values, checked as conditioning. */
+typedef struct {
+    FILE *f;
+    const char *name;
+    int D;                /* 0 until the first record tells it */
+    size_t n;             /* records read so far */
+} cli_vector_stream;
+void cli_vector_stream_open(cli_vector_stream *s, const char *path, int D);
+/* The next record into v (D values); 1, or 0 at the end. */
+int cli_vector_stream_next(cli_vector_stream *s, float *v);
+void cli_vector_stream_close(cli_vector_stream *s);
+
 /* Reads every image of the paths ("-" is stdin); all must share one shape, and that of
  * want when want != NULL. Samples are quantized to K levels. At most limit images
  * (0 = all). */

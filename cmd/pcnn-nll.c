@@ -32,49 +32,71 @@ int main(int argc, char **argv)
 
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
-    cli_dataset d;
-    cli_load_images(&d, paths, first < argc ? argc - first : 1, hp->K, hp, 0);
 
-    float *h = NULL;
-    int D = hp->D;
-    if (hp->D == 0 || hp->encoder) { /* an autoencoder: h of each image from its encoder */
+    /* what h is: nothing (unconditional, or an autoencoder, which encodes each image
+     * itself), one class for all, a class per image, or a vector per image */
+    int *labels = NULL;
+    size_t nlabels = 0;
+    cli_vector_stream vs = {0};
+    if (hp->D == 0 || hp->encoder) {
         if (cls >= 0 || labels_path || cond_path)
             cli_usage_error("%s: the model is %s", model_path, hp->D ? "an autoencoder; it encodes each image itself" : "unconditional");
-    } else if (cls >= 0) {
+    } else if (cls >= 0 || labels_path) {
         if (!hp->classes) cli_usage_error("%s: the model is not class-conditional; use --cond", model_path);
         if (cls >= hp->classes) cli_usage_error("class %d: the model has %d classes", cls, hp->classes);
-        h = cli_onehot_repeat(cls, d.n, hp->classes);
-    } else if (labels_path) {
-        if (!hp->classes) cli_usage_error("%s: the model is not class-conditional; use --cond", model_path);
-        h = cli_onehot_from_labels(labels_path, d.n, hp->classes, NULL);
+        if (labels_path && pcnn_labels_load(&labels, &nlabels, labels_path)) cli_fail("%s", pcnn_errstr());
     } else if (cond_path) {
-        size_t n = d.n;
-        h = cli_read_vectors(cond_path, &n, &D);
+        cli_vector_stream_open(&vs, cond_path, hp->D);
     } else {
         cli_usage_error("%s: the model is conditional; give %s", model_path,
                         hp->classes ? "-c K or -l LABELS" : "--cond FILE");
     }
 
-    size_t sz = (size_t)hp->C * hp->H * hp->W;
+    /* one batch at a time: each is scored and printed as it arrives */
+    enum { BATCH = 32 };
+    const int D = hp->encoder ? 0 : hp->D;
+    uint8_t *x = malloc((size_t)BATCH * hp->C * hp->H * hp->W);
+    float *h = D ? malloc((size_t)BATCH * D * sizeof *h) : NULL, nll[BATCH];
+    if (!x || (D && !h)) cli_fail("out of memory");
+    cli_image_stream in;
+    cli_image_stream_open(&in, paths, first < argc ? argc - first : 1, hp->K, hp);
     double total = 0;
-    float nll[32];
     cli_progress pr;
-    cli_progress_start(&pr, "nll", (long)d.n);
-    for (size_t i = 0; i < d.n; i += 32) {
-        int B = (int)(d.n - i < 32 ? d.n - i : 32);
-        if (pcnn_model_nll(m, nll, d.x + i * sz, h ? h + i * hp->D : NULL, B)) cli_fail("%s", pcnn_errstr());
+    cli_progress_start(&pr, "nll", 0);
+    int B;
+    while ((B = cli_image_stream_next(&in, x, BATCH)) > 0) {
+        size_t i0 = in.n - (size_t)B; /* the batch's first image */
+        for (int b = 0; D && b < B; b++) {
+            float *hb = h + (size_t)b * D;
+            if (cond_path) {
+                if (!cli_vector_stream_next(&vs, hb))
+                    cli_fail("%s: %zu conditioning vectors for more images", vs.name, vs.n);
+                continue;
+            }
+            int k = cls;
+            if (labels_path) {
+                if (i0 + b >= nlabels) cli_fail("%s: %zu labels for more images", labels_path, nlabels);
+                k = labels[i0 + b];
+                if (k >= hp->classes) cli_fail("%s: label %d is not below the %d classes", labels_path, k, hp->classes);
+            }
+            memset(hb, 0, (size_t)D * sizeof *hb);
+            hb[k] = 1;
+        }
+        if (pcnn_model_nll(m, nll, x, h, B)) cli_fail("%s", pcnn_errstr());
         for (int b = 0; b < B; b++) {
             total += nll[b];
             if (hp->K == 2) printf("%.6f\t%.4f\n", pcnn_bits_per_dim(hp, nll[b]), nll[b]);
             else printf("%.6f\n", pcnn_bits_per_dim(hp, nll[b]));
         }
-        cli_progress_update(&pr, (long)(i + B), NULL);
+        fflush(stdout);
+        cli_progress_update(&pr, (long)in.n, NULL);
     }
     cli_progress_end(&pr);
-    if (hp->K == 2) printf("mean\t%.6f\t%.4f\n", pcnn_bits_per_dim(hp, total / d.n), total / d.n);
-    else printf("mean\t%.6f\n", pcnn_bits_per_dim(hp, total / d.n));
-    free(h);
-    cli_dataset_free(&d);
+    const size_t n = in.n;
+    if (hp->K == 2) printf("mean\t%.6f\t%.4f\n", pcnn_bits_per_dim(hp, total / n), total / n);
+    else printf("mean\t%.6f\n", pcnn_bits_per_dim(hp, total / n));
+    cli_vector_stream_close(&vs);
+    free(x), free(h), free(labels);
     pcnn_model_free(m);
     cli_exit(0);
 }

@@ -205,3 +205,33 @@ setup() {
     run -1 --separate-stderr bash -c '"$1" -m "$2" "$3" >/dev/full' _ "$NLL" "$F/gray.pcnn" "$F/gray.pgm"
     assert_last_error_line pcnn-nll "standard output"
 }
+
+# ---- streaming -------------------------------------------------------------------------
+
+@test "pcnn-nll streams: each batch of 32 is printed before the input ends (labels and --cond too)" {
+    pgm_stream 32 4 4 >"$D/batch.pgm"
+    for i in $(seq 33); do echo 1; done >"$D/labels.txt"
+    { for n in $(seq 33); do npy_record 0 1 0; done; } >"$D/cond.npy"
+    local args
+    for args in "-m $F/gray.pcnn" "-m $F/class.pcnn -l $D/labels.txt" "-m $F/class.pcnn --cond $D/cond.npy"; do
+        mkfifo "$D/in"
+        # shellcheck disable=SC2086  # split on purpose
+        "$NLL" $args "$D/in" >"$D/out" 2>"$D/err" &
+        local pid=$! k
+        # the writer keeps the stream open after 32 images: output now can only be streaming
+        { cat "$D/batch.pgm"; sleep 60; } >"$D/in" &
+        local writer=$!
+        for k in $(seq 200); do
+            [ "$(wc -l <"$D/out")" -ge 32 ] && break
+            sleep 0.1
+        done
+        local got
+        got=$(wc -l <"$D/out")
+        kill "$pid" 2>/dev/null || true
+        pkill -P "$writer" 2>/dev/null || true
+        kill "$writer" 2>/dev/null || true
+        wait "$pid" "$writer" 2>/dev/null || true
+        rm -f "$D/in"
+        [ "$got" -eq 32 ] || die "$args: $got lines while the input was still open (want 32)"
+    done
+}
