@@ -101,7 +101,8 @@ int main(int argc, char **argv)
     cli_progress_start(&pr, "sample", 1);
     int rc = hp->kind == PCNN_MSE_AUTOENCODER
                  ? pcnn_model_decode(m, x, h, (int)n)
-                 : pcnn_model_sample_rows(m, x, h, (int)n, count, naive, temperature, top_p, seed, show, &pr);
+                 : pcnn_model_sample(m, x, h, (int)n, &(pcnn_sample_opts){.temperature = temperature,
+                       .top_p = top_p, .seed = seed, .per_row = count, .naive = naive, .progress = show, .arg = &pr});
     if (rc) cli_fail("%s", pcnn_errstr());
     cli_progress_end(&pr);
     for (size_t i = 0; i < n; i++)

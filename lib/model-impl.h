@@ -101,9 +101,7 @@ int pcnn_model_init_weights(pcnn_model *m, uint64_t seed);
 
 /* The cached sampler; with teacher != NULL it draws nothing but feeds teacher's levels
  * (B,C,H,W) and, if logits_out != NULL, writes the logits it computed (B,H,W,C,K). */
-int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                       float top_p, uint64_t seed, int period,
-                       void (*progress)(long, long, void *), void *arg,
+int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
                        const uint8_t *teacher, real *logits_out);
 
 /* small deterministic RNG (splitmix64) used for init, shuffling and sampling */

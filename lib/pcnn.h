@@ -234,29 +234,30 @@ void pcnn_trainer_free(pcnn_trainer *t);
 double pcnn_bits_per_dim(const pcnn_hparams *hp, double nats);
 
 /* ---- sampling --------------------------------------------------------------------- */
+/* How to draw. Image b takes its random numbers from stream (seed, b mod per_row) alone,
+ * so the same seed draws the same images whatever the batch; with per_row > 0, images b,
+ * b + per_row, b + 2*per_row, ... share one stream: rows of per_row images whose
+ * conditioning changes from row to row (an interpolation) then draw with the same
+ * noise, so that a column changes only as the conditioning does. Each value is drawn
+ * from softmax(logits / temperature) (temperature > 0); with top_p < 1, from its
+ * nucleus (Holtzman et al. 2020): the fewest levels, likeliest first (of equal ones the
+ * lower first), whose probabilities sum to at least top_p, renormalised.
+ * temperature = top_p = 1 draws from the model itself. */
+typedef struct {
+    float temperature, top_p;
+    uint64_t seed;
+    int per_row;   /* 0: every image its own stream */
+    int naive;     /* rerun the whole network for every pixel (for comparison); the default
+                      keeps the activations later pixels need, one column of work per pixel
+                      and layer. Both compute the same function. */
+    void (*progress)(long done, long total, void *arg); /* may be NULL */
+    void *arg;
+} pcnn_sample_opts;
+/* temperature 1, top_p 1, seed 1, per_row 0, cached, no progress */
+void pcnn_sample_opts_default(pcnn_sample_opts *o);
 /* Draws B images pixel by pixel in raster order, channel by channel: x (B,C,H,W) levels,
- * h (B,D) or NULL. Image b takes its random numbers from stream (seed, b) alone, so the
- * same seed draws the same images whatever the batch. progress may be NULL.
- * Each value is drawn from softmax(logits / temperature) (temperature > 0); with
- * top_p < 1 (0 < top_p <= 1) only from its nucleus: the fewest levels, likeliest first
- * (of equal ones the lower first), whose probabilities sum to at least top_p,
- * renormalised. temperature = top_p = 1 draws from the model itself.
- * pcnn_model_sample keeps the activations later pixels need (one column of work per
- * pixel and layer); pcnn_model_sample_naive reruns the network for every pixel. Both
- * compute the same function. */
-int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                      float top_p, uint64_t seed,
-                      void (*progress)(long done, long total, void *arg), void *arg);
-int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                            float top_p, uint64_t seed,
-                            void (*progress)(long done, long total, void *arg), void *arg);
-/* The same (cached, or naive when naive != 0), except that images b, b + per_row,
- * b + 2*per_row, ... share the random numbers of stream (seed, b mod per_row): rows of
- * per_row images whose conditioning changes from row to row (an interpolation) then draw
- * with the same noise, so that a column changes only as the conditioning does. */
-int pcnn_model_sample_rows(pcnn_model *m, uint8_t *x, const float *h, int B, int per_row, int naive,
-                           float temperature, float top_p, uint64_t seed,
-                           void (*progress)(long done, long total, void *arg), void *arg);
+ * h (B,D) or NULL. */
+int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o);
 
 #ifdef __cplusplus
 }

@@ -34,13 +34,11 @@ static int check_args(const pcnn_model *m, const float *h, int B, float temperat
     return m->hp.D ? pcnn_cond_check(h, (size_t)B * m->hp.D) : 0;
 }
 
-static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                        float top_p, uint64_t seed, int period,
-                        void (*progress)(long, long, void *), void *arg)
+static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o)
 {
     const pcnn_hparams hp = m->hp;
     const int C = hp.C, H = hp.H, W = hp.W, K = hp.K;
-    if (check_args(m, h, B, temperature, top_p) || pcnn_model_reserve(m, B)) return -1;
+    if (check_args(m, h, B, o->temperature, o->top_p) || pcnn_model_reserve(m, B)) return -1;
 
     real *hr = hp.D ? malloc((size_t)B * hp.D * sizeof *hr) : NULL;
     uint8_t *rows = malloc((size_t)B * C * H * W);
@@ -53,7 +51,7 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float 
         goto out;
     }
     for (size_t i = 0; hp.D && i < (size_t)B * hp.D; i++) hr[i] = h[i];
-    seed_streams(rng, B, seed, period);
+    seed_streams(rng, B, o->seed, o->per_row ? o->per_row : B);
     memset(x, 0, (size_t)B * C * H * W);
     const long total = (long)H * W * C;
     for (int i = 0; i < H; i++) {
@@ -72,11 +70,11 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float 
                 for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
                 size_t off = (((size_t)i * W + j) * C + c) * K; /* image 0, pixel (i,j), channel c */
                 m->be->to_device(du, u, (size_t)B * sizeof *u);
-                m->be->sample(ddraw, m->logits + off, B, K, Hi * W * C * K, (real)temperature,
-                              (real)top_p, du);
+                m->be->sample(ddraw, m->logits + off, B, K, Hi * W * C * K, (real)o->temperature,
+                              (real)o->top_p, du);
                 m->be->to_host(draw, ddraw, (size_t)B);
                 for (int b = 0; b < B; b++) x[(((size_t)b * C + c) * H + i) * W + j] = draw[b];
-                if (progress) progress(((long)i * W + j) * C + c + 1, total, arg);
+                if (o->progress) o->progress(((long)i * W + j) * C + c + 1, total, o->arg);
             }
     }
 out:
@@ -198,15 +196,13 @@ static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j)
     be->add_rows(c->logits, m->w + m->out2_b, 1, B, CK);
 }
 
-int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                       float top_p, uint64_t seed, int period,
-                       void (*progress)(long, long, void *), void *arg,
+int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
                        const uint8_t *teacher, real *logits_out)
 {
     const pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const int C = hp->C, H = hp->H, W = hp->W, K = hp->K, p = hp->p;
-    if (check_args(m, h, B, temperature, top_p)) return -1;
+    if (check_args(m, h, B, o->temperature, o->top_p)) return -1;
     cache c = {0};
     const long total = (long)H * W * C;
     const size_t npix = (size_t)B * C * H * W;
@@ -252,7 +248,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float t
         }
         be->release(dh);
     }
-    seed_streams(rng, B, seed, period);
+    seed_streams(rng, B, o->seed, o->per_row ? o->per_row : B);
     for (long k = 0; k < total; k++) /* raster order, one number per image per value */
         for (int b = 0; b < B; b++) u[k * B + b] = pcnn_rng_uniform(&rng[b]);
     be->to_device(du, u, (size_t)total * B * sizeof *u);
@@ -270,11 +266,11 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, float t
                             be->to_host(logits_out + ((((size_t)b * H + i) * W + j) * C + ch) * K,
                                         c.logits + ((size_t)b * C + ch) * K, (size_t)K * sizeof(real));
                 } else {
-                    be->sample(ddraw, c.logits + (size_t)ch * K, B, K, C * K, (real)temperature,
-                               (real)top_p, du + (size_t)k * B);
+                    be->sample(ddraw, c.logits + (size_t)ch * K, B, K, C * K, (real)o->temperature,
+                               (real)o->top_p, du + (size_t)k * B);
                 }
                 be->place(c.inmap, dx, ddraw, B, C, H, W, i, j, ch, K);
-                if (progress) progress(((long)i * W + j) * C + ch + 1, total, arg);
+                if (o->progress) o->progress(((long)i * W + j) * C + ch + 1, total, o->arg);
             }
     }
     be->to_host(x, dx, npix);
@@ -287,25 +283,14 @@ out:
     return rc;
 }
 
-int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                      float top_p, uint64_t seed, void (*progress)(long, long, void *), void *arg)
+void pcnn_sample_opts_default(pcnn_sample_opts *o)
 {
-    return pcnn_sample_cached(m, x, h, B, temperature, top_p, seed, B, progress, arg, NULL, NULL);
+    *o = (pcnn_sample_opts){.temperature = 1, .top_p = 1, .seed = 1};
 }
 
-int pcnn_model_sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, float temperature,
-                            float top_p, uint64_t seed, void (*progress)(long, long, void *),
-                            void *arg)
+int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o)
 {
-    return sample_naive(m, x, h, B, temperature, top_p, seed, B, progress, arg);
-}
-
-int pcnn_model_sample_rows(pcnn_model *m, uint8_t *x, const float *h, int B, int per_row, int naive,
-                           float temperature, float top_p, uint64_t seed,
-                           void (*progress)(long, long, void *), void *arg)
-{
-    if (per_row < 1) return pcnn_seterr("images per row must be positive");
-    if (naive) return sample_naive(m, x, h, B, temperature, top_p, seed, per_row, progress, arg);
-    return pcnn_sample_cached(m, x, h, B, temperature, top_p, seed, per_row, progress, arg, NULL,
-                              NULL);
+    if (o->per_row < 0) return pcnn_seterr("images per row must not be negative");
+    if (o->naive) return sample_naive(m, x, h, B, o);
+    return pcnn_sample_cached(m, x, h, B, o, NULL, NULL);
 }

@@ -96,8 +96,10 @@ static double time_sample(pcnn_model *m, int B, int naive)
     const pcnn_hparams *hp = pcnn_model_hparams(m);
     uint8_t *x = malloc((size_t)B * hp->C * hp->H * hp->W);
     double t0 = now();
-    if (naive) pcnn_model_sample_naive(m, x, NULL, B, 1, 1, 1, NULL, NULL);
-    else pcnn_model_sample(m, x, NULL, B, 1, 1, 1, NULL, NULL);
+    pcnn_sample_opts o;
+    pcnn_sample_opts_default(&o);
+    o.naive = naive;
+    pcnn_model_sample(m, x, NULL, B, &o);
     double s = now() - t0;
     free(x);
     return s;

@@ -43,7 +43,7 @@ static void test_huge_conditioning(void)
     float nll[1], h[3] = {3e38f, 0, 0};
     CHECK(pcnn_model_nll(m, nll, x, h, 1) == -1, "nll of conditioning 3e38 succeeded");
     CHECK(strstr(pcnn_errstr(), "beyond") != NULL, "message: %s", pcnn_errstr());
-    CHECK(pcnn_model_sample(m, x, h, 1, 1, 1, 3, NULL, NULL) == -1, "sampling with conditioning 3e38 succeeded");
+    CHECK(pcnn_model_sample(m, x, h, 1, &(pcnn_sample_opts){.temperature = 1, .top_p = 1}) == -1, "sampling with conditioning 3e38 succeeded");
     h[0] = -PCNN_MAX_COND;
     CHECK(pcnn_model_nll(m, nll, x, h, 1) == 0, "the bound itself is taken: %s", pcnn_errstr());
     h[0] = NAN;

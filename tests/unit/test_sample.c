@@ -13,6 +13,9 @@
 #include "check.h"
 #include "model-impl.h"
 
+/* the sampler's options as one expression: temperature, top-p, seed, images per row, naive */
+#define OPTS(T, P, S, R, N) (&(pcnn_sample_opts){.temperature = (T), .top_p = (P), .seed = (S), .per_row = (R), .naive = (N)})
+
 static void run_case(int C, int n, int D, int K, int S)
 {
     const int B = 3, H = 6, W = 7, L = 3;
@@ -29,7 +32,7 @@ static void run_case(int C, int n, int D, int K, int S)
     for (int i = 0; i < B * D; i++) h[i] = (float)(2 * pcnn_rng_uniform(&rng) - 1);
 
     pcnn_model_logits(m, full, x, h, B);
-    int rc = pcnn_sample_cached(m, y, h, B, 1, 1, 1, B, NULL, NULL, x, cached);
+    int rc = pcnn_sample_cached(m, y, h, B, OPTS(1, 1, 1, 0, 0), x, cached);
     CHECK(rc == 0, "teacher forcing: %s", pcnn_errstr());
     double num = 0, den = 0, worst = 0;
     for (size_t i = 0; i < nlog; i++) {
@@ -41,8 +44,8 @@ static void run_case(int C, int n, int D, int K, int S)
           n, D, S, sqrt(num / den), worst);
     CHECK(memcmp(x, y, npix) == 0, "teacher forcing must return the teacher's image");
 
-    pcnn_model_sample(m, y, h, B, 1, 1, 42, NULL, NULL);
-    pcnn_model_sample_naive(m, z, h, B, 1, 1, 42, NULL, NULL);
+    pcnn_model_sample(m, y, h, B, OPTS(1, 1, 42, 0, 0));
+    pcnn_model_sample(m, z, h, B, OPTS(1, 1, 42, 0, 1));
     size_t differ = 0;
     for (size_t i = 0; i < npix; i++) differ += y[i] != z[i];
     printf("C=%d n=%d D=%d S=%d K=%d: cached vs naive logits %.2g relative; draws differ in %zu of %zu samples\n",
@@ -50,8 +53,8 @@ static void run_case(int C, int n, int D, int K, int S)
     CHECK(differ * 1000 <= npix, "cached and naive draws differ in %zu of %zu samples", differ, npix);
     /* nucleus sampling: the two samplers still agree, and it changes the draws */
     uint8_t *yp = malloc(npix), *zp = malloc(npix);
-    CHECK(pcnn_model_sample(m, yp, h, B, 1, 0.9f, 42, NULL, NULL) == 0, "top_p 0.9: %s", pcnn_errstr());
-    CHECK(pcnn_model_sample_naive(m, zp, h, B, 1, 0.9f, 42, NULL, NULL) == 0, "top_p 0.9 naive: %s", pcnn_errstr());
+    CHECK(pcnn_model_sample(m, yp, h, B, OPTS(1, 0.9f, 42, 0, 0)) == 0, "top_p 0.9: %s", pcnn_errstr());
+    CHECK(pcnn_model_sample(m, zp, h, B, OPTS(1, 0.9f, 42, 0, 1)) == 0, "top_p 0.9 naive: %s", pcnn_errstr());
     size_t differ_p = 0, changed = 0;
     for (size_t i = 0; i < npix; i++) differ_p += yp[i] != zp[i], changed += yp[i] != y[i];
     printf("C=%d n=%d D=%d S=%d K=%d: top_p 0.9: cached and naive draws differ in %zu of %zu samples; %zu differ from top_p 1\n",
@@ -67,7 +70,7 @@ static void run_case(int C, int n, int D, int K, int S)
     pcnn_model_free(m);
 }
 
-/* pcnn_model_sample_rows: image k of every row draws the same random numbers, so rows
+/* per_row: image k of every row draws the same random numbers, so rows
  * with the same conditioning are the same images, and columns differ */
 static void test_rows(int naive)
 {
@@ -77,17 +80,17 @@ static void test_rows(int naive)
     float h[N * 3];
     for (int i = 0; i < N * 3; i++) h[i] = (float)(i % 3) * 0.5f; /* the same h everywhere */
     uint8_t x[N * SZ], y[N * SZ];
-    int rc = pcnn_model_sample_rows(m, x, h, N, PER, naive, 1, 1, 9, NULL, NULL);
-    CHECK(rc == 0, "sample_rows: %s", pcnn_errstr());
+    int rc = pcnn_model_sample(m, x, h, N, OPTS(1, 1, 9, PER, naive));
+    CHECK(rc == 0, "per_row: %s", pcnn_errstr());
     for (int r = 1; r < ROWS; r++)
         for (int k = 0; k < PER; k++)
             CHECK(memcmp(x + (r * PER + k) * SZ, x + k * SZ, SZ) == 0, "naive=%d: row %d image %d differs from row 0's", naive, r, k);
     CHECK(memcmp(x, x + SZ, SZ) != 0, "naive=%d: the two images of a row are the same", naive);
     /* per_row = N is the plain sampler */
-    pcnn_model_sample_rows(m, x, h, N, N, naive, 1, 1, 9, NULL, NULL);
-    if (naive) pcnn_model_sample_naive(m, y, h, N, 1, 1, 9, NULL, NULL);
-    else pcnn_model_sample(m, y, h, N, 1, 1, 9, NULL, NULL);
-    CHECK(memcmp(x, y, sizeof x) == 0, "naive=%d: sample_rows with one row is not the plain sampler", naive);
+    pcnn_model_sample(m, x, h, N, OPTS(1, 1, 9, N, naive));
+    if (naive) pcnn_model_sample(m, y, h, N, OPTS(1, 1, 9, 0, 1));
+    else pcnn_model_sample(m, y, h, N, OPTS(1, 1, 9, 0, 0));
+    CHECK(memcmp(x, y, sizeof x) == 0, "naive=%d: one row of N is not the plain sampler", naive);
     pcnn_model_free(m);
 }
 
@@ -223,13 +226,13 @@ static void test_top_p_model(void)
     uint8_t x[2 * 30], y[2 * 30];
     const float bad[] = {0, -0.5f, 1.5f, NAN};
     for (int i = 0; i < 4; i++) {
-        CHECK(pcnn_model_sample(m, x, NULL, 2, 1, bad[i], 1, NULL, NULL) != 0, "top_p %g accepted", bad[i]);
+        CHECK(pcnn_model_sample(m, x, NULL, 2, OPTS(1, bad[i], 1, 0, 0)) != 0, "top_p %g accepted", bad[i]);
         CHECK(strstr(pcnn_errstr(), "top-p") != NULL, "top_p %g: error '%s'", bad[i], pcnn_errstr());
-        CHECK(pcnn_model_sample_naive(m, x, NULL, 2, 1, bad[i], 1, NULL, NULL) != 0, "naive: top_p %g accepted", bad[i]);
+        CHECK(pcnn_model_sample(m, x, NULL, 2, OPTS(1, bad[i], 1, 0, 1)) != 0, "naive: top_p %g accepted", bad[i]);
     }
     for (int naive = 0; naive < 2; naive++) {
-        CHECK(pcnn_model_sample_rows(m, x, NULL, 2, 2, naive, 1, 1e-6f, 1, NULL, NULL) == 0, "%s", pcnn_errstr());
-        CHECK(pcnn_model_sample_rows(m, y, NULL, 2, 2, naive, 1, 1e-6f, 99, NULL, NULL) == 0, "%s", pcnn_errstr());
+        CHECK(pcnn_model_sample(m, x, NULL, 2, OPTS(1, 1e-6f, 1, 2, naive)) == 0, "%s", pcnn_errstr());
+        CHECK(pcnn_model_sample(m, y, NULL, 2, OPTS(1, 1e-6f, 99, 2, naive)) == 0, "%s", pcnn_errstr());
         CHECK(memcmp(x, y, sizeof x) == 0, "naive=%d: top_p 1e-6 draws depend on the seed", naive);
         CHECK(memcmp(x, x + 30, 30) == 0, "naive=%d: top_p 1e-6 draws two images differently", naive);
     }
