@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "convnet.h"
-#include "pcnn.h"
+#include "pcnn-impl.h"
 
 static size_t in_size(const net_layer *l) { return (size_t)l->hi * l->wi * l->ci; }
 static size_t out_size(const net_layer *l) { return (size_t)l->ho * l->wo * l->co; }

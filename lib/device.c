@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "pcnn.h"
+#include "pcnn-impl.h"
 
 static const pcnn_backend *current;
 

@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "pcnn.h"
+#include "pcnn-impl.h"
 
 static _Thread_local char errbuf[512];
 

@@ -7,7 +7,7 @@
 #define PCNN_MODEL_IMPL_H
 #include "backend.h"
 #include "convnet.h"
-#include "pcnn.h"
+#include "pcnn-impl.h"
 
 typedef struct {
     char name[64];

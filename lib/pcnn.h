@@ -23,8 +23,6 @@ extern "C" {
 
 /* ---- errors ------------------------------------------------------------ */
 const char *pcnn_errstr(void);
-/* Sets the message returned by pcnn_errstr(); always returns -1. */
-int pcnn_seterr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Sizes read from files are checked against these before anything is allocated. */
 #define PCNN_MAX_SIDE 8192            /* width or height of one image */
@@ -78,29 +76,6 @@ int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int nco
  * Reading allocates *v (caller frees). Returns 1 / 0 (end of stream) / -1. */
 int pcnn_npy_read(FILE *f, float **v, size_t *n);
 int pcnn_npy_write(FILE *f, const float *v, size_t n); /* shape (n,), v1 */
-
-/* ---- safetensors --------------------------------------------------------- */
-typedef struct {
-    char name[128];
-    int ndim;
-    int64_t shape[4];
-    float *data; /* F32, owned */
-} pcnn_tensor;
-
-typedef struct {
-    pcnn_tensor *t;
-    int n;
-    char **meta_keys, **meta_vals; /* __metadata__ string pairs */
-    int nmeta;
-} pcnn_st;
-
-/* Reads a whole .safetensors file; only F32 tensors of rank <= 4 are accepted. */
-int pcnn_st_read(pcnn_st *st, const char *path);
-/* Writes atomically: path.tmpXXXXXX, fsync, rename. */
-int pcnn_st_write(const pcnn_st *st, const char *path);
-const pcnn_tensor *pcnn_st_find(const pcnn_st *st, const char *name);
-const char *pcnn_st_meta(const pcnn_st *st, const char *key); /* NULL if absent */
-void pcnn_st_free(pcnn_st *st); /* frees contents, keeps the struct */
 
 /* ---- the model ------------------------------------------------------------ */
 typedef struct {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <zlib.h>
 
-#include "pcnn.h"
+#include "pcnn-impl.h"
 
 /* ---- atomic writes (atomic.c) ----------------------------------------------
  * open: checks the target (pcnn_output_check), creates path.tmpXXXXXX beside it;

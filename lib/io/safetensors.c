@@ -25,7 +25,7 @@
 
 #include "io-impl.h"
 
-#include "pcnn.h"
+#include "pcnn-impl.h"
 
 #define ST_MAX_HEADER (100u << 20) /* 100 MiB, the reference implementation's limit */
 #define ST_MAX_NAME 127            /* bytes; pcnn_tensor.name holds 128 with the NUL */

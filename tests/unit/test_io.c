@@ -13,7 +13,7 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "pcnn.h"
+#include "pcnn-impl.h"
 
 static char tmpdir[64];
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "pcnn.h"
+#include "pcnn-impl.h"
 
 #define FIXTURE "tests/fixtures/st_reference.safetensors"
 #define FIXTURE_SCRIPT "tests/fixtures/make_st_reference.py"
