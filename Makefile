@@ -4,6 +4,7 @@
 #   make check      install missing Debian packages, build, run every test
 #   make bench      speed figures (not a test)
 #   make install PREFIX=/usr/local
+#   make fuzz       libFuzzer runs of every reader (clang; FUZZ_SECONDS=60 each), not in check
 #   SAN=1           build with AddressSanitizer and UndefinedBehaviorSanitizer
 #   CUDA=0          CPU only even when nvcc is present; CUDA=1 fails without a toolkit
 
@@ -85,7 +86,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a
 	$(CC) $(CFLAGS) -Itests/unit $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # the same model and CPU code in double precision, for finite differences
-GRAD_SRC := lib/model.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/device.c lib/errors.c \
+GRAD_SRC := lib/model.c lib/arena.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/device.c lib/errors.c \
             $(wildcard lib/cpu/*.c)
 $(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -137,9 +138,37 @@ install: all
 gpu-check:
 	@sh tests/gpu/check.sh
 
-.PRECIOUS: $(B)/%.o
+# --- fuzzing (not part of check): libFuzzer harnesses of every reader, tests/fuzz/README --
+# make fuzz FUZZ_SECONDS=N builds them with clang into build-fuzz/ and runs each for N s.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_B       := build-fuzz
+FUZZ_PKGS    := clang libclang-rt-dev
+FUZZERS      := netpbm png idx cifar labels npy model
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unknown-pragmas -Ilib -g -O1 \
+                -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_IO_OBJ  := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/io/*.c) lib/errors.c)
+FUZZ_ALL_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/*.c lib/io/*.c lib/cpu/*.c))
+FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm
+
+$(FUZZ_B)/obj/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_IO_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_IO_OBJ) $(FUZZ_LDLIBS) -o $@
+$(FUZZ_B)/fuzz_model: tests/fuzz/fuzz_model.c tests/fuzz/fuzz.h $(FUZZ_ALL_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_ALL_OBJ) $(FUZZ_LDLIBS) -o $@
+
+fuzz-deps:
+	@sh tools/deps.sh $(FUZZ_PKGS)
+
+fuzz: fuzz-deps
+	$(MAKE) $(FUZZERS:%=$(FUZZ_B)/fuzz_%)
+	@sh tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZERS)
+
+.PRECIOUS: $(B)/%.o $(FUZZ_B)/obj/%.o
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check demo bench bench-dnnl gpu-check install clean
+.PHONY: all deps check demo bench bench-dnnl gpu-check install clean fuzz fuzz-deps

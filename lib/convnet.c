@@ -1,6 +1,8 @@
 /* convnet.c -- forward and backward of the small nets (see convnet.h). */
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "arena.h"
 #include "convnet.h"
 #include "pcnn-impl.h"
 
@@ -24,25 +26,25 @@ static size_t col_size(const net_layer *l)
 int net_reserve(const pcnn_backend *be, pcnn_net *net, int B)
 {
     if (B <= net->Bcap || !net->n) return 0;
-    size_t acts = 0, big = 0, col = 0;
+    size_t big = 0, col = 0;
     for (int k = 0; k < net->n; k++) {
         const net_layer *l = &net->layer[k];
-        acts += out_size(l);
         if (in_size(l) > big) big = in_size(l);
         if (out_size(l) > big) big = out_size(l);
         if (col_size(l) > col) col = col_size(l);
     }
-    size_t need = (size_t)B * (acts + 2 * big + col);
-    void *mem = be->alloc(need * sizeof(real));
-    if (!mem) return pcnn_seterr("out of memory for a batch of %d (%zu MiB)", B, need * sizeof(real) >> 20);
+    pcnn_arena ar = {0};
+    for (int k = 0; k < net->n; k++) arena_add(&ar, &net->act[k + 1], (size_t)B * out_size(&net->layer[k]));
+    arena_add(&ar, &net->dout, (size_t)B * big);
+    arena_add(&ar, &net->dtmp, (size_t)B * big);
+    arena_add(&ar, &net->col, (size_t)B * col);
+    char what[48];
+    snprintf(what, sizeof what, "a batch of %d", B);
+    void *mem = arena_alloc(&ar, be, 0, what);
+    if (!mem) return -1;
     be->release(net->mem);
     net->mem = mem;
     net->Bcap = B;
-    real *q = mem;
-    for (int k = 0; k < net->n; k++) net->act[k + 1] = q, q += (size_t)B * out_size(&net->layer[k]);
-    net->dout = q, q += (size_t)B * big;
-    net->dtmp = q, q += (size_t)B * big;
-    net->col = q;
     return 0;
 }
 

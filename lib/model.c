@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "model-impl.h"
 
 int pcnn_hparams_check(const pcnn_hparams *hp)
@@ -300,45 +301,41 @@ int pcnn_model_reserve(pcnn_model *m, int B)
     if (net_reserve(m->be, &m->enc, B) || net_reserve(m->be, &m->dec, B)) return -1;
     const int pixelcnn = hp->kind == PCNN_PIXELCNN;
     const size_t M = (size_t)B * hp->H * hp->W, p = hp->p, CK = pixelcnn ? (size_t)hp->C * hp->K : 0;
-    const int s = hp->n / 2;
-    size_t colw = (size_t)p * (s + 1) * hp->n;
-    /* sizes in reals, in the order the pointers are handed out below */
-    size_t need = M * hp->C + (size_t)(pixelcnn ? hp->L + 1 : 0) * M * 7 * p + M * (2 * p + CK) + M * colw +
-                  M * (2 * p + 4 * p + p + p + CK) + (size_t)B * (hp->D + 4 * p + 1);
-    size_t bytes = need * sizeof(real) + (size_t)B * hp->C * hp->H * hp->W + 64;
-    void *ws = m->be->alloc(bytes);
-    if (!ws) return pcnn_seterr("out of memory for a batch of %d (%zu MiB)", B, bytes >> 20);
+    const size_t colw = (size_t)p * (hp->n / 2 + 1) * hp->n;
+    pcnn_arena ar = {0};
+    arena_add(&ar, &m->in, M * hp->C);
+    for (int l = 0; pixelcnn && l <= hp->L; l++) {
+        pcnn_acts *a = &m->acts[l];
+        arena_add(&ar, &a->va, M * 2 * p);
+        arena_add(&ar, &a->ha, M * 2 * p);
+        arena_add(&ar, &a->vout, M * p);
+        arena_add(&ar, &a->hg, M * p);
+        arena_add(&ar, &a->hout, M * p);
+    }
+    arena_add(&ar, &m->z1, M * p);
+    arena_add(&ar, &m->r2, M * p);
+    arena_add(&ar, &m->logits, M * CK);
+    arena_add(&ar, &m->col, M * colw);
+    arena_add(&ar, &m->dv, M * p);
+    arena_add(&ar, &m->dh, M * p);
+    arena_add(&ar, &m->dva, M * 2 * p);
+    arena_add(&ar, &m->dha, M * 2 * p);
+    arena_add(&ar, &m->dhg, M * p);
+    arena_add(&ar, &m->dz, M * p);
+    arena_add(&ar, &m->dlogits, M * CK);
+    arena_add(&ar, &m->cond, (size_t)B * hp->D);
+    arena_add(&ar, &m->cb, (size_t)B * 2 * p);
+    arena_add(&ar, &m->dcb, (size_t)B * 2 * p);
+    arena_add(&ar, &m->nll, (size_t)B);
+    const size_t reals = ar.total, levels = (size_t)B * hp->C * hp->H * hp->W; /* m->x after them */
+    char what[48];
+    snprintf(what, sizeof what, "a batch of %d", B);
+    void *ws = arena_alloc(&ar, m->be, levels, what);
+    if (!ws) return -1;
     m->be->release(m->ws);
     m->ws = ws;
     m->Bcap = B;
-    real *q = ws;
-#define TAKE(ptr, n) (ptr = q, q += (n))
-    TAKE(m->in, M * hp->C);
-    for (int l = 0; pixelcnn && l <= hp->L; l++) {
-        pcnn_acts *a = &m->acts[l];
-        TAKE(a->va, M * 2 * p);
-        TAKE(a->ha, M * 2 * p);
-        TAKE(a->vout, M * p);
-        TAKE(a->hg, M * p);
-        TAKE(a->hout, M * p);
-    }
-    TAKE(m->z1, M * p);
-    TAKE(m->r2, M * p);
-    TAKE(m->logits, M * CK);
-    TAKE(m->col, M * colw);
-    TAKE(m->dv, M * p);
-    TAKE(m->dh, M * p);
-    TAKE(m->dva, M * 2 * p);
-    TAKE(m->dha, M * 2 * p);
-    TAKE(m->dhg, M * p);
-    TAKE(m->dz, M * p);
-    TAKE(m->dlogits, M * CK);
-    TAKE(m->cond, (size_t)B * hp->D);
-    TAKE(m->cb, (size_t)B * 2 * p);
-    TAKE(m->dcb, (size_t)B * 2 * p);
-    TAKE(m->nll, (size_t)B);
-#undef TAKE
-    m->x = (uint8_t *)q;
+    m->x = (uint8_t *)((real *)ws + reals);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "model-impl.h"
 
 /* image b draws from stream (seed, b mod period) */
@@ -101,38 +102,31 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
 {
     const pcnn_hparams *hp = &m->hp;
     const size_t p = hp->p, L = hp->L, grid = (size_t)B * hp->H * hp->W, row = (size_t)B * hp->W;
-    const int s = hp->n / 2;
-    const size_t colw = row * p * (s + 1) * hp->n, CK = (size_t)hp->C * hp->K;
-    size_t need = grid * hp->C + L * grid * p + (L + 1) * row * 3 * p + colw + row * p +
-                  (size_t)B * (2 * p + p + p + p + CK) + 2 * (L + 1) * B * 2 * p +
-                  row * hp->S + (size_t)B * hp->S;
+    const size_t colw = row * p * (hp->n / 2 + 1) * hp->n, CK = (size_t)hp->C * hp->K;
     c->vout = calloc(L + 1, sizeof *c->vout);
     c->varow = calloc(L + 1, sizeof *c->varow);
     c->hrow = calloc(L + 1, sizeof *c->hrow);
-    c->mem = m->be->alloc(need * sizeof(real));
-    if (!c->vout || !c->varow || !c->hrow || !c->mem)
-        return pcnn_seterr("out of memory for the sampler's cache (%zu MiB)", need * sizeof(real) >> 20);
-    real *q = c->mem;
-#define TAKE(ptr, n) (ptr = q, q += (n))
-    TAKE(c->inmap, grid * hp->C);
-    for (size_t l = 0; l < L; l++) TAKE(c->vout[l], grid * p);
+    if (!c->vout || !c->varow || !c->hrow) return pcnn_seterr("out of memory for the sampler's cache");
+    pcnn_arena ar = {0};
+    arena_add(&ar, &c->inmap, grid * hp->C);
+    for (size_t l = 0; l < L; l++) arena_add(&ar, &c->vout[l], grid * p);
     for (size_t l = 0; l <= L; l++) {
-        TAKE(c->varow[l], row * 2 * p);
-        TAKE(c->hrow[l], row * p);
+        arena_add(&ar, &c->varow[l], row * 2 * p);
+        arena_add(&ar, &c->hrow[l], row * p);
     }
-    TAKE(c->col, colw);
-    TAKE(c->tmp, row * p);
-    TAKE(c->ha, (size_t)B * 2 * p);
-    TAKE(c->hg, (size_t)B * p);
-    TAKE(c->t1, (size_t)B * p);
-    TAKE(c->t2, (size_t)B * p);
-    TAKE(c->logits, (size_t)B * CK);
-    TAKE(c->cv, (L + 1) * B * 2 * p);
-    TAKE(c->ch, (L + 1) * B * 2 * p);
-    TAKE(c->srow, row * hp->S);
-    TAKE(c->spix, (size_t)B * hp->S);
-#undef TAKE
-    return 0;
+    arena_add(&ar, &c->col, colw);
+    arena_add(&ar, &c->tmp, row * p);
+    arena_add(&ar, &c->ha, (size_t)B * 2 * p);
+    arena_add(&ar, &c->hg, (size_t)B * p);
+    arena_add(&ar, &c->t1, (size_t)B * p);
+    arena_add(&ar, &c->t2, (size_t)B * p);
+    arena_add(&ar, &c->logits, (size_t)B * CK);
+    arena_add(&ar, &c->cv, (L + 1) * B * 2 * p);
+    arena_add(&ar, &c->ch, (L + 1) * B * 2 * p);
+    arena_add(&ar, &c->srow, row * hp->S);
+    arena_add(&ar, &c->spix, (size_t)B * hp->S);
+    c->mem = arena_alloc(&ar, m->be, 0, "the sampler's cache");
+    return c->mem ? 0 : -1;
 }
 
 static void cache_free(cache *c, const pcnn_model *m)
