@@ -10,13 +10,13 @@ void encode_main(const cli_prog *prog, const char **model_path, int argc, char *
     if (!*model_path) cli_usage_error("no model given (-m MODEL)");
     pcnn_model *m = cli_load_model(*model_path);
     const pcnn_hparams *hp = pcnn_model_hparams(m);
-    int is_embedding = hp->kind == PCNN_EMBEDDING;
-    if (want_embedding && !is_embedding)
+    const int cond = pcnn_model_cond(m);
+    if (want_embedding && cond != PCNN_COND_IDENTITY)
         cli_usage_error("%s: not an embedding net (it is a %s; pcnn-encode encodes with autoencoders)", *model_path,
                         pcnn_kind_name(hp->kind));
-    if (!want_embedding && is_embedding)
+    if (!want_embedding && cond == PCNN_COND_IDENTITY)
         cli_usage_error("%s: an embedding net; use pcnn-embed", *model_path);
-    if (!want_embedding && !hp->encoder && hp->kind != PCNN_MSE_AUTOENCODER)
+    if (!want_embedding && cond != PCNN_COND_CODE)
         cli_usage_error("%s: the model has no encoder (train one with pcnn-train -e D)", *model_path);
 
     static const char *stdin_only[] = {"-"};

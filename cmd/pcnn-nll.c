@@ -38,23 +38,24 @@ int main(int argc, char **argv)
     int *labels = NULL;
     size_t nlabels = 0;
     cli_vector_stream vs = {0};
-    if (hp->D == 0 || hp->encoder) {
+    const int cond = pcnn_model_cond(m);
+    if (cond == PCNN_COND_NONE || cond == PCNN_COND_CODE) {
         if (cls >= 0 || labels_path || cond_path)
-            cli_usage_error("%s: the model is %s", model_path, hp->D ? "an autoencoder; it encodes each image itself" : "unconditional");
+            cli_usage_error("%s: the model is %s", model_path, cond == PCNN_COND_CODE ? "an autoencoder; it encodes each image itself" : "unconditional");
     } else if (cls >= 0 || labels_path) {
-        if (!hp->classes) cli_usage_error("%s: the model is not class-conditional; use --cond", model_path);
+        if (cond != PCNN_COND_CLASS) cli_usage_error("%s: the model is not class-conditional; use --cond", model_path);
         if (cls >= hp->classes) cli_usage_error("class %d: the model has %d classes", cls, hp->classes);
         if (labels_path && pcnn_labels_load(&labels, &nlabels, labels_path)) cli_fail("%s", pcnn_errstr());
     } else if (cond_path) {
         cli_vector_stream_open(&vs, cond_path, hp->D);
     } else {
         cli_usage_error("%s: the model is conditional; give %s", model_path,
-                        hp->classes ? "-c K or -l LABELS" : "--cond FILE");
+                        cond == PCNN_COND_CLASS ? "-c K or -l LABELS" : "--cond FILE");
     }
 
     /* one batch at a time: each is scored and printed as it arrives */
     enum { BATCH = 32 };
-    const int D = hp->encoder ? 0 : hp->D;
+    const int D = cond == PCNN_COND_CODE ? 0 : hp->D; /* the width of the h given */
     uint8_t *x = malloc((size_t)BATCH * hp->C * hp->H * hp->W);
     float *h = D ? malloc((size_t)BATCH * D * sizeof *h) : NULL, nll[BATCH];
     if (!x || (D && !h)) cli_fail("out of memory");

@@ -50,14 +50,15 @@ int main(int argc, char **argv)
     cli_select_device();
     pcnn_model *m = cli_load_model(model_path);
     const pcnn_hparams *hp = pcnn_model_hparams(m);
-    if (hp->kind == PCNN_EMBEDDING)
+    const int cond = pcnn_model_cond(m);
+    if (cond == PCNN_COND_IDENTITY)
         cli_usage_error("%s: an embedding net draws no images (pcnn-embed writes its vectors)", model_path);
 
     /* rows of the output: one per class or conditioning record, count images each */
     size_t rows = 1;
     float *hrows = NULL;
     if (cls_arg) {
-        if (!hp->classes) cli_usage_error("%s: the model is not class-conditional; drop -c", model_path);
+        if (cond != PCNN_COND_CLASS) cli_usage_error("%s: the model is not class-conditional; drop -c", model_path);
         if (!strcmp(cls_arg, "all")) {
             rows = (size_t)hp->classes;
             if (count < 0) count = 10;
@@ -73,8 +74,8 @@ int main(int argc, char **argv)
     } else if (hp->D) {
         if (!cond_path && isatty(0))
             cli_usage_error("%s: the model is conditional; give %s", model_path,
-                            hp->classes ? "-c K, -c all or .npy records on stdin"
-                            : hp->encoder || hp->kind == PCNN_MSE_AUTOENCODER ? "codes on stdin: pcnn-encode -m MODEL IMAGE | pcnn-sample -m MODEL"
+                            cond == PCNN_COND_CLASS ? "-c K, -c all or .npy records on stdin"
+                            : cond == PCNN_COND_CODE ? "codes on stdin: pcnn-encode -m MODEL IMAGE | pcnn-sample -m MODEL"
                             : ".npy records on stdin or --cond FILE");
         if (out_png && !cond_path) cli_output_not_input(out_png, "-", NULL);
         rows = 0;

@@ -172,7 +172,8 @@ int main(int argc, char **argv)
 
     /* conditioning: what h is, per kind of model */
     int kind = want ? want->kind : embed ? PCNN_EMBEDDING : mse ? PCNN_MSE_AUTOENCODER : PCNN_PIXELCNN;
-    int has_enc = want ? want->encoder || want->kind != PCNN_PIXELCNN : encoder || embed;
+    const int wcond = m ? pcnn_model_cond(m) : -1; /* a resumed model's: what it takes */
+    const int wlabels = wcond == PCNN_COND_CLASS || wcond == PCNN_COND_IDENTITY;
     if (!want) {
         if (mse && !encoder) cli_usage_error("--mse needs an encoder (-e D)");
         if (embed && (encoder || spatial || cond_path)) cli_usage_error("--embed takes no -e, --spatial or --cond");
@@ -186,12 +187,12 @@ int main(int argc, char **argv)
     int *ids = NULL; /* an embedding net's identities */
     int D = want ? want->D : encoder ? encoder : embed;
     int hw = 0;      /* width of the rows of h handed to the trainer */
-    if (want && want->classes && !labels_path) cli_fail("%s: the model was trained with labels; give -l LABELS", out_path);
-    if (want && kind == PCNN_PIXELCNN && want->D && !want->classes && !has_enc && !cond_path)
+    if (wlabels && !labels_path) cli_fail("%s: the model was trained with labels; give -l LABELS", out_path);
+    if (wcond == PCNN_COND_VECTOR && !cond_path)
         cli_fail("%s: the model is conditioned on vectors; give --cond FILE", out_path);
     if (labels_path) {
         int ncls = want ? want->classes : classes;
-        if (want && !want->classes) cli_fail("%s: the model takes no labels; drop -l", out_path);
+        if (m && !wlabels) cli_fail("%s: the model takes no labels; drop -l", out_path);
         h = cli_onehot_from_labels(labels_path, all.n, ncls, &ncls);
         hw = want ? want->classes : classes > 0 ? classes : ncls + 1;
         if (kind == PCNN_EMBEDDING) ids = load_ids(labels_path, all.n);
@@ -199,7 +200,7 @@ int main(int argc, char **argv)
     } else if (classes > 0) {
         cli_usage_error("--classes needs labels (-l FILE)");
     } else if (cond_path) {
-        if (want && (want->classes || has_enc || !want->D)) cli_fail("%s: the model takes no --cond", out_path);
+        if (m && wcond != PCNN_COND_VECTOR) cli_fail("%s: the model takes no --cond", out_path);
         size_t n = all.n;
         hw = want ? want->D : 0;
         h = cli_read_vectors(cond_path, &n, &hw);

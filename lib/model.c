@@ -252,6 +252,15 @@ pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed)
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m) { return &m->hp; }
 size_t pcnn_model_nparams(const pcnn_model *m) { return m->total; }
 
+int pcnn_model_cond(const pcnn_model *m)
+{
+    const pcnn_hparams *hp = &m->hp;
+    if (hp->kind == PCNN_EMBEDDING) return PCNN_COND_IDENTITY;
+    if (hp->kind == PCNN_MSE_AUTOENCODER || hp->encoder) return PCNN_COND_CODE;
+    if (hp->classes) return PCNN_COND_CLASS;
+    return hp->D ? PCNN_COND_VECTOR : PCNN_COND_NONE;
+}
+
 double pcnn_model_flops(const pcnn_model *m)
 {
     const pcnn_hparams *hp = &m->hp;

@@ -101,6 +101,18 @@ typedef struct {
 enum { PCNN_PIXELCNN = 0, PCNN_MSE_AUTOENCODER = 1, PCNN_EMBEDDING = 2 };
 const char *pcnn_kind_name(int kind);
 
+/* What h, the conditioning argument of a model's functions, carries: the one question
+ * programs ask instead of combining kind, classes, encoder and D themselves. */
+enum {
+    PCNN_COND_NONE,     /* unconditional: h is NULL */
+    PCNN_COND_CLASS,    /* one-hots of hp.classes classes */
+    PCNN_COND_VECTOR,   /* any vectors of hp.D values */
+    PCNN_COND_CODE,     /* codes of hp.D values that the model's own encoder makes from
+                           images (a PixelCNN or MSE autoencoder): h == NULL encodes the
+                           images given, h given is decoded */
+    PCNN_COND_IDENTITY, /* an embedding net: h is one-hots of identities, in training only */
+};
+
 typedef struct pcnn_model pcnn_model;
 
 /* Selects where models made or loaded from now on compute: "cpu", "cuda", or "auto"
@@ -116,6 +128,7 @@ pcnn_model *pcnn_model_load(const char *path);
 int pcnn_model_save(const pcnn_model *m, const char *path);
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m);
 size_t pcnn_model_nparams(const pcnn_model *m);
+int pcnn_model_cond(const pcnn_model *m); /* PCNN_COND_* */
 /* Floating-point operations of one forward pass over one image: 2 per multiply-add of
  * every convolution and head GEMM as computed (masked zeros included), conditioning and
  * elementwise work left out. A training step costs about three times this. */

@@ -246,8 +246,34 @@ static void test_resume_recipe(const pcnn_hparams *hp, const uint8_t *x, const f
     pcnn_model_free(a), pcnn_model_free(b);
 }
 
+/* what h carries, for each kind of model */
+static void test_cond_kinds(void)
+{
+    const pcnn_hparams base = {.L = 1, .p = 6, .n = 3, .C = 1, .H = 8, .W = 8, .K = 4, .q = 2};
+    struct { pcnn_hparams hp; int want; const char *what; } cases[] = {
+        {base, PCNN_COND_NONE, "unconditional"},
+        {base, PCNN_COND_CLASS, "class-conditional"},
+        {base, PCNN_COND_VECTOR, "vectors"},
+        {base, PCNN_COND_CODE, "PixelCNN autoencoder"},
+        {base, PCNN_COND_CODE, "MSE autoencoder"},
+        {base, PCNN_COND_IDENTITY, "embedding net"},
+    };
+    cases[1].hp.D = cases[1].hp.classes = 3;
+    cases[2].hp.D = 5;
+    cases[3].hp.D = 4, cases[3].hp.encoder = 1;
+    cases[4].hp.D = 4, cases[4].hp.encoder = 1, cases[4].hp.kind = PCNN_MSE_AUTOENCODER;
+    cases[5].hp.D = 4, cases[5].hp.classes = 7, cases[5].hp.kind = PCNN_EMBEDDING;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        pcnn_model *m = pcnn_model_new(&cases[i].hp, 1);
+        CHECK(m && pcnn_model_cond(m) == cases[i].want, "%s: pcnn_model_cond %d, want %d (%s)", cases[i].what,
+              m ? pcnn_model_cond(m) : -1, cases[i].want, pcnn_errstr());
+        pcnn_model_free(m);
+    }
+}
+
 int main(void)
 {
+    test_cond_kinds();
     if (access(FM "train-images-idx3-ubyte.gz", R_OK)) {
         SKIP("Fashion-MNIST not installed (Debian package dataset-fashion-mnist)");
         return check_summary("test_train");
