@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model-impl.h"
+#include "kind.h"
 
 int pcnn_encode_device(pcnn_model *m, const uint8_t *x, int B)
 {
@@ -66,8 +66,16 @@ int pcnn_model_decode(pcnn_model *m, uint8_t *x, const float *h, int B)
     return 0;
 }
 
-int pcnn_mse_run(pcnn_model *m, real *loss, const uint8_t *x, int B, int backward, real gscale)
+void pcnn_mse_layout(pcnn_model *m)
 {
+    pcnn_net_add_encoder(m, &m->enc, "enc");
+    pcnn_net_add_decoder(m, &m->dec, "dec", m->hp.C);
+}
+
+int pcnn_mse_run(pcnn_model *m, real *loss, const uint8_t *x, const real *h, int B, int backward,
+                 real gscale)
+{
+    (void)h; /* the encoder makes it */
     const pcnn_hparams *hp = &m->hp;
     if (pcnn_encode_device(m, x, B)) return -1;
     net_forward(m->be, &m->dec, m->w, net_output(&m->enc), B);

@@ -1,5 +1,5 @@
 /* cond.c -- what turns h into conditioning, and h out of an image: the layout of the
- * small nets of a model (their forward and backward passes are in convnet.c).
+ * small nets a model kind adds (their forward and backward passes are in convnet.c).
  *
  *   encoder (autoencoder, MSE autoencoder, embedding net), image (H,W,C) → h (D):
  *     conv 4×4/2 C→q, relu; conv 4×4/2 q→2q, relu; dense → D
@@ -33,7 +33,7 @@ static void add_layer(pcnn_model *m, pcnn_net *net, const char *prefix, const ch
     l->b = pcnn_model_add_param(m, nm, 1, op == NET_DENSE ? ho * wo * co : co, 0, 0, 0);
 }
 
-static void add_encoder(pcnn_model *m, pcnn_net *net, const char *prefix)
+void pcnn_net_add_encoder(pcnn_model *m, pcnn_net *net, const char *prefix)
 {
     const pcnn_hparams *hp = &m->hp;
     const int H2 = half(hp->H), W2 = half(hp->W), q = hp->q;
@@ -42,35 +42,11 @@ static void add_encoder(pcnn_model *m, pcnn_net *net, const char *prefix)
     add_layer(m, net, prefix, "fc", NET_DENSE, 0, 0, 0, 0, 1, 1, hp->D);
 }
 
-static void add_decoder(pcnn_model *m, pcnn_net *net, const char *prefix, int out_maps)
+void pcnn_net_add_decoder(pcnn_model *m, pcnn_net *net, const char *prefix, int out_maps)
 {
     const pcnn_hparams *hp = &m->hp;
     const int H2 = half(hp->H), W2 = half(hp->W), q = hp->q;
     add_layer(m, net, prefix, "fc", NET_DENSE, 1, 1, 1, hp->D, half(H2), half(W2), 2 * q);
     add_layer(m, net, prefix, "deconv1", NET_DECONV, 1, 0, 0, 0, H2, W2, q);
     add_layer(m, net, prefix, "deconv2", NET_DECONV, 0, 0, 0, 0, hp->H, hp->W, out_maps);
-}
-
-void pcnn_cond_layout(pcnn_model *m)
-{
-    const pcnn_hparams *hp = &m->hp;
-    switch (hp->kind) {
-    case PCNN_PIXELCNN:
-        if (hp->encoder) add_encoder(m, &m->enc, "enc");
-        if (hp->S) add_decoder(m, &m->dec, "cond_net", hp->S);
-        break;
-    case PCNN_MSE_AUTOENCODER:
-        add_encoder(m, &m->enc, "enc");
-        add_decoder(m, &m->dec, "dec", hp->C);
-        break;
-    case PCNN_EMBEDDING:
-        add_encoder(m, &m->enc, "embed");
-        break;
-    }
-}
-
-const char *pcnn_kind_name(int kind)
-{
-    static const char *names[] = {"pixelcnn", "mse-autoencoder", "embedding"};
-    return kind >= 0 && kind <= 2 ? names[kind] : "unknown";
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model-impl.h"
+#include "kind.h"
 
 #define MARGIN 0.2
 
@@ -42,6 +42,8 @@ void pcnn_triplet_loss(real *loss, real *de, const real *e, const int *id, int B
         }
     }
 }
+
+void pcnn_embed_layout(pcnn_model *m) { pcnn_net_add_encoder(m, &m->enc, "embed"); }
 
 int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids, int B,
                    int backward, real gscale)

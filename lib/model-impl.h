@@ -67,15 +67,13 @@ struct pcnn_model {
 /* Registers a parameter tensor; returns its offset in the arenas. On out of memory it
  * sets m->layout_failed (which pcnn_model_layout reports) and returns 0. */
 size_t pcnn_model_add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3);
-/* Lays out the small nets of hp (cond.c); out of memory shows in m->layout_failed. */
-void pcnn_cond_layout(pcnn_model *m);
+/* The small nets' tensors (cond.c), under prefix: the encoder image → h (D), and the
+ * decoder h → out_maps maps of the image's size (m() of spatial conditioning, or the
+ * MSE decoder). Out of memory shows in m->layout_failed. */
+void pcnn_net_add_encoder(pcnn_model *m, pcnn_net *net, const char *prefix);
+void pcnn_net_add_decoder(pcnn_model *m, pcnn_net *net, const char *prefix, int out_maps);
 /* x levels (host) → m->in on the device, then the encoder: h in net_output(&m->enc). */
 int pcnn_encode_device(pcnn_model *m, const uint8_t *x, int B);
-/* The forward and backward passes of an MSE autoencoder and of an embedding net, with
- * the calling convention of pcnn_model_run (autoenc.c, embed.c). */
-int pcnn_mse_run(pcnn_model *m, real *loss, const uint8_t *x, int B, int backward, real gscale);
-int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids, int B,
-                   int backward, real gscale);
 /* Triplet loss of unit-length embeddings (embed.c): batch-hard (Hermans et al. 2017):
  * for every anchor with another image of its identity in the batch, the farthest such
  * image against the nearest image of another identity, hinge at margin. e (B,D), id (B).

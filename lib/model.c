@@ -1,23 +1,11 @@
-/* model.c -- the Gated PixelCNN (van den Oord et al. 2016, sections 2.1-2.3) over the
- * backend table: parameter layout and masks, forward pass, backward pass.
- *
- * Layer l (l = 0 is the first, mask-A layer; 1..L are mask B), with s = n/2:
- *   va   = Wv * vin  + bv + Vv h      vertical (s+1)×n conv; rows i-s-1..i-1 for l = 0,
- *                                     rows i-s..i after (vin(i) already sees only rows < i)
- *   vout = tanh(va_f) ⊙ σ(va_g)
- *   ha   = Wh * hin + bh + Wlink va + Vh h   horizontal 1×(s+1) conv over cols j-s..j,
- *                                     the tap at j masked by channel group (A or B)
- *   hout = Wo (tanh(ha_f) ⊙ σ(ha_g)) + bo (+ hin for l ≥ 1)
- *                                     in training, optionally with dropout on the gated
- *                                     output of the residual layers (m->dropout)
- * Head: logits = W2 relu(W1 relu(hout_L) + b1) + b2, (C,K) per pixel.
- * Because va(i, j) only sees rows above i, the link needs no shift and the horizontal
- * stack never feeds the vertical one: no blind spot, no leak. */
+/* model.c -- a model of any kind: its hyperparameters' check, the parameter registry,
+ * the weights, gradients and masks, new/load's allocation and free, and the one-line
+ * dispatch of a pass to the kind's row (kind.c: pixelcnn.c, autoenc.c, embed.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
+#include "kind.h"
 #include "model-impl.h"
 
 int pcnn_hparams_check(const pcnn_hparams *hp)
@@ -93,26 +81,6 @@ size_t pcnn_model_add_param(pcnn_model *m, const char *name, int ndim, int d0, i
     return p->off;
 }
 
-/* Channel group (0..G-1) of channel ch in a map of N channels made of R equal parts,
- * each split into G consecutive groups (R = 2 for the [f | g] halves of a gate). */
-static int group_of(int ch, int N, int R, int G)
-{
-    int per = N / R;
-    return (ch % per) / (per / G);
-}
-
-/* Zeros mask entries of a (cout, cin, kh, kw) weight at tap (r, c) where the input
- * group may not feed the output group: strict (mask A) or not (mask B). */
-static void mask_tap(real *mask, int cout, int Rout, int cin, int kh, int kw, int r, int c,
-                     int G, int strict)
-{
-    for (int o = 0; o < cout; o++)
-        for (int i = 0; i < cin; i++) {
-            int go = group_of(o, cout, Rout, G), gi = group_of(i, cin, 1, G);
-            if (strict ? gi >= go : gi > go) mask[(((size_t)o * cin + i) * kh + r) * kw + c] = 0;
-        }
-}
-
 pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, const pcnn_backend *be)
 {
     if (pcnn_hparams_check(hp)) return NULL;
@@ -126,38 +94,7 @@ pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, const pcnn_backend *be)
     m->layers = calloc((size_t)hp->L + 1, sizeof *m->layers);
     m->acts = calloc((size_t)hp->L + 1, sizeof *m->acts);
     if (!m->layers || !m->acts) m->layout_failed = 1;
-    const int p = hp->p, s = hp->n / 2, C = hp->C, pixelcnn = hp->kind == PCNN_PIXELCNN && !m->layout_failed;
-    char nm[64];
-    for (int l = 0; pixelcnn && l <= hp->L; l++) {
-        pcnn_layer *ly = &m->layers[l];
-        ly->cin = l == 0 ? C : p;
-        ly->vshift = l == 0;
-        ly->residual = l > 0;
-#define P(field, suffix, ...) \
-    (snprintf(nm, sizeof nm, "layers.%d.%s", l, suffix), ly->field = pcnn_model_add_param(m, nm, __VA_ARGS__))
-        P(v_w, "v_conv.weight", 4, 2 * p, ly->cin, s + 1, hp->n);
-        P(v_b, "v_conv.bias", 1, 2 * p, 0, 0, 0);
-        P(h_w, "h_conv.weight", 4, 2 * p, ly->cin, 1, s + 1);
-        P(h_b, "h_conv.bias", 1, 2 * p, 0, 0, 0);
-        P(link_w, "v_to_h.weight", 4, 2 * p, 2 * p, 1, 1);
-        P(out_w, "h_out.weight", 4, p, p, 1, 1);
-        P(out_b, "h_out.bias", 1, p, 0, 0, 0);
-        if (hp->S) { /* unmasked 1×1 convolutions of s */
-            P(v_cond, "v_cond.weight", 4, 2 * p, hp->S, 1, 1);
-            P(h_cond, "h_cond.weight", 4, 2 * p, hp->S, 1, 1);
-        } else if (hp->D) {
-            P(v_cond, "v_cond.weight", 2, 2 * p, hp->D, 0, 0);
-            P(h_cond, "h_cond.weight", 2, 2 * p, hp->D, 0, 0);
-        }
-#undef P
-    }
-    if (pixelcnn) {
-        m->out1_w = pcnn_model_add_param(m, "out1.weight", 4, p, p, 1, 1);
-        m->out1_b = pcnn_model_add_param(m, "out1.bias", 1, p, 0, 0, 0);
-        m->out2_w = pcnn_model_add_param(m, "out2.weight", 4, C * hp->K, p, 1, 1);
-        m->out2_b = pcnn_model_add_param(m, "out2.bias", 1, C * hp->K, 0, 0, 0);
-    }
-    if (!m->layout_failed) pcnn_cond_layout(m);
+    if (!m->layout_failed) pcnn_kind_of(hp->kind)->layout(m);
     if (m->layout_failed) {
         pcnn_seterr("out of memory for the layout of a model");
         pcnn_model_free(m);
@@ -176,7 +113,6 @@ static double memory_bytes(void)
 int pcnn_model_arenas(pcnn_model *m)
 {
     const pcnn_hparams *hp = &m->hp;
-    const int p = hp->p, s = hp->n / 2, G = hp->C, pixelcnn = hp->kind == PCNN_PIXELCNN;
     size_t bytes = m->total * sizeof(real);
     /* weights, gradients, masks and the host copy of the masks, before any batch */
     double need = 4.0 * bytes, have = memory_bytes();
@@ -192,15 +128,7 @@ int pcnn_model_arenas(pcnn_model *m)
         return pcnn_seterr("out of memory for a model of %zu parameters", m->total);
     }
     for (size_t i = 0; i < m->total; i++) mask[i] = 1;
-    for (int l = 0; pixelcnn && l <= hp->L; l++) {
-        pcnn_layer *ly = &m->layers[l];
-        mask_tap(mask + ly->h_w, 2 * p, 2, ly->cin, 1, s + 1, 0, s, G, l == 0);
-        mask_tap(mask + ly->out_w, p, 1, p, 1, 1, 0, 0, G, 0);
-    }
-    if (pixelcnn) {
-        mask_tap(mask + m->out1_w, p, 1, p, 1, 1, 0, 0, G, 0);
-        mask_tap(mask + m->out2_w, hp->C * hp->K, 1, p, 1, 1, 0, 0, G, 0);
-    }
+    if (pcnn_kind_of(hp->kind)->masks) pcnn_kind_of(hp->kind)->masks(m, mask);
     m->be->to_device(m->mask, mask, bytes);
     free(mask);
     return 0;
@@ -252,15 +180,6 @@ pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed)
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m) { return &m->hp; }
 size_t pcnn_model_nparams(const pcnn_model *m) { return m->total; }
 
-int pcnn_model_cond(const pcnn_model *m)
-{
-    const pcnn_hparams *hp = &m->hp;
-    if (hp->kind == PCNN_EMBEDDING) return PCNN_COND_IDENTITY;
-    if (hp->kind == PCNN_MSE_AUTOENCODER || hp->encoder) return PCNN_COND_CODE;
-    if (hp->classes) return PCNN_COND_CLASS;
-    return hp->D ? PCNN_COND_VECTOR : PCNN_COND_NONE;
-}
-
 double pcnn_model_flops(const pcnn_model *m)
 {
     const pcnn_hparams *hp = &m->hp;
@@ -301,251 +220,11 @@ void pcnn_model_free(pcnn_model *m)
     free(m);
 }
 
-/* ---- workspace -------------------------------------------------------------- */
+/* ---- the passes: the kind's ---------------------------------------------------- */
 
-int pcnn_model_reserve(pcnn_model *m, int B)
-{
-    if (B <= m->Bcap) return 0;
-    const pcnn_hparams *hp = &m->hp;
-    if (net_reserve(m->be, &m->enc, B) || net_reserve(m->be, &m->dec, B)) return -1;
-    const int pixelcnn = hp->kind == PCNN_PIXELCNN;
-    const size_t M = (size_t)B * hp->H * hp->W, p = hp->p, CK = pixelcnn ? (size_t)hp->C * hp->K : 0;
-    const size_t colw = (size_t)p * (hp->n / 2 + 1) * hp->n;
-    pcnn_arena ar = {0};
-    arena_add(&ar, &m->in, M * hp->C);
-    for (int l = 0; pixelcnn && l <= hp->L; l++) {
-        pcnn_acts *a = &m->acts[l];
-        arena_add(&ar, &a->va, M * 2 * p);
-        arena_add(&ar, &a->ha, M * 2 * p);
-        arena_add(&ar, &a->vout, M * p);
-        arena_add(&ar, &a->hg, M * p);
-        arena_add(&ar, &a->hout, M * p);
-    }
-    arena_add(&ar, &m->z1, M * p);
-    arena_add(&ar, &m->r2, M * p);
-    arena_add(&ar, &m->logits, M * CK);
-    arena_add(&ar, &m->col, M * colw);
-    arena_add(&ar, &m->dv, M * p);
-    arena_add(&ar, &m->dh, M * p);
-    arena_add(&ar, &m->dva, M * 2 * p);
-    arena_add(&ar, &m->dha, M * 2 * p);
-    arena_add(&ar, &m->dhg, M * p);
-    arena_add(&ar, &m->dz, M * p);
-    arena_add(&ar, &m->dlogits, M * CK);
-    arena_add(&ar, &m->cond, (size_t)B * hp->D);
-    arena_add(&ar, &m->cb, (size_t)B * 2 * p);
-    arena_add(&ar, &m->dcb, (size_t)B * 2 * p);
-    arena_add(&ar, &m->nll, (size_t)B);
-    const size_t reals = ar.total, levels = (size_t)B * hp->C * hp->H * hp->W; /* m->x after them */
-    char what[48];
-    snprintf(what, sizeof what, "a batch of %d", B);
-    void *ws = arena_alloc(&ar, m->be, levels, what);
-    if (!ws) return -1;
-    m->be->release(m->ws);
-    m->ws = ws;
-    m->Bcap = B;
-    m->x = (uint8_t *)((real *)ws + reals);
-    return 0;
-}
-
-/* ---- forward / backward --------------------------------------------------------- */
-
-/* y (M,N) = x (M,K) · W^T, W (N,K) row-major, plus beta*y */
-static void linear(const pcnn_backend *be, real *y, const real *x, const real *W, int M, int N,
-                   int K, real beta)
-{
-    be->gemm(0, 1, M, N, K, 1, x, K, W, K, beta, y, N);
-}
-
-/* y (M,N) = bias (N) broadcast to every row: the start of a product accumulated with
- * beta = 1, one write pass instead of a GEMM's scaling pass and a bias pass */
-static void bias_rows(const pcnn_backend *be, real *y, const real *bias, int M, int N)
-{
-    be->copy_rows(y, N, bias, 0, N, M, 0);
-}
-
-/* The same with the conditioning added: y (B,P,N) = bias + V h_b, V (N,D) the layer's
- * conditioning weights (NULL when the model is unconditional); or, with spatial
- * conditioning, y = bias + V s at every pixel, V (N,S). */
-static void start_rows(pcnn_model *m, real *y, const real *bias, const real *V, int B, int P, int N)
-{
-    const pcnn_backend *be = m->be;
-    if (!m->hp.D) {
-        bias_rows(be, y, bias, B * P, N);
-        return;
-    }
-    if (m->hp.S) { /* V*s: a 1×1 convolution of the map s = m(h) */
-        bias_rows(be, y, bias, B * P, N);
-        linear(be, y, net_output(&m->dec), V, B * P, N, m->hp.S, 1);
-        return;
-    }
-    bias_rows(be, m->cb, bias, B, N);
-    linear(be, m->cb, m->hcur, V, B, N, m->hp.D, 1);
-    for (int b = 0; b < B; b++) be->copy_rows(y + (size_t)b * P * N, N, m->cb + (size_t)b * N, 0, N, P, 0);
-}
-
-static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin, int B)
-{
-    const pcnn_backend *be = m->be;
-    const pcnn_hparams *hp = &m->hp;
-    const pcnn_layer *ly = &m->layers[l];
-    pcnn_acts *a = &m->acts[l];
-    const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, s = hp->n / 2, n = hp->n;
-    real *w = m->w;
-
-    const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
-    const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
-    start_rows(m, a->va, w + ly->v_b, hp->D ? w + ly->v_cond : NULL, B, H * W, 2 * p);
-    be->conv_fwd(a->va, vin, w + ly->v_w, &vconv, 1, m->col);
-    if (l < hp->L) be->gate_fwd(a->vout, a->va, M, p); /* the top vertical output feeds nothing */
-
-    start_rows(m, a->ha, w + ly->h_b, hp->D ? w + ly->h_cond : NULL, B, H * W, 2 * p);
-    be->conv_fwd(a->ha, hin, w + ly->h_w, &hconv, 1, m->col);
-    linear(be, a->ha, a->va, w + ly->link_w, M, 2 * p, 2 * p, 1);
-    be->gate_fwd(a->hg, a->ha, M, p);
-    if (m->dropout > 0 && ly->residual) be->dropout(a->hg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
-    bias_rows(be, a->hout, w + ly->out_b, M, p);
-    linear(be, a->hout, a->hg, w + ly->out_w, M, p, p, 1);
-    if (ly->residual) be->add(a->hout, hin, (size_t)M * p);
-}
-
-/* dW (N,K) += dy^T (N,M) · x (M,K) */
-static void linear_wgrad(const pcnn_backend *be, real *dW, const real *dy, const real *x, int M,
-                         int N, int K)
-{
-    be->gemm(1, 0, N, K, M, 1, dy, N, x, K, 1, dW, K);
-}
-
-/* dx (M,K) (+)= dy (M,N) · W (N,K) */
-static void linear_dgrad(const pcnn_backend *be, real *dx, const real *dy, const real *W, int M,
-                         int N, int K, real beta)
-{
-    be->gemm(0, 0, M, K, N, 1, dy, N, W, K, beta, dx, K);
-}
-
-/* The conditioning's share of a layer's gradient, da (M,2p) = dL/d(pre-activation):
- * into its weights V, and into h (the encoder's gradient buffer, when h came from the
- * encoder) or s (m()'s gradient buffer). */
-static void cond_backward(pcnn_model *m, const real *da, size_t V, int B)
-{
-    const pcnn_backend *be = m->be;
-    const int M = B * m->hp.H * m->hp.W, p2 = 2 * m->hp.p, D = m->hp.D, S = m->hp.S;
-    if (S) {
-        linear_wgrad(be, m->g + V, da, net_output(&m->dec), M, p2, S);
-        linear_dgrad(be, m->dec.dout, da, m->w + V, M, p2, S, 1);
-        return;
-    }
-    be->zero(m->dcb, (size_t)B * p2);
-    be->sum_rows(m->dcb, da, B, m->hp.H * m->hp.W, p2);
-    linear_wgrad(be, m->g + V, m->dcb, m->hcur, B, p2, D);
-    if (m->train_enc) linear_dgrad(be, m->enc.dout, m->dcb, m->w + V, B, p2, D, 1);
-}
-
-/* On entry m->dh holds dL/dhout and m->dv dL/dvout of layer l; on exit (l > 0) they
- * hold the gradients of the layer's inputs. */
-static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hin, int B)
-{
-    const pcnn_backend *be = m->be;
-    const pcnn_hparams *hp = &m->hp;
-    const pcnn_layer *ly = &m->layers[l];
-    const pcnn_acts *a = &m->acts[l];
-    const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, s = hp->n / 2, n = hp->n;
-    real *w = m->w, *g = m->g;
-
-    /* horizontal: hout = Wo hg + bo (+ hin) */
-    linear_wgrad(be, g + ly->out_w, m->dh, a->hg, M, p, p);
-    be->sum_rows(g + ly->out_b, m->dh, 1, M, p);
-    linear_dgrad(be, m->dhg, m->dh, w + ly->out_w, M, p, p, 0);
-    if (m->dropout > 0 && ly->residual) be->dropout(m->dhg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
-    be->gate_bwd(m->dha, a->ha, m->dhg, M, p);
-    be->sum_rows(g + ly->h_b, m->dha, 1, M, 2 * p);
-    if (hp->D) cond_backward(m, m->dha, ly->h_cond, B);
-    linear_wgrad(be, g + ly->link_w, m->dha, a->va, M, 2 * p, 2 * p);
-    const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
-    const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
-    be->conv_bwd_filter(g + ly->h_w, m->dha, hin, &hconv, m->col);
-
-    /* vertical: its gate's gradient plus what flowed through the link */
-    if (l < hp->L) be->gate_bwd(m->dva, a->va, m->dv, M, p);
-    linear_dgrad(be, m->dva, m->dha, w + ly->link_w, M, 2 * p, 2 * p, l < hp->L);
-    be->sum_rows(g + ly->v_b, m->dva, 1, M, 2 * p);
-    if (hp->D) cond_backward(m, m->dva, ly->v_cond, B);
-    be->conv_bwd_filter(g + ly->v_w, m->dva, vin, &vconv, m->col);
-    if (l == 0) return; /* the input is data: no gradient wanted */
-
-    /* inputs: dh already holds the residual path's identity term */
-    be->conv_bwd_data(m->dh, m->dha, w + ly->h_w, &hconv, m->col);
-    be->zero(m->dv, (size_t)M * p);
-    be->conv_bwd_data(m->dv, m->dva, w + ly->v_w, &vconv, m->col);
-}
-
-int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h, int B,
-                   int backward, real gscale)
+int pcnn_model_run(pcnn_model *m, real *loss, const uint8_t *x, const real *h, int B, int backward,
+                   real gscale)
 {
     if (B < 1) return pcnn_seterr("empty batch");
-    if (m->hp.kind == PCNN_MSE_AUTOENCODER) return pcnn_mse_run(m, nll_out, x, B, backward, gscale);
-    if (m->hp.kind == PCNN_EMBEDDING) return pcnn_embed_run(m, nll_out, x, h, B, backward, gscale);
-    if (pcnn_model_reserve(m, B)) return -1;
-    const pcnn_backend *be = m->be;
-    const pcnn_hparams *hp = &m->hp;
-    const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, CK = hp->C * hp->K;
-    const size_t npix = (size_t)B * hp->C * H * W;
-
-    be->to_device(m->x, x, npix);
-    be->levels_to_input(m->in, m->x, B, hp->C, H, W, hp->K);
-    m->train_enc = 0;
-    if (hp->D) {
-        if (h) { /* given: a class, a vector, or (autoencoder) a code to decode */
-            be->to_device(m->cond, h, (size_t)B * hp->D * sizeof(real));
-            m->hcur = m->cond;
-        } else if (hp->encoder) {
-            net_forward(be, &m->enc, m->w, m->in, B);
-            m->hcur = net_output(&m->enc);
-            m->train_enc = backward;
-        } else {
-            return pcnn_seterr("the model needs a conditioning vector of size %d", hp->D);
-        }
-        if (hp->S) net_forward(be, &m->dec, m->w, m->hcur, B);
-    }
-    for (int l = 0; l <= hp->L; l++) {
-        const real *vin = l ? m->acts[l - 1].vout : m->in, *hin = l ? m->acts[l - 1].hout : m->in;
-        forward_layer(m, l, vin, hin, B);
-    }
-    real *hlast = m->acts[hp->L].hout;
-    /* head; dz doubles as relu(hout_L), recomputed in the backward pass */
-    be->relu_fwd(m->dz, hlast, (size_t)M * p);
-    bias_rows(be, m->z1, m->w + m->out1_b, M, p);
-    linear(be, m->z1, m->dz, m->w + m->out1_w, M, p, p, 1);
-    be->relu_fwd(m->r2, m->z1, (size_t)M * p);
-    bias_rows(be, m->logits, m->w + m->out2_b, M, CK);
-    linear(be, m->logits, m->r2, m->w + m->out2_w, M, CK, p, 1);
-    be->softmax_xent(m->nll, backward ? m->dlogits : NULL, m->logits, m->x, B, hp->C, H, W,
-                     hp->K, gscale);
-    if (nll_out) be->to_host(nll_out, m->nll, (size_t)B * sizeof(real));
-    if (!backward) return 0;
-
-    real *g = m->g;
-    linear_wgrad(be, g + m->out2_w, m->dlogits, m->r2, M, CK, p);
-    be->sum_rows(g + m->out2_b, m->dlogits, 1, M, CK);
-    linear_dgrad(be, m->dhg, m->dlogits, m->w + m->out2_w, M, CK, p, 0);
-    be->relu_bwd(m->dhg, m->z1, m->dhg, (size_t)M * p);
-    be->relu_fwd(m->dz, hlast, (size_t)M * p);
-    linear_wgrad(be, g + m->out1_w, m->dhg, m->dz, M, p, p);
-    be->sum_rows(g + m->out1_b, m->dhg, 1, M, p);
-    linear_dgrad(be, m->dz, m->dhg, m->w + m->out1_w, M, p, p, 0);
-    be->relu_bwd(m->dh, hlast, m->dz, (size_t)M * p);
-    be->zero(m->dv, (size_t)M * p);
-    if (hp->S) be->zero(m->dec.dout, (size_t)M * hp->S);
-    if (m->train_enc) be->zero(m->enc.dout, (size_t)B * hp->D);
-    for (int l = hp->L; l >= 0; l--) {
-        const real *vin = l ? m->acts[l - 1].vout : m->in, *hin = l ? m->acts[l - 1].hout : m->in;
-        backward_layer(m, l, vin, hin, B);
-    }
-    /* through m() into h, through the encoder into its weights; net_backward writes
-     * (not adds) dL/dh, which is right because with S > 0 the layers feed nothing else
-     * into h's gradient */
-    if (hp->S) net_backward(be, &m->dec, m->w, g, m->train_enc ? m->enc.dout : NULL, B);
-    if (m->train_enc) net_backward(be, &m->enc, m->w, g, NULL, B);
-    be->mul(g, m->mask, m->total);
-    return 0;
+    return pcnn_kind_of(m->hp.kind)->run(m, loss, x, h, B, backward, gscale);
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model-impl.h"
+#include "kind.h"
 #include "modelfile.h"
 
 struct pcnn_trainer {
@@ -144,10 +144,9 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
     pcnn_model *m = t->m;
     const pcnn_hparams *hp = &m->hp;
     const size_t dims = (size_t)B * hp->C * hp->H * hp->W;
-    /* what h carries: the conditioning, nothing (an encoder makes it), or identities */
-    const size_t hw = hp->kind == PCNN_EMBEDDING ? (size_t)hp->classes
-                      : hp->encoder || hp->kind == PCNN_MSE_AUTOENCODER ? 0 : (size_t)hp->D;
-    const double per = hp->kind == PCNN_EMBEDDING ? B : (double)dims; /* the loss is a mean over these */
+    const pcnn_kind *kind = pcnn_kind_of(hp->kind);
+    const size_t hw = (size_t)pcnn_kind_h_width(hp); /* the conditioning, identities, or nothing */
+    const double per = kind->per_image ? B : (double)dims; /* the loss is a mean over these */
     if (t->averaged) return pcnn_seterr("a training step needs the trained weights, not their average");
     real *hr = NULL, *nll = malloc((size_t)B * sizeof *nll);
     if (!nll) return pcnn_seterr("out of memory");
@@ -171,7 +170,7 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
     for (int b = 0; b < B; b++) total += nll[b];
     free(nll);
     if (!isfinite(total)) return pcnn_seterr("the loss is not finite at step %" PRId64, t->step + 1);
-    if (bpd) *bpd = (float)(total / per / (hp->kind == PCNN_PIXELCNN ? log(2.0) : 1));
+    if (bpd) *bpd = (float)(total / per / (kind->bits ? log(2.0) : 1));
     real gscale = 1;
     if (t->o.clip > 0) {
         double norm = sqrt(m->be->sumsq(m->g, m->total));
