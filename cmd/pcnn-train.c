@@ -144,6 +144,149 @@ static void save(pcnn_trainer *t)
     if (pcnn_trainer_save(t, out_path)) cli_fail("%s", pcnn_errstr());
 }
 
+/* The options that only make sense for some kinds of new model. */
+static void check_new_model_options(void)
+{
+    if (mse && !encoder) cli_usage_error("--mse needs an encoder (-e D)");
+    if (embed && (encoder || spatial || cond_path)) cli_usage_error("--embed takes no -e, --spatial or --cond");
+    if (embed && !labels_path) cli_usage_error("--embed needs identities (-l LABELS)");
+    if (encoder && (labels_path || cond_path)) cli_usage_error("an autoencoder's h comes from its encoder; drop -l and --cond");
+    if (labels_path && cond_path) cli_usage_error("give -l or --cond, not both");
+    if (spatial && !(labels_path || cond_path || encoder)) cli_usage_error("--spatial needs something to condition on (-l, --cond or -e)");
+    if (mse && spatial) cli_usage_error("--mse takes no --spatial");
+}
+
+/* A set of images with what the trainer takes beside them: rows of h (hw wide), or an
+ * embedding net's identities. */
+typedef struct {
+    cli_dataset x;
+    float *h;
+    int *ids;
+} train_set;
+
+/* h of the training set from -l or --cond, checked against a resumed model m (or NULL);
+ * returns the width of h's rows and sets *D, the model's conditioning size */
+static int load_conditioning(train_set *tr, const pcnn_model *m, int kind, int *D)
+{
+    const pcnn_hparams *want = m ? pcnn_model_hparams(m) : NULL;
+    const int wcond = m ? pcnn_model_cond(m) : -1; /* what a resumed model takes */
+    const int wlabels = wcond == PCNN_COND_CLASS || wcond == PCNN_COND_IDENTITY;
+    int hw = 0;
+    *D = want ? want->D : encoder ? encoder : embed;
+    if (wlabels && !labels_path) cli_fail("%s: the model was trained with labels; give -l LABELS", out_path);
+    if (wcond == PCNN_COND_VECTOR && !cond_path)
+        cli_fail("%s: the model is conditioned on vectors; give --cond FILE", out_path);
+    if (labels_path) {
+        int ncls = want ? want->classes : classes;
+        if (m && !wlabels) cli_fail("%s: the model takes no labels; drop -l", out_path);
+        tr->h = cli_onehot_from_labels(labels_path, tr->x.n, ncls, &ncls);
+        hw = want ? want->classes : classes > 0 ? classes : ncls + 1;
+        if (kind == PCNN_EMBEDDING) tr->ids = load_ids(labels_path, tr->x.n);
+        else *D = hw;
+    } else if (classes > 0) {
+        cli_usage_error("--classes needs labels (-l FILE)");
+    } else if (cond_path) {
+        if (m && wcond != PCNN_COND_VECTOR) cli_fail("%s: the model takes no --cond", out_path);
+        size_t n = tr->x.n;
+        hw = want ? want->D : 0;
+        tr->h = cli_read_vectors(cond_path, &n, &hw);
+        *D = hw;
+    }
+    return hw;
+}
+
+/* The held-out set: --valid and its labels or vectors, or the last 5% of the input
+ * (then taken from tr, sharing its memory). */
+static void held_out(train_set *va, train_set *tr, int kind, int hw, int K)
+{
+    const size_t sz = (size_t)tr->x.C * tr->x.H * tr->x.W;
+    *va = (train_set){0};
+    if (valid_path) {
+        pcnn_hparams shape = {.C = tr->x.C, .H = tr->x.H, .W = tr->x.W};
+        cli_load_images(&va->x, &valid_path, 1, K, &shape, (size_t)valid_size);
+        if (labels_path && !valid_labels_path) cli_usage_error("--valid with labels needs --valid-labels");
+        if (cond_path && !valid_cond_path) cli_usage_error("--valid with --cond needs --valid-cond");
+        if (kind == PCNN_EMBEDDING) va->ids = load_ids(valid_labels_path, va->x.n); /* new identities welcome */
+        else if (labels_path) va->h = cli_onehot_from_labels(valid_labels_path, va->x.n, hw, NULL);
+        else if (cond_path) {
+            size_t n = va->x.n;
+            va->h = cli_read_vectors(valid_cond_path, &n, &hw);
+        }
+    } else if (tr->x.n >= 20) {
+        size_t nv = tr->x.n / 20, keep = tr->x.n - nv;
+        va->x = (cli_dataset){.n = nv, .C = tr->x.C, .H = tr->x.H, .W = tr->x.W, .x = tr->x.x + keep * sz};
+        va->h = tr->h && kind != PCNN_EMBEDDING ? tr->h + keep * hw : NULL;
+        va->ids = tr->ids ? tr->ids + keep : NULL;
+        tr->x.n = keep;
+    }
+}
+
+/* A validation line at step s, of the weights a reader of the file gets (the average). */
+static void validate(pcnn_model *m, pcnn_trainer *t, const train_set *va, long s)
+{
+    const pcnn_hparams *hp = pcnn_model_hparams(m);
+    const char *unit = pcnn_model_loss_unit(m);
+    pcnn_trainer_use_average(t, 1);
+    if (pcnn_model_cond(m) == PCNN_COND_IDENTITY) {
+        double triplets, acc = verify(m, &va->x, va->ids, &triplets);
+        if (isnan(acc)) fprintf(stderr, "%s: step %ld valid verification: %s\n", cli_name, s, pcnn_errstr());
+        else fprintf(stderr, "%s: step %ld valid verification %.4f (%.0f triplets; chance 0.5)\n", cli_name, s, acc, triplets);
+    } else {
+        double nats, v = evaluate(m, &va->x, va->h, &nats);
+        if (hp->K == 2 && hp->kind == PCNN_PIXELCNN)
+            fprintf(stderr, "%s: step %ld valid %.4f bpd %.2f nats/image\n", cli_name, s, v, nats);
+        else fprintf(stderr, "%s: step %ld valid %.4f %s\n", cli_name, s, v, unit);
+    }
+    pcnn_trainer_use_average(t, 0);
+}
+
+/* Steps until --steps or a signal, a checkpoint and a validation every --every steps;
+ * returns 1 when a signal stopped it. */
+static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const train_set *va, int hw)
+{
+    const size_t sz = (size_t)tr->x.C * tr->x.H * tr->x.W;
+    const pcnn_train_opts *to = pcnn_trainer_opts(t);
+    const int B = to->batch;
+    uint8_t *xb = malloc((size_t)B * sz);
+    float *hb = hw ? malloc((size_t)B * hw * sizeof *hb) : NULL;
+    size_t *idx = malloc((size_t)B * sizeof *idx);
+    if (!xb || !idx || (hw && !hb)) cli_fail("out of memory");
+    cli_catch_signals();
+    cli_progress pr;
+    const long start = (long)pcnn_trainer_step_count(t);
+    cli_progress_start(&pr, "train", steps);
+    pr.first = start;
+    double t0 = cli_now(), smooth = NAN;
+    while (pcnn_trainer_step_count(t) < steps && !cli_stop) {
+        if (pcnn_trainer_batch(t, tr->x.n, idx)) cli_fail("%s", pcnn_errstr());
+        for (int b = 0; b < B; b++) {
+            memcpy(xb + b * sz, tr->x.x + idx[b] * sz, sz);
+            if (hb) memcpy(hb + (size_t)b * hw, tr->h + idx[b] * hw, hw * sizeof *hb);
+        }
+        float loss;
+        if (pcnn_trainer_step(t, xb, hb, B, &loss)) {
+            save(t);
+            cli_fail("%s", pcnn_errstr());
+        }
+        smooth = isnan(smooth) ? loss : 0.95 * smooth + 0.05 * loss;
+        long s = (long)pcnn_trainer_step_count(t);
+        char extra[128];
+        snprintf(extra, sizeof extra, "%.1f img/s lr %.3g loss %.4f %s", (s - start) * B / (cli_now() - t0),
+                 pcnn_train_lr(to, s), smooth, pcnn_model_loss_unit(m));
+        cli_progress_update(&pr, s, extra);
+        if (s % every == 0 || s == steps) {
+            save(t);
+            if (va->x.n && pr.tty) fputc('\n', stderr);
+            if (va->x.n) validate(m, t, va, s);
+        }
+    }
+    cli_progress_end(&pr);
+    free(xb), free(hb), free(idx);
+    /* a signal saves where it stopped; with nothing to do, the model is still written */
+    if (cli_stop || pcnn_trainer_step_count(t) == start) save(t);
+    return cli_stop != 0;
+}
+
 int main(int argc, char **argv)
 {
     pcnn_train_opts_default(&o);
@@ -165,146 +308,37 @@ int main(int argc, char **argv)
         m = cli_load_model(out_path);
         t = pcnn_trainer_load(m, out_path);
         if (!t) cli_fail("cannot resume: %s", pcnn_errstr());
+    } else {
+        check_new_model_options();
     }
     const pcnn_hparams *want = m ? pcnn_model_hparams(m) : NULL;
-    cli_dataset all;
-    cli_load_images(&all, paths, npaths, want ? want->K : levels, want, (size_t)limit);
-
-    /* conditioning: what h is, per kind of model */
-    int kind = want ? want->kind : embed ? PCNN_EMBEDDING : mse ? PCNN_MSE_AUTOENCODER : PCNN_PIXELCNN;
-    const int wcond = m ? pcnn_model_cond(m) : -1; /* a resumed model's: what it takes */
-    const int wlabels = wcond == PCNN_COND_CLASS || wcond == PCNN_COND_IDENTITY;
-    if (!want) {
-        if (mse && !encoder) cli_usage_error("--mse needs an encoder (-e D)");
-        if (embed && (encoder || spatial || cond_path)) cli_usage_error("--embed takes no -e, --spatial or --cond");
-        if (embed && !labels_path) cli_usage_error("--embed needs identities (-l LABELS)");
-        if (encoder && (labels_path || cond_path)) cli_usage_error("an autoencoder's h comes from its encoder; drop -l and --cond");
-        if (labels_path && cond_path) cli_usage_error("give -l or --cond, not both");
-        if (spatial && !(labels_path || cond_path || encoder)) cli_usage_error("--spatial needs something to condition on (-l, --cond or -e)");
-        if (mse && spatial) cli_usage_error("--mse takes no --spatial");
-    }
-    float *h = NULL;
-    int *ids = NULL; /* an embedding net's identities */
-    int D = want ? want->D : encoder ? encoder : embed;
-    int hw = 0;      /* width of the rows of h handed to the trainer */
-    if (wlabels && !labels_path) cli_fail("%s: the model was trained with labels; give -l LABELS", out_path);
-    if (wcond == PCNN_COND_VECTOR && !cond_path)
-        cli_fail("%s: the model is conditioned on vectors; give --cond FILE", out_path);
-    if (labels_path) {
-        int ncls = want ? want->classes : classes;
-        if (m && !wlabels) cli_fail("%s: the model takes no labels; drop -l", out_path);
-        h = cli_onehot_from_labels(labels_path, all.n, ncls, &ncls);
-        hw = want ? want->classes : classes > 0 ? classes : ncls + 1;
-        if (kind == PCNN_EMBEDDING) ids = load_ids(labels_path, all.n);
-        else D = hw;
-    } else if (classes > 0) {
-        cli_usage_error("--classes needs labels (-l FILE)");
-    } else if (cond_path) {
-        if (m && wcond != PCNN_COND_VECTOR) cli_fail("%s: the model takes no --cond", out_path);
-        size_t n = all.n;
-        hw = want ? want->D : 0;
-        h = cli_read_vectors(cond_path, &n, &hw);
-        D = hw;
-    }
-
-    /* held-out set: a file, or the tail of the input */
-    cli_dataset valid = {0};
-    float *vh = NULL;
-    int *vids = NULL;
-    size_t sz = (size_t)all.C * all.H * all.W;
-    if (valid_path) {
-        pcnn_hparams shape = {.C = all.C, .H = all.H, .W = all.W};
-        cli_load_images(&valid, &valid_path, 1, want ? want->K : levels, &shape, (size_t)valid_size);
-        if (labels_path && !valid_labels_path) cli_usage_error("--valid with labels needs --valid-labels");
-        if (cond_path && !valid_cond_path) cli_usage_error("--valid with --cond needs --valid-cond");
-        if (kind == PCNN_EMBEDDING) vids = load_ids(valid_labels_path, valid.n); /* new identities welcome */
-        else if (labels_path) vh = cli_onehot_from_labels(valid_labels_path, valid.n, hw, NULL);
-        else if (cond_path) {
-            size_t n = valid.n;
-            vh = cli_read_vectors(valid_cond_path, &n, &hw);
-        }
-    } else if (all.n >= 20) {
-        size_t nv = all.n / 20;
-        valid = (cli_dataset){.n = nv, .C = all.C, .H = all.H, .W = all.W, .x = all.x + (all.n - nv) * sz};
-        vh = h && kind != PCNN_EMBEDDING ? h + (all.n - nv) * hw : NULL;
-        vids = ids ? ids + (all.n - nv) : NULL;
-        all.n -= nv;
-    }
+    const int K = want ? want->K : levels;
+    const int kind = want ? want->kind : embed ? PCNN_EMBEDDING : mse ? PCNN_MSE_AUTOENCODER : PCNN_PIXELCNN;
+    train_set tr = {0}, va;
+    cli_load_images(&tr.x, paths, npaths, K, want, (size_t)limit);
+    int D, hw = load_conditioning(&tr, m, kind, &D);
+    held_out(&va, &tr, kind, hw, K);
 
     if (!m) {
-        pcnn_hparams hp = {.L = layers, .p = features, .n = filter, .C = all.C, .H = all.H,
-                           .W = all.W, .K = levels, .D = D, .classes = labels_path ? hw : 0,
+        pcnn_hparams hp = {.L = layers, .p = features, .n = filter, .C = tr.x.C, .H = tr.x.H,
+                           .W = tr.x.W, .K = levels, .D = D, .classes = labels_path ? hw : 0,
                            .S = spatial, .encoder = encoder && !mse, .q = net_features, .kind = kind};
         if (pcnn_hparams_check(&hp)) cli_usage_error("%s", pcnn_errstr());
-        m = pcnn_model_new(&hp, o.seed);
-        if (!m) cli_fail("%s", pcnn_errstr());
-        t = pcnn_trainer_new(m, &o);
-        if (!t) cli_usage_error("%s", pcnn_errstr());
+        if (!(m = pcnn_model_new(&hp, o.seed))) cli_fail("%s", pcnn_errstr());
+        if (!(t = pcnn_trainer_new(m, &o))) cli_usage_error("%s", pcnn_errstr());
     }
     const pcnn_hparams *hp = pcnn_model_hparams(m);
-    const pcnn_train_opts *to = pcnn_trainer_opts(t);
     fprintf(stderr, "%s: %zu training images %dx%dx%d, %zu held out; %zu parameters; step %lld of %d\n",
-            cli_name, all.n, hp->W, hp->H, hp->C, valid.n, pcnn_model_nparams(m),
+            cli_name, tr.x.n, hp->W, hp->H, hp->C, va.x.n, pcnn_model_nparams(m),
             (long long)pcnn_trainer_step_count(t), steps);
-
-    const int B = to->batch;
-    const char *unit = kind == PCNN_PIXELCNN ? "bpd" : kind == PCNN_MSE_AUTOENCODER ? "mse" : "triplet";
-    uint8_t *xb = malloc((size_t)B * sz);
-    float *hb = hw ? malloc((size_t)B * hw * sizeof *hb) : NULL;
-    size_t *idx = malloc((size_t)B * sizeof *idx);
-    if (!xb || !idx || (hw && !hb)) cli_fail("out of memory");
-
-    cli_catch_signals();
-    cli_progress pr;
-    long start = (long)pcnn_trainer_step_count(t);
-    cli_progress_start(&pr, "train", steps);
-    pr.first = start;
-    double t0 = cli_now(), ema = NAN;
-    while (pcnn_trainer_step_count(t) < steps && !cli_stop) {
-        if (pcnn_trainer_batch(t, all.n, idx)) cli_fail("%s", pcnn_errstr());
-        for (int b = 0; b < B; b++) {
-            memcpy(xb + b * sz, all.x + idx[b] * sz, sz);
-            if (hb) memcpy(hb + (size_t)b * hw, h + idx[b] * hw, hw * sizeof *hb);
-        }
-        float bpd;
-        if (pcnn_trainer_step(t, xb, hb, B, &bpd)) {
-            save(t);
-            cli_fail("%s", pcnn_errstr());
-        }
-        ema = isnan(ema) ? bpd : 0.95 * ema + 0.05 * bpd;
-        long s = (long)pcnn_trainer_step_count(t);
-        char extra[128];
-        snprintf(extra, sizeof extra, "%.1f img/s lr %.3g loss %.4f %s", (s - start) * B / (cli_now() - t0),
-                 pcnn_train_lr(to, s), ema, unit);
-        cli_progress_update(&pr, s, extra);
-        if (s % every == 0 || s == steps) {
-            save(t);
-            if (valid.n && pr.tty) fputc('\n', stderr);
-            pcnn_trainer_use_average(t, 1); /* validate what a reader of the file gets */
-            if (valid.n && kind == PCNN_EMBEDDING) {
-                double triplets, acc = verify(m, &valid, vids, &triplets);
-                if (isnan(acc)) fprintf(stderr, "%s: step %ld valid verification: %s\n", cli_name, s, pcnn_errstr());
-                else fprintf(stderr, "%s: step %ld valid verification %.4f (%.0f triplets; chance 0.5)\n", cli_name, s, acc, triplets);
-            } else if (valid.n) {
-                double nats, v = evaluate(m, &valid, vh, &nats);
-                if (hp->K == 2 && kind == PCNN_PIXELCNN)
-                    fprintf(stderr, "%s: step %ld valid %.4f bpd %.2f nats/image\n", cli_name, s, v, nats);
-                else fprintf(stderr, "%s: step %ld valid %.4f %s\n", cli_name, s, v, unit);
-            }
-            pcnn_trainer_use_average(t, 0);
-        }
-    }
-    cli_progress_end(&pr);
-    if (cli_stop) {
-        save(t);
+    if (train(m, t, &tr, &va, hw)) {
         fprintf(stderr, "%s: interrupted at step %lld; saved %s (continue with --resume)\n", cli_name,
                 (long long)pcnn_trainer_step_count(t), out_path);
         cli_exit(1);
     }
-    if (pcnn_trainer_step_count(t) == start) save(t); /* nothing to do: still write the model */
-    free(xb), free(hb), free(idx), free(h), free(ids);
-    if (valid_path) { cli_dataset_free(&valid); free(vh); free(vids); }
-    cli_dataset_free(&all);
+    free(tr.h), free(tr.ids);
+    if (valid_path) { cli_dataset_free(&va.x); free(va.h); free(va.ids); }
+    cli_dataset_free(&tr.x);
     pcnn_trainer_free(t);
     pcnn_model_free(m);
     cli_exit(0);

@@ -9,6 +9,8 @@ static const pcnn_kind kinds[] = {
 
 const pcnn_kind *pcnn_kind_of(int kind) { return &kinds[kind]; }
 
+const char *pcnn_model_loss_unit(const pcnn_model *m) { return kinds[m->hp.kind].unit; }
+
 const char *pcnn_kind_name(int kind)
 {
     return kind >= 0 && kind <= PCNN_EMBEDDING ? kinds[kind].name : "unknown";

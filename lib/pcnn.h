@@ -129,6 +129,8 @@ int pcnn_model_save(const pcnn_model *m, const char *path);
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m);
 size_t pcnn_model_nparams(const pcnn_model *m);
 int pcnn_model_cond(const pcnn_model *m); /* PCNN_COND_* */
+/* the unit of the training loss pcnn_trainer_step reports: "bpd", "mse" or "triplet" */
+const char *pcnn_model_loss_unit(const pcnn_model *m);
 /* Floating-point operations of one forward pass over one image: 2 per multiply-add of
  * every convolution and head GEMM as computed (masked zeros included), conditioning and
  * elementwise work left out. A training step costs about three times this. */
