@@ -20,6 +20,12 @@
 
 #define GRID_MAX_SIDE 1000000 /* libpng's default read limit: keep grids readable */
 #define GAP_VALUE 128
+/* Ancillary chunks that nothing here uses: skipped unread, never allocated. libpng 1.6
+ * allocates a text or profile chunk's whole stated length before reading it, and its size
+ * check is only a warning, so an 80-byte file with a tEXt chunk that says 2 GB made it
+ * allocate 2 GB (found by tests/fuzz/fuzz_png). */
+static const png_byte skip_chunks[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0"
+                                      "pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0zTXt";
 
 static _Thread_local char err_msg[256], warn_msg[128];
 
@@ -75,6 +81,7 @@ int pcnn_png_read(FILE *f, const char *name, pcnn_image *out)
     png_set_read_fn(png, f, read_bytes);
     png_set_sig_bytes(png, 8);
     png_set_user_limits(png, PCNN_MAX_SIDE, PCNN_MAX_SIDE);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skip_chunks, (int)(sizeof skip_chunks / 5));
     png_read_info(png, info);
 
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
