@@ -102,7 +102,7 @@ check: deps
 # --- the demo: class-conditional Fashion-MNIST samples from the shipped model -----
 demo: deps
 	$(MAKE) all
-	$(B)/pcnn-sample -m models/fashion.pcnn -c all -n 10 -t 1.1 -o samples.png
+	$(B)/pcnn-sample -m models/fashion.pcnn -c all -n 10 -o samples.png
 	@echo "wrote samples.png"
 
 $(B)/tests/bench: tests/bench/bench.c $(B)/libpcnn.a
