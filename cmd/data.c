@@ -54,8 +54,9 @@ void cli_load_images(cli_dataset *d, const char *const *paths, int npaths, int K
     memset(d, 0, sizeof *d);
     cli_image_stream s;
     cli_image_stream_open(&s, paths, npaths, K, want);
-    /* the shape is known once the first image is in: read it into a one-image buffer */
-    uint8_t *one = malloc(PCNN_MAX_PIXELS);
+    /* each image goes through a one-image buffer: of the wanted shape, or (until the first
+     * image tells the shape) of the largest one a reader accepts */
+    uint8_t *one = malloc(want ? (size_t)want->C * want->H * want->W : (size_t)PCNN_MAX_PIXELS);
     if (!one) cli_fail("out of memory");
     size_t cap = 0, sz = 0;
     while ((!limit || d->n < limit) && cli_image_stream_next(&s, one, 1)) {
