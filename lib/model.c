@@ -1,6 +1,7 @@
-/* model.c -- a model of any kind: its hyperparameters' check, the parameter registry,
- * the weights, gradients and masks, new/load's allocation and free, and the one-line
- * dispatch of a pass to the kind's row (kind.c: pixelcnn.c, autoenc.c, embed.c). */
+/* model.c -- a model of any kind: its hyperparameters' check, the weights, gradients
+ * and masks, new/load's allocation and free (the registry of their names is params.c),
+ * and the one-line dispatch of a pass to the kind's row (kind.c: pixelcnn.c, autoenc.c,
+ * embed.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,31 +56,6 @@ int pcnn_cond_check(const float *h, size_t n)
 }
 
 /* ---- layout ---------------------------------------------------------------- */
-
-size_t pcnn_model_add_param(pcnn_model *m, const char *name, int ndim, int d0, int d1, int d2, int d3)
-{
-    if (m->nparams == m->params_cap) {
-        int cap = m->params_cap ? 2 * m->params_cap : 64;
-        pcnn_param *grown = realloc(m->params, (size_t)cap * sizeof *grown);
-        if (!grown) {
-            m->layout_failed = 1;
-            return 0;
-        }
-        m->params = grown, m->params_cap = cap;
-    }
-    pcnn_param *p = &m->params[m->nparams++];
-    snprintf(p->name, sizeof p->name, "%s", name);
-    p->ndim = ndim;
-    int d[4] = {d0, d1, d2, d3};
-    p->count = 1;
-    for (int i = 0; i < 4; i++) {
-        p->shape[i] = i < ndim ? d[i] : 1;
-        if (i < ndim) p->count *= (size_t)d[i];
-    }
-    p->off = m->total;
-    m->total += p->count;
-    return p->off;
-}
 
 pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, const pcnn_backend *be)
 {
@@ -194,13 +170,6 @@ double pcnn_model_flops(const pcnn_model *m)
     }
     per_pixel += p * p + (double)hp->C * hp->K * p; /* head */
     return 2 * per_pixel * hp->H * hp->W;
-}
-
-const pcnn_param *pcnn_model_param(const pcnn_model *m, const char *name)
-{
-    for (int i = 0; i < m->nparams; i++)
-        if (!strcmp(m->params[i].name, name)) return &m->params[i];
-    return NULL;
 }
 
 void pcnn_model_free(pcnn_model *m)
