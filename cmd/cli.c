@@ -309,17 +309,20 @@ const char *cli_default_model(void)
     return PCNN_DATADIR "/fashion.pcnn";
 }
 
-void cli_select_device(void)
+pcnn_backend *cli_open_device(void)
 {
-    const char *used;
-    int rc = pcnn_device_select(cli_device, &used);
-    if (rc < 0) cli_usage_error("--device: %s", pcnn_errstr());
-    if (rc == 1) fprintf(stderr, "%s: no usable CUDA device; using the CPU\n", cli_name);
+    if (strcmp(cli_device, "cpu") && strcmp(cli_device, "cuda") && strcmp(cli_device, "auto"))
+        cli_usage_error("--device: unknown device '%s' (cpu, cuda or auto)", cli_device);
+    pcnn_backend *be = pcnn_backend_open(cli_device);
+    if (!be) cli_fail("--device %s: %s", cli_device, pcnn_errstr());
+    if (!strcmp(cli_device, "cuda") && strcmp(pcnn_backend_name(be), "cuda"))
+        fprintf(stderr, "%s: no usable CUDA device; using the CPU\n", cli_name);
+    return be;
 }
 
-pcnn_model *cli_load_model(const char *path)
+pcnn_model *cli_load_model(pcnn_backend *be, const char *path)
 {
-    pcnn_model *m = pcnn_model_load(path);
+    pcnn_model *m = pcnn_model_load(be, path);
     if (!m) {
         const char *e = pcnn_errstr();
         /* messages from the file layer already start with the path */

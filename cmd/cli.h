@@ -78,11 +78,13 @@ void cli_catch_signals(void);
 const char *cli_default_model(void);
 
 /* --device: "cpu", "cuda" or "auto" (the default: CUDA when a GPU is usable); asking
- * for cuda where there is none prints one line and uses the CPU. */
+ * for cuda where there is none prints one line and uses the CPU. cli_open_device opens
+ * it (an unknown name is a usage error); the program closes it at exit, after its
+ * models are freed. */
 extern const char *cli_device;
 #define CLI_DEVICE_OPT {0, "device", OPT_STR, &cli_device, 0, 0, "DEV", "cpu, cuda or auto (default: cuda when a GPU is usable)"}
-void cli_select_device(void);
+pcnn_backend *cli_open_device(void);
 
-/* Loads a model or fails with the file's name in the message. */
-pcnn_model *cli_load_model(const char *path);
+/* Loads a model onto be or fails with the file's name in the message. */
+pcnn_model *cli_load_model(pcnn_backend *be, const char *path);
 #endif

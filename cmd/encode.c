@@ -6,9 +6,9 @@
 void encode_main(const cli_prog *prog, const char **model_path, int argc, char **argv, int want_embedding)
 {
     int first = cli_parse(prog, argc, argv);
-    cli_select_device();
     if (!*model_path) cli_usage_error("no model given (-m MODEL)");
-    pcnn_model *m = cli_load_model(*model_path);
+    pcnn_backend *be = cli_open_device();
+    pcnn_model *m = cli_load_model(be, *model_path);
     const pcnn_hparams *hp = pcnn_model_hparams(m);
     const int cond = pcnn_model_cond(m);
     if (want_embedding && cond != PCNN_COND_IDENTITY)
@@ -35,5 +35,6 @@ void encode_main(const cli_prog *prog, const char **model_path, int argc, char *
     free(h);
     cli_dataset_free(&d);
     pcnn_model_free(m);
+    pcnn_backend_close(be);
     cli_exit(0);
 }

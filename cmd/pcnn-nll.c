@@ -21,10 +21,10 @@ static const cli_prog prog = {"pcnn-nll", "[-m MODEL] [-c K | -l LABELS | --cond
 int main(int argc, char **argv)
 {
     int first = cli_parse(&prog, argc, argv);
-    cli_select_device();
     if ((cls >= 0) + !!labels_path + !!cond_path > 1) cli_usage_error("give one of -c, -l, --cond");
     if (!model_path) model_path = cli_default_model();
-    pcnn_model *m = cli_load_model(model_path);
+    pcnn_backend *be = cli_open_device();
+    pcnn_model *m = cli_load_model(be, model_path);
     const pcnn_hparams *hp = pcnn_model_hparams(m);
     if (hp->kind != PCNN_PIXELCNN)
         cli_usage_error("%s: an %s has no likelihood", model_path,
@@ -99,5 +99,6 @@ int main(int argc, char **argv)
     cli_vector_stream_close(&vs);
     free(x), free(h), free(labels);
     pcnn_model_free(m);
+    pcnn_backend_close(be);
     cli_exit(0);
 }

@@ -47,8 +47,8 @@ int main(int argc, char **argv)
         cli_output_not_input(out_png, model_path, "-m");
         cli_output_not_input(out_png, cond_path, "--cond");
     }
-    cli_select_device();
-    pcnn_model *m = cli_load_model(model_path);
+    pcnn_backend *be = cli_open_device();
+    pcnn_model *m = cli_load_model(be, model_path);
     const pcnn_hparams *hp = pcnn_model_hparams(m);
     const int cond = pcnn_model_cond(m);
     if (cond == PCNN_COND_IDENTITY)
@@ -116,5 +116,6 @@ int main(int argc, char **argv)
     }
     free(imgs), free(x), free(h), free(hrows);
     pcnn_model_free(m);
+    pcnn_backend_close(be);
     cli_exit(0);
 }

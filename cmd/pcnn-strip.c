@@ -18,8 +18,11 @@ int main(int argc, char **argv)
     if (!out_path) cli_usage_error("no output file given (-o FILE)");
     if (first != argc - 1) cli_usage_error(first == argc ? "no model given" : "one model at a time");
     if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
-    pcnn_model *m = cli_load_model(argv[first]);
+    pcnn_backend *be = pcnn_backend_open("cpu"); /* a copy of weights: no device to choose */
+    if (!be) cli_fail("%s", pcnn_errstr());
+    pcnn_model *m = cli_load_model(be, argv[first]);
     if (pcnn_model_save(m, out_path)) cli_fail("%s", pcnn_errstr());
     pcnn_model_free(m);
+    pcnn_backend_close(be);
     cli_exit(0);
 }

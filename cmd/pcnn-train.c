@@ -300,12 +300,12 @@ int main(int argc, char **argv)
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
     int npaths = first < argc ? argc - first : 1;
     check_output(paths, npaths);
-    cli_select_device();
+    pcnn_backend *be = cli_open_device();
 
     pcnn_model *m = NULL;
     pcnn_trainer *t = NULL;
     if (resume) {
-        m = cli_load_model(out_path);
+        m = cli_load_model(be, out_path);
         t = pcnn_trainer_load(m, out_path);
         if (!t) cli_fail("cannot resume: %s", pcnn_errstr());
     } else {
@@ -324,7 +324,7 @@ int main(int argc, char **argv)
                            .W = tr.x.W, .K = levels, .D = D, .classes = labels_path ? hw : 0,
                            .S = spatial, .encoder = encoder && !mse, .q = net_features, .kind = kind};
         if (pcnn_hparams_check(&hp)) cli_usage_error("%s", pcnn_errstr());
-        if (!(m = pcnn_model_new(&hp, o.seed))) cli_fail("%s", pcnn_errstr());
+        if (!(m = pcnn_model_new(be, &hp, o.seed))) cli_fail("%s", pcnn_errstr());
         if (!(t = pcnn_trainer_new(m, &o))) cli_usage_error("%s", pcnn_errstr());
     }
     const pcnn_hparams *hp = pcnn_model_hparams(m);
@@ -341,5 +341,6 @@ int main(int argc, char **argv)
     cli_dataset_free(&tr.x);
     pcnn_trainer_free(t);
     pcnn_model_free(m);
+    pcnn_backend_close(be);
     cli_exit(0);
 }

@@ -14,10 +14,10 @@ __global__ static void adam_k(real *w, real *m, real *v, const real *g, size_t n
     }
 }
 
-void cuda_adam(real *w, real *m, real *v, const real *g, size_t n, real lr, real b1, real b2,
-               real eps, int t, real gscale)
+void cuda_adam(pcnn_backend *be, real *w, real *m, real *v, const real *g, size_t n, real lr,
+               real b1, real b2, real eps, int t, real gscale)
 {
     real c1 = 1 - (real)pow(b1, t), c2 = 1 - (real)pow(b2, t);
     adam_k<<<blocks_for(n, 256), 256>>>(w, m, v, g, n, lr, b1, b2, eps, c1, c2, gscale);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }

@@ -6,8 +6,8 @@ __global__ static void average_k(real *avg, const real *w, size_t n, real decay)
     FOR_N(i, n) avg[i] = decay * avg[i] + (1 - decay) * w[i];
 }
 
-void cuda_average(real *avg, const real *w, size_t n, real decay)
+void cuda_average(pcnn_backend *be, real *avg, const real *w, size_t n, real decay)
 {
     average_k<<<blocks_for(n, 256), 256>>>(avg, w, n, decay);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }

@@ -1,8 +1,25 @@
-// backend.cu -- the CUDA backend's table, behind the same calls as lib/cpu/backend.c.
+// backend.cu -- the CUDA backend's table and its instances, behind the same calls as
+// lib/cpu/backend.c.
+#include <cstdlib>
+
 #include "cuda.h"
 
-static const pcnn_backend cuda = {
+static void cuda_close(pcnn_backend *be)
+{
+    if (!be->ctx) return;
+    cudaDeviceSynchronize(); // nothing may still run on what is freed next
+    cuda_conv_close(be);
+    cuda_blas_close(be);
+    cuda_scratch_close(be);
+    free(be->ctx);
+    be->ctx = NULL;
+}
+
+static void cuda_synchronize(pcnn_backend *be) { CUDA_CHECK(be, cudaDeviceSynchronize()); }
+
+static const pcnn_backend_ops cuda = {
     .name = "cuda",
+    .close = cuda_close, .synchronize = cuda_synchronize,
     .alloc = cuda_alloc, .release = cuda_release,
     .to_device = cuda_to_device, .to_host = cuda_to_host, .zero = cuda_zero,
     .gemm = cuda_gemm,
@@ -22,12 +39,22 @@ static const pcnn_backend cuda = {
     .place = cuda_place,
 };
 
-extern "C" const pcnn_backend *pcnn_backend_cuda(void)
+extern "C" int pcnn_backend_cuda_init(pcnn_backend *be)
 {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
         cudaGetLastError();
-        return NULL;
+        return 1;
     }
-    return &cuda;
+    be->op = &cuda;
+    be->ctx = calloc(1, sizeof(cuda_ctx));
+    if (!be->ctx) {
+        pcnn_backend_fail(be, "out of memory for the CUDA backend");
+        return -1;
+    }
+    if (cuda_blas_open(be) || cuda_conv_open(be)) {
+        cuda_close(be);
+        return -1;
+    }
+    return 0;
 }

@@ -10,11 +10,11 @@ __global__ static void add_rows_k(real *y, const real *v, int P, int N, size_t n
     }
 }
 
-void cuda_add_rows(real *y, const real *v, int B, int P, int N)
+void cuda_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N)
 {
     size_t n = (size_t)B * P * N;
     add_rows_k<<<blocks_for(n, 256), 256>>>(y, v, P, N, n);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }
 
 // one block per (image, channel); threads stride over the pixels, tree sum in shared memory
@@ -33,8 +33,8 @@ __global__ static void sum_rows_k(real *dv, const real *dy, int P, int N)
     if (threadIdx.x == 0) dv[(size_t)b * N + k] += (real)part[0];
 }
 
-void cuda_sum_rows(real *dv, const real *dy, int B, int P, int N)
+void cuda_sum_rows(pcnn_backend *be, real *dv, const real *dy, int B, int P, int N)
 {
     sum_rows_k<<<dim3(N, B), 256>>>(dv, dy, P, N);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }

@@ -7,31 +7,24 @@
 // bottom and right: the forward pass computes it into scratch and crops the top-left
 // H×W; the backward passes embed dy into a zeroed padded tensor first.
 // Descriptors and algorithms are chosen once per shape (cudnnGet*_v7, the fastest that
-// fits) and kept; workspace is one scratch buffer reused by every call. Exact float32
+// fits) and kept in the instance, with its cuDNN handle; workspace is one of the
+// instance's scratch buffers, reused by every call. Exact float32
 // (CUDNN_FMA_MATH) unless PCNN_TF32=1. Where cuDNN offers no algorithm for a shape, the
 // call falls back to im2col + cuBLAS, the same arithmetic as the CPU twin.
+#include <cstdlib>
 #include <cstring>
 
 #include <cudnn.h>
 
 #include "cuda.h"
 
-#define CUDNN_CHECK(call)                                                                  \
-    do {                                                                                   \
-        cudnnStatus_t st_ = (call);                                                        \
-        if (st_ != CUDNN_STATUS_SUCCESS) {                                                 \
-            fprintf(stderr, "pcnn: cuDNN error in %s at %s:%d: %s\n", #call, __FILE__,     \
-                    __LINE__, cudnnGetErrorString(st_));                                   \
-            exit(1);                                                                       \
-        }                                                                                  \
-    } while (0)
-
-static cudnnHandle_t handle(void)
+static int cudnn_ok(pcnn_backend *be, cudnnStatus_t st, const char *call, int line)
 {
-    static cudnnHandle_t h;
-    if (!h) CUDNN_CHECK(cudnnCreate(&h));
-    return h;
+    if (st == CUDNN_STATUS_SUCCESS) return 1;
+    pcnn_backend_fail(be, "cuDNN error in %s at %s:%d: %s", call, __FILE__, line, cudnnGetErrorString(st));
+    return 0;
 }
+#define CUDNN_OK(call) cudnn_ok(be, (call), #call, __LINE__)
 
 typedef struct {
     pcnn_conv g;
@@ -46,51 +39,92 @@ typedef struct {
     size_t fwd_ws, data_ws, filter_ws;
 } plan;
 
-static plan *plan_for(const pcnn_conv *g)
+enum { PLANS = 64 }; // more shapes than ever seen in one program; beyond, they are remade
+
+struct cuda_convs {
+    cudnnHandle_t h;
+    plan plans[PLANS];
+    int nplans, next;
+};
+
+int cuda_conv_open(pcnn_backend *be)
 {
-    static plan plans[64];
-    static int nplans;
-    for (int i = 0; i < nplans; i++)
-        if (!memcmp(&plans[i].g, g, sizeof *g)) return &plans[i];
-    if (nplans == 64) nplans = 0; // more shapes than ever seen in one program: recycle
-    plan *p = &plans[nplans++];
+    cuda_convs *c = (cuda_convs *)calloc(1, sizeof *c);
+    if (!c) {
+        pcnn_backend_fail(be, "out of memory for the CUDA backend");
+        return -1;
+    }
+    ctx_of(be)->conv = c;
+    return CUDNN_OK(cudnnCreate(&c->h)) ? 0 : -1;
+}
+
+// frees what a plan holds (any of it may be unset)
+static void plan_clear(plan *p)
+{
+    if (p->x) cudnnDestroyTensorDescriptor(p->x);
+    if (p->y) cudnnDestroyTensorDescriptor(p->y);
+    if (p->w) cudnnDestroyFilterDescriptor(p->w);
+    if (p->conv) cudnnDestroyConvolutionDescriptor(p->conv);
     memset(p, 0, sizeof *p);
+}
+
+void cuda_conv_close(pcnn_backend *be)
+{
+    cuda_convs *c = ctx_of(be)->conv;
+    if (!c) return;
+    for (int i = 0; i < c->nplans; i++) plan_clear(&c->plans[i]);
+    if (c->h) cudnnDestroy(c->h);
+    free(c);
+    ctx_of(be)->conv = NULL;
+}
+
+// the algorithms of a shape, chosen on its first use; NULL when a cuDNN call failed (be failed)
+static plan *plan_for(pcnn_backend *be, const pcnn_conv *g)
+{
+    cuda_convs *c = ctx_of(be)->conv;
+    for (int i = 0; i < c->nplans; i++)
+        if (!memcmp(&c->plans[i].g, g, sizeof *g)) return &c->plans[i];
+    plan *p = &c->plans[c->next];
+    plan_clear(p);
+    c->next = (c->next + 1) % PLANS;
+    if (c->nplans < PLANS) c->nplans++;
     p->g = *g;
     const int ph = -g->oy, pw = -g->ox;
     p->Ho = g->H + 2 * ph - g->kh + 1;
     p->Wo = g->W + 2 * pw - g->kw + 1;
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->x));
-    CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y));
-    CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w));
-    CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&p->conv));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g->B, g->cin, g->H, g->W));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g->B, g->cout, p->Ho, p->Wo));
-    CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g->cout, g->cin, g->kh, g->kw));
-    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv, ph, pw, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
-                                                CUDNN_DATA_FLOAT));
     const char *tf32 = getenv("PCNN_TF32");
-    CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, tf32 && !strcmp(tf32, "1") ? CUDNN_TENSOR_OP_MATH
-                                                                                : CUDNN_FMA_MATH));
     int n, want_n, got_n, hw_n;
-    CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(p->conv, p->x, p->w, &n, &want_n, &got_n, &hw_n));
+    if (!(CUDNN_OK(cudnnCreateTensorDescriptor(&p->x)) && CUDNN_OK(cudnnCreateTensorDescriptor(&p->y)) &&
+          CUDNN_OK(cudnnCreateFilterDescriptor(&p->w)) && CUDNN_OK(cudnnCreateConvolutionDescriptor(&p->conv)) &&
+          CUDNN_OK(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g->B, g->cin, g->H, g->W)) &&
+          CUDNN_OK(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, g->B, g->cout, p->Ho, p->Wo)) &&
+          CUDNN_OK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g->cout, g->cin, g->kh, g->kw)) &&
+          CUDNN_OK(cudnnSetConvolution2dDescriptor(p->conv, ph, pw, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
+                                                   CUDNN_DATA_FLOAT)) &&
+          CUDNN_OK(cudnnSetConvolutionMathType(p->conv, tf32 && !strcmp(tf32, "1") ? CUDNN_TENSOR_OP_MATH
+                                                                                   : CUDNN_FMA_MATH)) &&
+          CUDNN_OK(cudnnGetConvolution2dForwardOutputDim(p->conv, p->x, p->w, &n, &want_n, &got_n, &hw_n))))
+        return NULL;
     if (got_n != p->Ho || hw_n != p->Wo) {
-        fprintf(stderr, "pcnn: cuDNN output %dx%d, expected %dx%d (%s:%d)\n", got_n, hw_n, p->Ho, p->Wo,
-                __FILE__, __LINE__);
-        exit(1);
+        pcnn_backend_fail(be, "cuDNN output %dx%d, expected %dx%d (%s:%d)", got_n, hw_n, p->Ho, p->Wo, __FILE__,
+                          __LINE__);
+        return NULL;
     }
     const size_t limit = (size_t)1 << 30;
     cudnnConvolutionFwdAlgoPerf_t fp[8];
-    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle(), p->x, p->w, p->conv, p->y, 8, &n, fp));
+    if (!CUDNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(c->h, p->x, p->w, p->conv, p->y, 8, &n, fp))) return NULL;
     for (int i = 0; i < n && !p->fwd_ok; i++)
         if (fp[i].status == CUDNN_STATUS_SUCCESS && fp[i].memory <= limit)
             p->fwd_ok = 1, p->fwd = fp[i].algo, p->fwd_ws = fp[i].memory;
     cudnnConvolutionBwdDataAlgoPerf_t dp[8];
-    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle(), p->w, p->y, p->conv, p->x, 8, &n, dp));
+    if (!CUDNN_OK(cudnnGetConvolutionBackwardDataAlgorithm_v7(c->h, p->w, p->y, p->conv, p->x, 8, &n, dp)))
+        return NULL;
     for (int i = 0; i < n && !p->data_ok; i++)
         if (dp[i].status == CUDNN_STATUS_SUCCESS && dp[i].memory <= limit)
             p->data_ok = 1, p->data = dp[i].algo, p->data_ws = dp[i].memory;
     cudnnConvolutionBwdFilterAlgoPerf_t wp[8];
-    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle(), p->x, p->y, p->conv, p->w, 8, &n, wp));
+    if (!CUDNN_OK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(c->h, p->x, p->y, p->conv, p->w, 8, &n, wp)))
+        return NULL;
     for (int i = 0; i < n && !p->filter_ok; i++)
         if (wp[i].status == CUDNN_STATUS_SUCCESS && wp[i].memory <= limit)
             p->filter_ok = 1, p->filter = wp[i].algo, p->filter_ws = wp[i].memory;
@@ -124,80 +158,88 @@ __global__ static void uncrop_k(real *dst, const real *src, int H, int W, int Ho
 }
 
 // A cuDNN call that turns out unsupported for this shape marks the plan so that this and
-// every later call of the shape take the im2col + cuBLAS path; any other failure is fatal.
-static int cudnn_ran(cudnnStatus_t st, int *ok, const char *call, int line)
+// every later call of the shape take the im2col + cuBLAS path (0); any other failure is
+// recorded in be (0, and be failed).
+static int cudnn_ran(pcnn_backend *be, cudnnStatus_t st, int *ok, const char *call, int line)
 {
     if (st == CUDNN_STATUS_SUCCESS) return 1;
-    if (st == CUDNN_STATUS_NOT_SUPPORTED || st == CUDNN_STATUS_BAD_PARAM) {
-        *ok = 0;
-        return 0;
-    }
-    fprintf(stderr, "pcnn: cuDNN error in %s at %s:%d: %s\n", call, __FILE__, line, cudnnGetErrorString(st));
-    exit(1);
+    if (st == CUDNN_STATUS_NOT_SUPPORTED || st == CUDNN_STATUS_BAD_PARAM) *ok = 0;
+    else cudnn_ok(be, st, call, line);
+    return 0;
 }
 
-static real *padded_dy(const plan *p, const real *dy)
+// dy embedded in the zeroed padded output; NULL when the scratch cannot grow (be failed)
+static real *padded_dy(pcnn_backend *be, const plan *p, const real *dy)
 {
     const pcnn_conv *g = &p->g;
     size_t big = (size_t)g->B * p->Ho * p->Wo * g->cout, n = (size_t)g->B * g->H * g->W * g->cout;
-    real *t = (real *)cuda_scratch(4, big * sizeof(real));
-    CUDA_CHECK(cudaMemset(t, 0, big * sizeof(real)));
+    real *t = (real *)cuda_scratch(be, 4, big * sizeof(real));
+    if (!t || !CUDA_OK(be, cudaMemset(t, 0, big * sizeof(real)))) return NULL;
     uncrop_k<<<blocks_for(n, 256), 256>>>(t, dy, g->H, g->W, p->Ho, p->Wo, g->cout, n);
-    LAUNCH_CHECK();
-    return t;
+    return CUDA_OK(be, cudaGetLastError()) ? t : NULL;
 }
 
-void cuda_conv_fwd(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws)
+void cuda_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
+                   real beta, real *ws)
 {
-    plan *p = plan_for(g);
+    plan *p = plan_for(be, g);
+    if (!p) return;
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
     if (p->fwd_ok) {
         size_t big = (size_t)g->B * p->Ho * p->Wo * g->cout, n = (size_t)M * g->cout;
-        real *t = (real *)cuda_scratch(4, big * sizeof(real));
-        void *work = cuda_scratch(5, p->fwd_ws ? p->fwd_ws : 1);
+        real *t = (real *)cuda_scratch(be, 4, big * sizeof(real));
+        void *work = t ? cuda_scratch(be, 5, p->fwd_ws ? p->fwd_ws : 1) : NULL;
+        if (!work) return;
         const float one = 1, zero = 0;
-        if (cudnn_ran(cudnnConvolutionForward(handle(), &one, p->x, x, p->w, w, p->conv, p->fwd, work,
-                                              p->fwd_ws, &zero, p->y, t),
+        if (cudnn_ran(be, cudnnConvolutionForward(ctx_of(be)->conv->h, &one, p->x, x, p->w, w, p->conv, p->fwd,
+                                                  work, p->fwd_ws, &zero, p->y, t),
                       &p->fwd_ok, "cudnnConvolutionForward", __LINE__)) {
             crop_k<<<blocks_for(n, 256), 256>>>(y, t, g->H, g->W, p->Ho, p->Wo, g->cout, beta, n);
-            LAUNCH_CHECK();
+            LAUNCH_CHECK(be);
             return;
         }
+        if (be->failed) return;
     }
-    cuda_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
-    cuda_gemm(0, 1, M, g->cout, K, 1, ws, K, w, K, beta, y, g->cout);
+    cuda_im2col(be, ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
+    if (!be->failed) cuda_gemm(be, 0, 1, M, g->cout, K, 1, ws, K, w, K, beta, y, g->cout);
 }
 
-void cuda_conv_bwd_data(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws)
+void cuda_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
+                        const pcnn_conv *g, real *ws)
 {
-    plan *p = plan_for(g);
+    plan *p = plan_for(be, g);
+    if (!p) return;
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
     if (p->data_ok) {
-        real *t = padded_dy(p, dy);
-        void *work = cuda_scratch(5, p->data_ws ? p->data_ws : 1);
+        real *t = padded_dy(be, p, dy);
+        void *work = t ? cuda_scratch(be, 5, p->data_ws ? p->data_ws : 1) : NULL;
+        if (!work) return;
         const float one = 1;
-        if (cudnn_ran(cudnnConvolutionBackwardData(handle(), &one, p->w, w, p->y, t, p->conv, p->data,
-                                                   work, p->data_ws, &one, p->x, dx),
-                      &p->data_ok, "cudnnConvolutionBackwardData", __LINE__))
+        if (cudnn_ran(be, cudnnConvolutionBackwardData(ctx_of(be)->conv->h, &one, p->w, w, p->y, t, p->conv,
+                                                       p->data, work, p->data_ws, &one, p->x, dx),
+                      &p->data_ok, "cudnnConvolutionBackwardData", __LINE__) || be->failed)
             return;
     }
-    cuda_gemm(0, 0, M, K, g->cout, 1, dy, g->cout, w, K, 0, ws, K);
-    cuda_col2im(dx, ws, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox);
+    cuda_gemm(be, 0, 0, M, K, g->cout, 1, dy, g->cout, w, K, 0, ws, K);
+    if (!be->failed) cuda_col2im(be, dx, ws, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox);
 }
 
-void cuda_conv_bwd_filter(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws)
+void cuda_conv_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
+                          const pcnn_conv *g, real *ws)
 {
-    plan *p = plan_for(g);
+    plan *p = plan_for(be, g);
+    if (!p) return;
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
     if (p->filter_ok) {
-        real *t = padded_dy(p, dy);
-        void *work = cuda_scratch(5, p->filter_ws ? p->filter_ws : 1);
+        real *t = padded_dy(be, p, dy);
+        void *work = t ? cuda_scratch(be, 5, p->filter_ws ? p->filter_ws : 1) : NULL;
+        if (!work) return;
         const float one = 1;
-        if (cudnn_ran(cudnnConvolutionBackwardFilter(handle(), &one, p->x, x, p->y, t, p->conv, p->filter,
-                                                     work, p->filter_ws, &one, p->w, dw),
-                      &p->filter_ok, "cudnnConvolutionBackwardFilter", __LINE__))
+        if (cudnn_ran(be, cudnnConvolutionBackwardFilter(ctx_of(be)->conv->h, &one, p->x, x, p->y, t, p->conv,
+                                                         p->filter, work, p->filter_ws, &one, p->w, dw),
+                      &p->filter_ok, "cudnnConvolutionBackwardFilter", __LINE__) || be->failed)
             return;
     }
-    cuda_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
-    cuda_gemm(1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
+    cuda_im2col(be, ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
+    if (!be->failed) cuda_gemm(be, 1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
 }

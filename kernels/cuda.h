@@ -1,11 +1,11 @@
-/* cuda.h -- what the CUDA twins in kernels/ share (private): error checks, launch sizes.
- * Every CUDA call and kernel launch is checked; a failure names the call, the file and
- * the line on stderr and exits 1 (a device error leaves no state worth returning to). */
+/* cuda.h -- what the CUDA twins in kernels/ share (private): the instance's context,
+ * error checks, launch sizes.
+ * Every CUDA and cuBLAS call and kernel launch is checked; a failure is recorded in the
+ * instance (backend.h: the first one, naming the call, the file and the line) and the
+ * operation returns. A kernel's own failure shows at a later call: the library checks
+ * the instance at its graph boundaries. */
 #ifndef PCNN_KERNELS_CUDA_H
 #define PCNN_KERNELS_CUDA_H
-#include <cstdio>
-#include <cstdlib>
-
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -13,28 +13,41 @@ extern "C" {
 #include "../lib/backend.h"
 }
 
-#define CUDA_CHECK(call)                                                                   \
-    do {                                                                                   \
-        cudaError_t err_ = (call);                                                         \
-        if (err_ != cudaSuccess) {                                                         \
-            fprintf(stderr, "pcnn: CUDA error in %s at %s:%d: %s\n", #call, __FILE__,      \
-                    __LINE__, cudaGetErrorString(err_));                                   \
-            exit(1);                                                                       \
-        }                                                                                  \
-    } while (0)
+/* the instance's context: all on the default stream */
+enum { CUDA_SCRATCH_SLOTS = 8 };
+struct cuda_convs; /* conv.cu's cuDNN handle and plans */
+typedef struct {
+    cublasHandle_t blas;
+    void *scratch[CUDA_SCRATCH_SLOTS];
+    size_t scratch_cap[CUDA_SCRATCH_SLOTS];
+    struct cuda_convs *conv;
+} cuda_ctx;
 
-#define CUBLAS_CHECK(call)                                                                 \
-    do {                                                                                   \
-        cublasStatus_t st_ = (call);                                                       \
-        if (st_ != CUBLAS_STATUS_SUCCESS) {                                                \
-            fprintf(stderr, "pcnn: cuBLAS error %d in %s at %s:%d\n", (int)st_, #call,      \
-                    __FILE__, __LINE__);                                                   \
-            exit(1);                                                                       \
-        }                                                                                  \
-    } while (0)
+static inline cuda_ctx *ctx_of(pcnn_backend *be) { return (cuda_ctx *)be->ctx; }
 
-/* after every launch: the launch itself, then (in debug builds) the kernel's run */
-#define LAUNCH_CHECK() CUDA_CHECK(cudaGetLastError())
+/* 1 when the call succeeded; else records it in be and gives 0 */
+static inline int cuda_ok(pcnn_backend *be, cudaError_t err, const char *call, const char *file,
+                          int line)
+{
+    if (err == cudaSuccess) return 1;
+    pcnn_backend_fail(be, "CUDA error in %s at %s:%d: %s", call, file, line, cudaGetErrorString(err));
+    return 0;
+}
+static inline int cublas_ok(pcnn_backend *be, cublasStatus_t st, const char *call,
+                            const char *file, int line)
+{
+    if (st == CUBLAS_STATUS_SUCCESS) return 1;
+    pcnn_backend_fail(be, "cuBLAS error %d in %s at %s:%d", (int)st, call, file, line);
+    return 0;
+}
+#define CUDA_OK(be, call) cuda_ok((be), (call), #call, __FILE__, __LINE__)
+#define CUBLAS_OK(be, call) cublas_ok((be), (call), #call, __FILE__, __LINE__)
+/* in an operation returning void: record a failure and return */
+#define CUDA_CHECK(be, call) do { if (!CUDA_OK(be, call)) return; } while (0)
+#define CUBLAS_CHECK(be, call) do { if (!CUBLAS_OK(be, call)) return; } while (0)
+
+/* after every launch: the launch itself (the kernel's run fails later, if at all) */
+#define LAUNCH_CHECK(be) CUDA_CHECK(be, cudaGetLastError())
 
 static inline unsigned blocks_for(size_t n, unsigned threads)
 {
@@ -47,44 +60,56 @@ static inline unsigned blocks_for(size_t n, unsigned threads)
                          i += (size_t)gridDim.x * blockDim.x)
 
 /* the operations, one file each (see lib/cpu/cpu.h for their CPU twins) */
-void *cuda_alloc(size_t bytes);
-void cuda_release(void *p);
-void cuda_to_device(void *dst, const void *src, size_t bytes);
-void cuda_to_host(void *dst, const void *src, size_t bytes);
-void cuda_zero(real *x, size_t n);
-void cuda_gemm(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
-               const real *B, int ldb, real beta, real *C, int ldc);
-void cuda_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
-                 int oy, int ox, int i0, int i1, int j0, int j1);
-void cuda_im2col_strided(real *col, const real *x, const pcnn_window *g);
-void cuda_col2im_strided(real *dx, const real *col, const pcnn_window *g);
-void cuda_conv_fwd(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws);
-void cuda_conv_bwd_data(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws);
-void cuda_conv_bwd_filter(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws);
-void cuda_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh, int kw,
-                 int oy, int ox);
-void cuda_add_rows(real *y, const real *v, int B, int P, int N);
-void cuda_sum_rows(real *dv, const real *dy, int B, int P, int N);
-void cuda_gate_fwd(real *y, const real *a, int M, int p);
-void cuda_gate_bwd(real *da, const real *a, const real *dy, int M, int p);
-void cuda_relu_fwd(real *y, const real *x, size_t n);
-void cuda_relu_bwd(real *dx, const real *x, const real *dy, size_t n);
-void cuda_copy_rows(real *dst, int ldd, const real *src, int lds, int n, int rows, real beta);
-void cuda_add(real *y, const real *x, size_t n);
-void cuda_mul(real *x, const real *mask, size_t n);
-double cuda_sumsq(const real *x, size_t n);
-void cuda_average(real *avg, const real *w, size_t n, real decay);
-void cuda_dropout(real *x, size_t n, real rate, uint64_t seed);
-void cuda_levels_to_input(real *in, const uint8_t *x, int B, int C, int H, int W, int K);
-void cuda_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
-                       int C, int H, int W, int K, real scale);
-void cuda_adam(real *w, real *m, real *v, const real *g, size_t n, real lr, real b1, real b2,
-               real eps, int t, real gscale);
-void cuda_place(real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H, int W, int i, int j,
-                int c, int K);
-void cuda_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, real top_p,
-                 const double *u);
+void *cuda_alloc(pcnn_backend *be, size_t bytes);
+void cuda_release(pcnn_backend *be, void *p);
+void cuda_to_device(pcnn_backend *be, void *dst, const void *src, size_t bytes);
+void cuda_to_host(pcnn_backend *be, void *dst, const void *src, size_t bytes);
+void cuda_zero(pcnn_backend *be, real *x, size_t n);
+void cuda_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha, const real *A,
+               int lda, const real *B, int ldb, real beta, real *C, int ldc);
+void cuda_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
+                 int kw, int oy, int ox, int i0, int i1, int j0, int j1);
+void cuda_im2col_strided(pcnn_backend *be, real *col, const real *x, const pcnn_window *g);
+void cuda_col2im_strided(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g);
+void cuda_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
+                   real beta, real *ws);
+void cuda_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
+                        const pcnn_conv *g, real *ws);
+void cuda_conv_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
+                          const pcnn_conv *g, real *ws);
+void cuda_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin, int kh,
+                 int kw, int oy, int ox);
+void cuda_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N);
+void cuda_sum_rows(pcnn_backend *be, real *dv, const real *dy, int B, int P, int N);
+void cuda_gate_fwd(pcnn_backend *be, real *y, const real *a, int M, int p);
+void cuda_gate_bwd(pcnn_backend *be, real *da, const real *a, const real *dy, int M, int p);
+void cuda_relu_fwd(pcnn_backend *be, real *y, const real *x, size_t n);
+void cuda_relu_bwd(pcnn_backend *be, real *dx, const real *x, const real *dy, size_t n);
+void cuda_copy_rows(pcnn_backend *be, real *dst, int ldd, const real *src, int lds, int n, int rows,
+                    real beta);
+void cuda_add(pcnn_backend *be, real *y, const real *x, size_t n);
+void cuda_mul(pcnn_backend *be, real *x, const real *mask, size_t n);
+double cuda_sumsq(pcnn_backend *be, const real *x, size_t n);
+void cuda_average(pcnn_backend *be, real *avg, const real *w, size_t n, real decay);
+void cuda_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed);
+void cuda_levels_to_input(pcnn_backend *be, real *in, const uint8_t *x, int B, int C, int H, int W,
+                          int K);
+void cuda_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *logits,
+                       const uint8_t *x, int B, int C, int H, int W, int K, real scale);
+void cuda_adam(pcnn_backend *be, real *w, real *m, real *v, const real *g, size_t n, real lr,
+               real b1, real b2, real eps, int t, real gscale);
+void cuda_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
+                int W, int i, int j, int c, int K);
+void cuda_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
+                 real top_p, const double *u);
 
-/* scratch memory reused across calls, grown when a call needs more */
-void *cuda_scratch(int slot, size_t bytes);
+/* scratch memory of the instance reused across calls, grown when a call needs more;
+ * NULL (be failed) when it cannot grow */
+void *cuda_scratch(pcnn_backend *be, int slot, size_t bytes);
+/* the instance's pieces (gemm.cu, conv.cu, memory.cu): 0, or -1 with be failed */
+int cuda_blas_open(pcnn_backend *be);
+void cuda_blas_close(pcnn_backend *be);
+int cuda_conv_open(pcnn_backend *be);
+void cuda_conv_close(pcnn_backend *be);
+void cuda_scratch_close(pcnn_backend *be);
 #endif

@@ -8,10 +8,10 @@ __global__ static void dropout_k(real *x, size_t n, uint32_t r24, real scale, ui
     FOR_N(i, n) x[i] = pcnn_drop_keep(seed, i, r24) ? x[i] * scale : 0;
 }
 
-void cuda_dropout(real *x, size_t n, real rate, uint64_t seed)
+void cuda_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed)
 {
     const uint32_t r24 = pcnn_drop_rate24(rate);
     const real scale = (real)(1 / (1 - (double)r24 / 16777216.0));
     dropout_k<<<blocks_for(n, 256), 256>>>(x, n, r24, scale, seed);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }

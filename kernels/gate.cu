@@ -12,11 +12,11 @@ __global__ static void gate_fwd_k(real *y, const real *a, int p, size_t n)
     }
 }
 
-void cuda_gate_fwd(real *y, const real *a, int M, int p)
+void cuda_gate_fwd(pcnn_backend *be, real *y, const real *a, int M, int p)
 {
     size_t n = (size_t)M * p;
     gate_fwd_k<<<blocks_for(n, 256), 256>>>(y, a, p, n);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }
 
 __global__ static void gate_bwd_k(real *da, const real *a, const real *dy, int p, size_t n)
@@ -30,9 +30,9 @@ __global__ static void gate_bwd_k(real *da, const real *a, const real *dy, int p
     }
 }
 
-void cuda_gate_bwd(real *da, const real *a, const real *dy, int M, int p)
+void cuda_gate_bwd(pcnn_backend *be, real *da, const real *a, const real *dy, int M, int p)
 {
     size_t n = (size_t)M * p;
     gate_bwd_k<<<blocks_for(n, 256), 256>>>(da, a, dy, p, n);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }

@@ -17,12 +17,12 @@ __global__ static void im2col_k(real *col, const real *x, int B, int H, int W, i
     }
 }
 
-void cuda_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
-                 int oy, int ox, int i0, int i1, int j0, int j1)
+void cuda_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
+                 int kw, int oy, int ox, int i0, int i1, int j0, int j1)
 {
     size_t n = (size_t)B * (i1 - i0) * (j1 - j0) * cin * kh * kw;
     im2col_k<<<blocks_for(n, 256), 256>>>(col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1 - i0, j0, j1 - j0);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }
 
 // gather form, as on the CPU: each input element sums the rows that read it
@@ -49,12 +49,12 @@ __global__ static void col2im_k(real *dx, const real *col, int B, int H, int W, 
     }
 }
 
-void cuda_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh, int kw,
-                 int oy, int ox)
+void cuda_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin, int kh,
+                 int kw, int oy, int ox)
 {
     size_t n = (size_t)B * H * W * cin;
     col2im_k<<<blocks_for(n, 256), 256>>>(dx, col, B, H, W, cin, kh, kw, oy, ox);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }
 
 // strided windows of the small nets (lib/convnet.c)
@@ -72,11 +72,11 @@ __global__ static void im2col_strided_k(real *col, const real *x, pcnn_window g)
     }
 }
 
-void cuda_im2col_strided(real *col, const real *x, const pcnn_window *g)
+void cuda_im2col_strided(pcnn_backend *be, real *col, const real *x, const pcnn_window *g)
 {
     size_t n = (size_t)g->B * g->Ho * g->Wo * g->cin * g->kh * g->kw;
     im2col_strided_k<<<blocks_for(n, 256), 256>>>(col, x, *g);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }
 
 // gather form: input pixel (y, x) is read by output (i, j) at tap (r, c) when
@@ -107,9 +107,9 @@ __global__ static void col2im_strided_k(real *dx, const real *col, pcnn_window g
     }
 }
 
-void cuda_col2im_strided(real *dx, const real *col, const pcnn_window *g)
+void cuda_col2im_strided(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g)
 {
     size_t n = (size_t)g->B * g->Hi * g->Wi * g->cin;
     col2im_strided_k<<<blocks_for(n, 256), 256>>>(dx, col, *g);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }

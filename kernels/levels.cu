@@ -12,11 +12,12 @@ __global__ static void levels_k(real *in, const uint8_t *x, int C, int HW, real 
     }
 }
 
-void cuda_levels_to_input(real *in, const uint8_t *x, int B, int C, int H, int W, int K)
+void cuda_levels_to_input(pcnn_backend *be, real *in, const uint8_t *x, int B, int C, int H, int W,
+                          int K)
 {
     size_t n = (size_t)B * C * H * W;
     levels_k<<<blocks_for(n, 256), 256>>>(in, x, C, H * W, (real)2 / (K - 1), n);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }
 
 __global__ static void place_k(real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H, int W,
@@ -28,9 +29,9 @@ __global__ static void place_k(real *in, uint8_t *x, const uint8_t *draws, int B
     }
 }
 
-void cuda_place(real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H, int W, int i, int j,
-                int c, int K)
+void cuda_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
+                int W, int i, int j, int c, int K)
 {
     place_k<<<blocks_for(B, 64), 64>>>(in, x, draws, B, C, H, W, i, j, c, (real)2 / (K - 1));
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }

@@ -88,10 +88,10 @@ __global__ static void sample_top_p_k(uint8_t *out, const real *logits, int R, i
     }
 }
 
-void cuda_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, real top_p,
-                 const double *u)
+void cuda_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
+                 real top_p, const double *u)
 {
     if (!(top_p < 1)) sample_k<<<blocks_for(R, 64), 64>>>(out, logits, R, K, ld, T, u);
     else sample_top_p_k<<<blocks_for(R, 64), 64>>>(out, logits, R, K, ld, T, top_p, u);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }

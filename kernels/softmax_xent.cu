@@ -30,14 +30,15 @@ __global__ static void to_real_k(real *out, const double *in, int n)
     FOR_N(i, (size_t)n) out[i] = (real)in[i];
 }
 
-void cuda_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
-                       int C, int H, int W, int K, real scale)
+void cuda_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *logits,
+                       const uint8_t *x, int B, int C, int H, int W, int K, real scale)
 {
-    double *acc = (double *)cuda_scratch(1, (size_t)B * sizeof(double));
-    CUDA_CHECK(cudaMemset(acc, 0, (size_t)B * sizeof(double)));
+    double *acc = (double *)cuda_scratch(be, 1, (size_t)B * sizeof(double));
+    if (!acc) return;
+    CUDA_CHECK(be, cudaMemset(acc, 0, (size_t)B * sizeof(double)));
     size_t rows = (size_t)B * H * W * C;
     xent_k<<<blocks_for(rows, 128), 128>>>(acc, dlogits, logits, x, C, H * W, K, scale, rows);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
     to_real_k<<<blocks_for(B, 128), 128>>>(nll, acc, B);
-    LAUNCH_CHECK();
+    LAUNCH_CHECK(be);
 }

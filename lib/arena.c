@@ -21,15 +21,15 @@ void arena_add(pcnn_arena *a, real **at, size_t n)
     a->total += n;
 }
 
-void *arena_alloc(pcnn_arena *a, const pcnn_backend *be, size_t extra, const char *what)
+void *arena_alloc(pcnn_arena *a, pcnn_backend *be, size_t extra, const char *what)
 {
     size_t bytes = a->total * sizeof(real) + extra;
-    real *block = a->failed ? NULL : be->alloc(bytes ? bytes : 1);
+    real *block = a->failed ? NULL : be_alloc(be, bytes ? bytes : 1);
     if (block) {
         real *q = block;
         for (int i = 0; i < a->n; i++) *a->piece[i].at = q, q += a->piece[i].n;
     } else {
-        pcnn_seterr("out of memory for %s (%zu MiB)", what, bytes >> 20);
+        pcnn_backend_nomem(be, bytes, "%s", what);
     }
     free(a->piece);
     *a = (pcnn_arena){0};

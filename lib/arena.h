@@ -20,5 +20,5 @@ void arena_add(pcnn_arena *a, real **at, size_t n);
  * start at the returned block + total reals). On success every listed pointer is set
  * and the block returned; on failure (NULL, the reason set naming what) none is. Either
  * way the table is freed. */
-void *arena_alloc(pcnn_arena *a, const pcnn_backend *be, size_t extra, const char *what);
+void *arena_alloc(pcnn_arena *a, pcnn_backend *be, size_t extra, const char *what);
 #endif

@@ -15,8 +15,8 @@ int pcnn_encode_device(pcnn_model *m, const uint8_t *x, int B)
     if (!m->enc.n) return pcnn_seterr("the model has no encoder (it is a %s%s)", pcnn_kind_name(hp->kind),
                                       hp->kind == PCNN_PIXELCNN ? " without one" : "");
     if (pcnn_model_reserve(m, B)) return -1;
-    m->be->to_device(m->x, x, (size_t)B * hp->C * hp->H * hp->W);
-    m->be->levels_to_input(m->in, m->x, B, hp->C, hp->H, hp->W, hp->K);
+    be_to_device(m->be, m->x, x, (size_t)B * hp->C * hp->H * hp->W);
+    be_levels_to_input(m->be, m->in, m->x, B, hp->C, hp->H, hp->W, hp->K);
     net_forward(m->be, &m->enc, m->w, m->in, B);
     return 0;
 }
@@ -27,7 +27,11 @@ int pcnn_model_encode(pcnn_model *m, float *h, const uint8_t *x, int B)
     const int D = m->hp.D;
     real *e = malloc((size_t)B * D * sizeof *e);
     if (!e) return pcnn_seterr("out of memory");
-    m->be->to_host(e, net_output(&m->enc), (size_t)B * D * sizeof *e);
+    be_to_host(m->be, e, net_output(&m->enc), (size_t)B * D * sizeof *e);
+    if (pcnn_backend_check(m->be)) {
+        free(e);
+        return -1;
+    }
     for (int b = 0; b < B; b++) {
         double norm = 0;
         for (int k = 0; k < D; k++) norm += (double)e[b * D + k] * e[b * D + k];
@@ -48,9 +52,13 @@ int pcnn_model_decode(pcnn_model *m, uint8_t *x, const float *h, int B)
     real *buf = malloc((n > nh ? n : nh) * sizeof *buf);
     if (!buf) return pcnn_seterr("out of memory");
     for (size_t k = 0; k < nh; k++) buf[k] = h[k];
-    m->be->to_device(m->cond, buf, nh * sizeof *buf);
+    be_to_device(m->be, m->cond, buf, nh * sizeof *buf);
     net_forward(m->be, &m->dec, m->w, m->cond, B);
-    m->be->to_host(buf, net_output(&m->dec), n * sizeof *buf);
+    be_to_host(m->be, buf, net_output(&m->dec), n * sizeof *buf);
+    if (pcnn_backend_check(m->be)) {
+        free(buf);
+        return -1;
+    }
     const int C = hp->C, H = hp->H, W = hp->W;
     for (int b = 0; b < B; b++)
         for (int i = 0; i < H; i++)
@@ -85,8 +93,8 @@ int pcnn_mse_run(pcnn_model *m, real *loss, const uint8_t *x, const real *h, int
         free(out), free(in);
         return pcnn_seterr("out of memory");
     }
-    m->be->to_host(out, net_output(&m->dec), n * sizeof *out);
-    m->be->to_host(in, m->in, n * sizeof *in);
+    be_to_host(m->be, out, net_output(&m->dec), n * sizeof *out);
+    be_to_host(m->be, in, m->in, n * sizeof *in);
     for (int b = 0; b < B; b++) {
         double sse = 0;
         for (size_t k = b * per; k < (b + 1) * per; k++) {
@@ -97,7 +105,7 @@ int pcnn_mse_run(pcnn_model *m, real *loss, const uint8_t *x, const real *h, int
         if (loss) loss[b] = (real)sse;
     }
     if (backward) {
-        m->be->to_device(m->dec.dout, out, n * sizeof *out);
+        be_to_device(m->be, m->dec.dout, out, n * sizeof *out);
         net_backward(m->be, &m->dec, m->w, m->g, m->enc.dout, B);
         net_backward(m->be, &m->enc, m->w, m->g, NULL, B);
     }

@@ -1,7 +1,26 @@
-/* backend.h -- the table of operations a compute backend provides.
+/* backend.h -- a compute backend: the table of operations it provides, and the instance
+ * that every operation runs on.
  *
  * The model (model.c) is written only against this table; it never names a device.
- * Every pointer argument below points into memory the same backend allocated.
+ * An instance (pcnn_backend, opened by pcnn_backend_open in device.c) is the table plus
+ * the backend's private context -- cuBLAS and cuDNN handles, convolution plans, scratch
+ * buffers; oneDNN's engine, stream and primitives -- so two instances share nothing, and
+ * closing one frees all of it. Every operation takes the instance first.
+ *
+ * Status. A backend call that fails (a CUDA, cuBLAS, cuDNN or oneDNN error) records the
+ * first failure's message in the instance, naming the call and file:line, and the
+ * operation returns; from then on the instance is failed, and the be_* calls below return
+ * at once (be_alloc gives NULL, be_sumsq 0, be_to_host zeros), except be_release. A
+ * failed allocation is not a failure of the instance: be_alloc returns NULL and the
+ * caller says what it wanted the memory for.
+ * Nothing checks the status after each operation: a GPU runs kernels asynchronously, and
+ * their errors surface at some later call, not at the launch that caused them. So the
+ * library checks it at its graph boundaries -- after a forward pass, a training step, a
+ * sampling step, making or loading a model -- with pcnn_backend_check, which waits for the
+ * queued work and turns a failure into the library's error (pcnn_errstr()). The status
+ * functions are in status.c.
+ *
+ * Every pointer argument below points into memory the same instance allocated.
  * Activations are channels-last: a map of N channels over B images of H×W pixels is
  * a row-major (M,N) matrix with M = B*H*W rows, row m = (b*H + i)*W + j.
  * Backward functions accumulate (+=) into their gradient outputs.
@@ -11,7 +30,11 @@
 #define PCNN_BACKEND_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
 #include "real.h"
+
+typedef struct pcnn_backend pcnn_backend;
 
 /* A convolution of the stacks: x (B,H,W,cin) → y (B,H,W,cout), weights (cout,cin,kh,kw)
  * in PyTorch's layout; output pixel (i, j) reads input pixels (i+oy+r, j+ox+c), zero
@@ -26,102 +49,308 @@ typedef struct {
     int B, Hi, Wi, cin, Ho, Wo, kh, kw, stride, oy, ox;
 } pcnn_window;
 
-typedef struct pcnn_backend {
+typedef struct {
     const char *name;
+    /* frees the instance's context: handles, caches, scratch */
+    void (*close)(pcnn_backend *be);
+    /* waits for the work queued so far, so that a failure of it shows in the status */
+    void (*synchronize)(pcnn_backend *be);
 
     /* memory */
-    void *(*alloc)(size_t bytes);          /* zeroed; NULL on failure */
-    void (*release)(void *p);
-    void (*to_device)(void *dst, const void *src, size_t bytes);
-    void (*to_host)(void *dst, const void *src, size_t bytes);
-    void (*zero)(real *x, size_t n);
+    void *(*alloc)(pcnn_backend *be, size_t bytes); /* zeroed; NULL on failure */
+    void (*release)(pcnn_backend *be, void *p);
+    void (*to_device)(pcnn_backend *be, void *dst, const void *src, size_t bytes);
+    void (*to_host)(pcnn_backend *be, void *dst, const void *src, size_t bytes);
+    void (*zero)(pcnn_backend *be, real *x, size_t n);
 
     /* C(M,N) = alpha * op(A) op(B) + beta * C, row-major; op = transpose when t != 0 */
-    void (*gemm)(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
-                 const real *B, int ldb, real beta, real *C, int ldc);
+    void (*gemm)(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha, const real *A,
+                 int lda, const real *B, int ldb, real beta, real *C, int ldc);
 
     /* im2col: one row per output pixel (i, j) of the region [i0,i1)×[j0,j1) of each
      * image, col (B*(i1-i0)*(j1-j0), cin*kh*kw), column index ci*kh*kw + r*kw + c,
      * reading x (B,H,W,cin) at pixel (i+oy+r, j+ox+c), zero outside the image.
      * col2im: the adjoint over the whole image, accumulating into dx (B,H,W,cin). */
-    void (*im2col)(real *col, const real *x, int B, int H, int W, int cin,
-                   int kh, int kw, int oy, int ox, int i0, int i1, int j0, int j1);
-    void (*col2im)(real *dx, const real *col, int B, int H, int W, int cin,
+    void (*im2col)(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
+                   int kw, int oy, int ox, int i0, int i1, int j0, int j1);
+    void (*col2im)(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin,
                    int kh, int kw, int oy, int ox);
 
     /* the same for a strided window: col (B*Ho*Wo, cin*kh*kw); the adjoint accumulates
      * into dx (B,Hi,Wi,cin). A strided convolution is im2col_strided + GEMM, and its
      * adjoint (a transposed convolution, "deconvolution") GEMM + col2im_strided. */
-    void (*im2col_strided)(real *col, const real *x, const pcnn_window *g);
-    void (*col2im_strided)(real *dx, const real *col, const pcnn_window *g);
+    void (*im2col_strided)(pcnn_backend *be, real *col, const real *x, const pcnn_window *g);
+    void (*col2im_strided)(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g);
 
     /* convolutions: y = conv(x, w) + beta*y; dx += conv_data^T(dy, w); dw += dy^T x.
      * ws is scratch of (B*H*W, cin*kh*kw) reals, which a backend may ignore. */
-    void (*conv_fwd)(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws);
-    void (*conv_bwd_data)(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws);
-    void (*conv_bwd_filter)(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws);
+    void (*conv_fwd)(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
+                     real beta, real *ws);
+    void (*conv_bwd_data)(pcnn_backend *be, real *dx, const real *dy, const real *w,
+                          const pcnn_conv *g, real *ws);
+    void (*conv_bwd_filter)(pcnn_backend *be, real *dw, const real *dy, const real *x,
+                            const pcnn_conv *g, real *ws);
 
     /* y (M,N) += bias (N); per image: y (B,P,N) += v (B,N) with P pixels per image */
-    void (*add_rows)(real *y, const real *v, int B, int P, int N);
+    void (*add_rows)(pcnn_backend *be, real *y, const real *v, int B, int P, int N);
     /* dv (B,N) += sum over the P pixels of dy (B,P,N) */
-    void (*sum_rows)(real *dv, const real *dy, int B, int P, int N);
+    void (*sum_rows)(pcnn_backend *be, real *dv, const real *dy, int B, int P, int N);
 
     /* gate: a (M,2p) = [f | g]; y (M,p) = tanh(f) * sigmoid(g) */
-    void (*gate_fwd)(real *y, const real *a, int M, int p);
+    void (*gate_fwd)(pcnn_backend *be, real *y, const real *a, int M, int p);
     /* da (M,2p) = d/da of y given dy (M,p); overwrites da */
-    void (*gate_bwd)(real *da, const real *a, const real *dy, int M, int p);
+    void (*gate_bwd)(pcnn_backend *be, real *da, const real *a, const real *dy, int M, int p);
 
     /* y = max(x, 0) (n); dx = dy * (x > 0), overwrites dx */
-    void (*relu_fwd)(real *y, const real *x, size_t n);
-    void (*relu_bwd)(real *dx, const real *x, const real *dy, size_t n);
+    void (*relu_fwd)(pcnn_backend *be, real *y, const real *x, size_t n);
+    void (*relu_bwd)(pcnn_backend *be, real *dx, const real *x, const real *dy, size_t n);
     /* dst[r*ldd + k] = beta * dst[r*ldd + k] + src[r*lds + k], k < n, r < rows;
      * lds = 0 broadcasts one row (a bias) */
-    void (*copy_rows)(real *dst, int ldd, const real *src, int lds, int n, int rows, real beta);
+    void (*copy_rows)(pcnn_backend *be, real *dst, int ldd, const real *src, int lds, int n,
+                      int rows, real beta);
     /* y += x (n) */
-    void (*add)(real *y, const real *x, size_t n);
+    void (*add)(pcnn_backend *be, real *y, const real *x, size_t n);
     /* x *= mask (n) */
-    void (*mul)(real *x, const real *mask, size_t n);
+    void (*mul)(pcnn_backend *be, real *x, const real *mask, size_t n);
 
     /* uint8 levels x (B,C,H,W) → input map (B,H,W,C), value 2*x/(K-1) - 1 */
-    void (*levels_to_input)(real *in, const uint8_t *x, int B, int C, int H, int W, int K);
+    void (*levels_to_input)(pcnn_backend *be, real *in, const uint8_t *x, int B, int C, int H,
+                            int W, int K);
 
     /* softmax cross-entropy over logits (B,H,W,C,K) against levels x (B,C,H,W):
      * nll[b] = -sum log softmax (nats, per image); if dlogits != NULL it is set to
      * scale * (softmax - onehot). */
-    void (*softmax_xent)(real *nll, real *dlogits, const real *logits, const uint8_t *x,
-                         int B, int C, int H, int W, int K, real scale);
+    void (*softmax_xent)(pcnn_backend *be, real *nll, real *dlogits, const real *logits,
+                         const uint8_t *x, int B, int C, int H, int W, int K, real scale);
 
     /* Adam with bias correction at step t (1-based), decoupled from clipping:
      * g is pre-scaled by gscale. */
-    void (*adam)(real *w, real *m, real *v, const real *g, size_t n, real lr, real b1,
-                 real b2, real eps, int t, real gscale);
+    void (*adam)(pcnn_backend *be, real *w, real *m, real *v, const real *g, size_t n, real lr,
+                 real b1, real b2, real eps, int t, real gscale);
     /* sum of squares (n) */
-    double (*sumsq)(const real *x, size_t n);
+    double (*sumsq)(pcnn_backend *be, const real *x, size_t n);
     /* the running average of the weights: avg = decay * avg + (1 - decay) * w (n) */
-    void (*average)(real *avg, const real *w, size_t n, real decay);
+    void (*average)(pcnn_backend *be, real *avg, const real *w, size_t n, real decay);
     /* inverted dropout: x[i] *= keep(seed, i) / (1 - rate), where keep is 0 with
      * probability rate. keep is a hash of (seed, i), the same on every backend, so a
      * second call with the same seed applies the same mask (the backward pass). */
-    void (*dropout)(real *x, size_t n, real rate, uint64_t seed);
+    void (*dropout)(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed);
 
     /* draw one level per row from softmax(logits / T): logits (R,K) with row stride
      * ld, u (R) uniform in [0,1), out (R); all three in the backend's memory.
      * top_p < 1 draws from the nucleus instead: the fewest levels, likeliest first (of
      * equal ones the lower first), whose probabilities sum to at least top_p,
      * renormalised; top_p >= 1 is the whole distribution. */
-    void (*sample)(uint8_t *out, const real *logits, int R, int K, int ld, real T, real top_p,
-                   const double *u);
+    void (*sample)(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
+                   real top_p, const double *u);
     /* put one drawn level per image, draws (B), at pixel (i, j), channel c: into the
      * levels x (B,C,H,W) and, as 2*level/(K-1) - 1, into the input map in (B,H,W,C) */
-    void (*place)(real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H, int W, int i,
-                  int j, int c, int K);
-} pcnn_backend;
+    void (*place)(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
+                  int W, int i, int j, int c, int K);
+} pcnn_backend_ops;
 
-const pcnn_backend *pcnn_backend_cpu(void);
-/* the backend chosen by pcnn_device_select (the CPU until then) */
-const pcnn_backend *pcnn_backend_default(void);
+struct pcnn_backend {
+    const pcnn_backend_ops *op;
+    void *ctx;          /* the backend's own state (its close frees it) */
+    int failed;         /* a call has failed: the instance does nothing more */
+    char err[256];      /* the first failure */
+    /* tests: an allocation of more bytes than this fails as if the device were full
+     * (0: no limit) */
+    size_t alloc_cap;
+};
+
+/* Records a failure in be unless one is recorded already; the message names the call and
+ * where it was made. */
+void pcnn_backend_fail(pcnn_backend *be, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The graph-boundary check: waits for be's queued work, then returns 0, or -1 with
+ * be's first failure as the library's error. */
+int pcnn_backend_check(pcnn_backend *be);
+
+/* The error of an allocation of bytes for what (a printf format) that be_alloc refused:
+ * "out of memory on <backend> for <what> (needed N MiB)", or be's failure when it has
+ * failed. Returns -1. */
+int pcnn_backend_nomem(pcnn_backend *be, size_t bytes, const char *what, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The backends' openers: fill in be->op and be->ctx; -1 with be failed on error. */
+int pcnn_backend_cpu_init(pcnn_backend *be);
 #ifdef PCNN_CUDA
-const pcnn_backend *pcnn_backend_cuda(void); /* NULL when no GPU is usable */
+/* 1 when no GPU is usable (be untouched) */
+int pcnn_backend_cuda_init(pcnn_backend *be);
 #endif
+
+/* ---- calling an operation: skipped on a failed instance ------------------------------ */
+static inline void *be_alloc(pcnn_backend *be, size_t bytes)
+{
+    if (be->failed || (be->alloc_cap && bytes > be->alloc_cap)) return NULL;
+    return be->op->alloc(be, bytes);
+}
+
+static inline void be_release(pcnn_backend *be, void *p)
+{
+    be->op->release(be, p); /* also on a failed instance: the memory is still to be freed */
+}
+
+static inline void be_to_device(pcnn_backend *be, void *dst, const void *src, size_t bytes)
+{
+    if (!be->failed) be->op->to_device(be, dst, src, bytes);
+}
+
+static inline void be_to_host(pcnn_backend *be, void *dst, const void *src, size_t bytes)
+{
+    if (be->failed) {
+        memset(dst, 0, bytes); /* no stale data for the caller to use */
+        return;
+    }
+    be->op->to_host(be, dst, src, bytes);
+}
+
+static inline void be_zero(pcnn_backend *be, real *x, size_t n)
+{
+    if (!be->failed) be->op->zero(be, x, n);
+}
+
+static inline void be_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha,
+                           const real *A, int lda, const real *B, int ldb, real beta, real *C,
+                           int ldc)
+{
+    if (!be->failed) be->op->gemm(be, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static inline void be_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W,
+                             int cin, int kh, int kw, int oy, int ox, int i0, int i1, int j0,
+                             int j1)
+{
+    if (!be->failed) be->op->im2col(be, col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1, j0, j1);
+}
+
+static inline void be_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W,
+                             int cin, int kh, int kw, int oy, int ox)
+{
+    if (!be->failed) be->op->col2im(be, dx, col, B, H, W, cin, kh, kw, oy, ox);
+}
+
+static inline void be_im2col_strided(pcnn_backend *be, real *col, const real *x,
+                                     const pcnn_window *g)
+{
+    if (!be->failed) be->op->im2col_strided(be, col, x, g);
+}
+
+static inline void be_col2im_strided(pcnn_backend *be, real *dx, const real *col,
+                                     const pcnn_window *g)
+{
+    if (!be->failed) be->op->col2im_strided(be, dx, col, g);
+}
+
+static inline void be_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w,
+                               const pcnn_conv *g, real beta, real *ws)
+{
+    if (!be->failed) be->op->conv_fwd(be, y, x, w, g, beta, ws);
+}
+
+static inline void be_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
+                                    const pcnn_conv *g, real *ws)
+{
+    if (!be->failed) be->op->conv_bwd_data(be, dx, dy, w, g, ws);
+}
+
+static inline void be_conv_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
+                                      const pcnn_conv *g, real *ws)
+{
+    if (!be->failed) be->op->conv_bwd_filter(be, dw, dy, x, g, ws);
+}
+
+static inline void be_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N)
+{
+    if (!be->failed) be->op->add_rows(be, y, v, B, P, N);
+}
+
+static inline void be_sum_rows(pcnn_backend *be, real *dv, const real *dy, int B, int P, int N)
+{
+    if (!be->failed) be->op->sum_rows(be, dv, dy, B, P, N);
+}
+
+static inline void be_gate_fwd(pcnn_backend *be, real *y, const real *a, int M, int p)
+{
+    if (!be->failed) be->op->gate_fwd(be, y, a, M, p);
+}
+
+static inline void be_gate_bwd(pcnn_backend *be, real *da, const real *a, const real *dy, int M,
+                               int p)
+{
+    if (!be->failed) be->op->gate_bwd(be, da, a, dy, M, p);
+}
+
+static inline void be_relu_fwd(pcnn_backend *be, real *y, const real *x, size_t n)
+{
+    if (!be->failed) be->op->relu_fwd(be, y, x, n);
+}
+
+static inline void be_relu_bwd(pcnn_backend *be, real *dx, const real *x, const real *dy, size_t n)
+{
+    if (!be->failed) be->op->relu_bwd(be, dx, x, dy, n);
+}
+
+static inline void be_copy_rows(pcnn_backend *be, real *dst, int ldd, const real *src, int lds,
+                                int n, int rows, real beta)
+{
+    if (!be->failed) be->op->copy_rows(be, dst, ldd, src, lds, n, rows, beta);
+}
+
+static inline void be_add(pcnn_backend *be, real *y, const real *x, size_t n)
+{
+    if (!be->failed) be->op->add(be, y, x, n);
+}
+
+static inline void be_mul(pcnn_backend *be, real *x, const real *mask, size_t n)
+{
+    if (!be->failed) be->op->mul(be, x, mask, n);
+}
+
+static inline void be_levels_to_input(pcnn_backend *be, real *in, const uint8_t *x, int B, int C,
+                                      int H, int W, int K)
+{
+    if (!be->failed) be->op->levels_to_input(be, in, x, B, C, H, W, K);
+}
+
+static inline void be_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *logits,
+                                   const uint8_t *x, int B, int C, int H, int W, int K, real scale)
+{
+    if (!be->failed) be->op->softmax_xent(be, nll, dlogits, logits, x, B, C, H, W, K, scale);
+}
+
+static inline void be_adam(pcnn_backend *be, real *w, real *m, real *v, const real *g, size_t n,
+                           real lr, real b1, real b2, real eps, int t, real gscale)
+{
+    if (!be->failed) be->op->adam(be, w, m, v, g, n, lr, b1, b2, eps, t, gscale);
+}
+
+static inline double be_sumsq(pcnn_backend *be, const real *x, size_t n)
+{
+    return be->failed ? 0 : be->op->sumsq(be, x, n);
+}
+
+static inline void be_average(pcnn_backend *be, real *avg, const real *w, size_t n, real decay)
+{
+    if (!be->failed) be->op->average(be, avg, w, n, decay);
+}
+
+static inline void be_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed)
+{
+    if (!be->failed) be->op->dropout(be, x, n, rate, seed);
+}
+
+static inline void be_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K,
+                             int ld, real T, real top_p, const double *u)
+{
+    if (!be->failed) be->op->sample(be, out, logits, R, K, ld, T, top_p, u);
+}
+
+static inline void be_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B,
+                            int C, int H, int W, int i, int j, int c, int K)
+{
+    if (!be->failed) be->op->place(be, in, x, draws, B, C, H, W, i, j, c, K);
+}
 
 #endif

@@ -23,7 +23,7 @@ static size_t col_size(const net_layer *l)
     return 0;
 }
 
-int net_reserve(const pcnn_backend *be, pcnn_net *net, int B)
+int net_reserve(pcnn_backend *be, pcnn_net *net, int B)
 {
     if (B <= net->Bcap || !net->n) return 0;
     size_t big = 0, col = 0;
@@ -42,20 +42,20 @@ int net_reserve(const pcnn_backend *be, pcnn_net *net, int B)
     snprintf(what, sizeof what, "a batch of %d", B);
     void *mem = arena_alloc(&ar, be, 0, what);
     if (!mem) return -1;
-    be->release(net->mem);
+    be_release(be, net->mem);
     net->mem = mem;
     net->Bcap = B;
     return 0;
 }
 
-void net_free(const pcnn_backend *be, pcnn_net *net)
+void net_free(pcnn_backend *be, pcnn_net *net)
 {
-    if (net->mem) be->release(net->mem);
+    if (net->mem) be_release(be, net->mem);
     net->mem = NULL;
     net->Bcap = 0;
 }
 
-void net_forward(const pcnn_backend *be, pcnn_net *net, const real *w, const real *x, int B)
+void net_forward(pcnn_backend *be, pcnn_net *net, const real *w, const real *x, int B)
 {
     net->act[0] = (real *)x;
     for (int k = 0; k < net->n; k++) {
@@ -65,26 +65,26 @@ void net_forward(const pcnn_backend *be, pcnn_net *net, const real *w, const rea
         const int ci = l->ci, co = l->co;
         if (l->op == NET_DENSE) {
             const int ni = (int)in_size(l), no = (int)out_size(l);
-            be->copy_rows(out, no, w + l->b, 0, no, B, 0);
-            be->gemm(0, 1, B, no, ni, 1, in, ni, w + l->w, ni, 1, out, no);
+            be_copy_rows(be, out, no, w + l->b, 0, no, B, 0);
+            be_gemm(be, 0, 1, B, no, ni, 1, in, ni, w + l->w, ni, 1, out, no);
         } else if (l->op == NET_CONV) {
             const pcnn_window g = window(l, B);
             const int M = B * l->ho * l->wo;
-            be->im2col_strided(net->col, in, &g);
-            be->copy_rows(out, co, w + l->b, 0, co, M, 0);
-            be->gemm(0, 1, M, co, ci * 16, 1, net->col, ci * 16, w + l->w, ci * 16, 1, out, co);
+            be_im2col_strided(be, net->col, in, &g);
+            be_copy_rows(be, out, co, w + l->b, 0, co, M, 0);
+            be_gemm(be, 0, 1, M, co, ci * 16, 1, net->col, ci * 16, w + l->w, ci * 16, 1, out, co);
         } else {
             const pcnn_window g = window(l, B);
             const int Ms = B * l->hi * l->wi;
-            be->gemm(0, 0, Ms, co * 16, ci, 1, in, ci, w + l->w, co * 16, 0, net->col, co * 16);
-            be->copy_rows(out, co, w + l->b, 0, co, B * l->ho * l->wo, 0);
-            be->col2im_strided(out, net->col, &g);
+            be_gemm(be, 0, 0, Ms, co * 16, ci, 1, in, ci, w + l->w, co * 16, 0, net->col, co * 16);
+            be_copy_rows(be, out, co, w + l->b, 0, co, B * l->ho * l->wo, 0);
+            be_col2im_strided(be, out, net->col, &g);
         }
-        if (l->relu) be->relu_fwd(out, out, (size_t)B * out_size(l));
+        if (l->relu) be_relu_fwd(be, out, out, (size_t)B * out_size(l));
     }
 }
 
-void net_backward(const pcnn_backend *be, pcnn_net *net, const real *w, real *g, real *dx, int B)
+void net_backward(pcnn_backend *be, pcnn_net *net, const real *w, real *g, real *dx, int B)
 {
     real *dy = net->dout, *spare = net->dtmp;
     for (int k = net->n - 1; k >= 0; k--) {
@@ -92,30 +92,30 @@ void net_backward(const pcnn_backend *be, pcnn_net *net, const real *w, real *g,
         const real *in = net->act[k], *out = net->act[k + 1];
         const int ci = l->ci, co = l->co;
         real *dst = k ? spare : dx; /* where dL/d(input) goes; NULL: not wanted */
-        if (l->relu) be->relu_bwd(dy, out, dy, (size_t)B * out_size(l));
+        if (l->relu) be_relu_bwd(be, dy, out, dy, (size_t)B * out_size(l));
         if (l->op == NET_DENSE) {
             const int ni = (int)in_size(l), no = (int)out_size(l);
-            be->gemm(1, 0, no, ni, B, 1, dy, no, in, ni, 1, g + l->w, ni);
-            be->sum_rows(g + l->b, dy, 1, B, no);
-            if (dst) be->gemm(0, 0, B, ni, no, 1, dy, no, w + l->w, ni, 0, dst, ni);
+            be_gemm(be, 1, 0, no, ni, B, 1, dy, no, in, ni, 1, g + l->w, ni);
+            be_sum_rows(be, g + l->b, dy, 1, B, no);
+            if (dst) be_gemm(be, 0, 0, B, ni, no, 1, dy, no, w + l->w, ni, 0, dst, ni);
         } else if (l->op == NET_CONV) {
             const pcnn_window win = window(l, B);
             const int M = B * l->ho * l->wo;
-            be->im2col_strided(net->col, in, &win);
-            be->gemm(1, 0, co, ci * 16, M, 1, dy, co, net->col, ci * 16, 1, g + l->w, ci * 16);
-            be->sum_rows(g + l->b, dy, 1, M, co);
+            be_im2col_strided(be, net->col, in, &win);
+            be_gemm(be, 1, 0, co, ci * 16, M, 1, dy, co, net->col, ci * 16, 1, g + l->w, ci * 16);
+            be_sum_rows(be, g + l->b, dy, 1, M, co);
             if (dst) {
-                be->gemm(0, 0, M, ci * 16, co, 1, dy, co, w + l->w, ci * 16, 0, net->col, ci * 16);
-                be->zero(dst, (size_t)B * in_size(l));
-                be->col2im_strided(dst, net->col, &win);
+                be_gemm(be, 0, 0, M, ci * 16, co, 1, dy, co, w + l->w, ci * 16, 0, net->col, ci * 16);
+                be_zero(be, dst, (size_t)B * in_size(l));
+                be_col2im_strided(be, dst, net->col, &win);
             }
         } else {
             const pcnn_window win = window(l, B);
             const int Ms = B * l->hi * l->wi;
-            be->im2col_strided(net->col, dy, &win);
-            be->gemm(1, 0, ci, co * 16, Ms, 1, in, ci, net->col, co * 16, 1, g + l->w, co * 16);
-            be->sum_rows(g + l->b, dy, 1, B * l->ho * l->wo, co);
-            if (dst) be->gemm(0, 1, Ms, ci, co * 16, 1, net->col, co * 16, w + l->w, co * 16, 0, dst, ci);
+            be_im2col_strided(be, net->col, dy, &win);
+            be_gemm(be, 1, 0, ci, co * 16, Ms, 1, in, ci, net->col, co * 16, 1, g + l->w, co * 16);
+            be_sum_rows(be, g + l->b, dy, 1, B * l->ho * l->wo, co);
+            if (dst) be_gemm(be, 0, 1, Ms, ci, co * 16, 1, net->col, co * 16, w + l->w, co * 16, 0, dst, ci);
         }
         if (!dst) break;
         spare = dy;

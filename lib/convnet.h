@@ -43,12 +43,12 @@ static inline size_t net_out_size(const pcnn_net *net)
 }
 static inline real *net_output(const pcnn_net *net) { return net->act[net->n]; }
 
-int net_reserve(const pcnn_backend *be, pcnn_net *net, int B);
-void net_free(const pcnn_backend *be, pcnn_net *net);
+int net_reserve(pcnn_backend *be, pcnn_net *net, int B);
+void net_free(pcnn_backend *be, pcnn_net *net);
 /* act[n] = net(x) for B images, x (B, in size) */
-void net_forward(const pcnn_backend *be, pcnn_net *net, const real *w, const real *x, int B);
+void net_forward(pcnn_backend *be, pcnn_net *net, const real *w, const real *x, int B);
 /* With net->dout holding dL/d(output) (B, out size; clobbered), adds dL/dw to g and,
  * when dx != NULL, writes dL/dx (B, in size) there. The forward pass of the same batch
  * must be the last one run on this net. */
-void net_backward(const pcnn_backend *be, pcnn_net *net, const real *w, real *g, real *dx, int B);
+void net_backward(pcnn_backend *be, pcnn_net *net, const real *w, real *g, real *dx, int B);
 #endif

@@ -1,39 +1,49 @@
-/* device.c -- which backend the models made or loaded from now on live on. The one place
- * outside kernels/ that knows a CUDA backend may exist. */
+/* device.c -- backend instances: opened by name and closed (their sticky status is
+ * status.c). The one place outside kernels/ that knows a CUDA backend may exist. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
 #include "pcnn-impl.h"
 
-static const pcnn_backend *current;
-
-const pcnn_backend *pcnn_backend_default(void) { return current ? current : pcnn_backend_cpu(); }
-
-static const pcnn_backend *cuda_if_any(void)
+/* 0 with be open on the GPU, 1 when there is none to use */
+static int cuda_init(pcnn_backend *be)
 {
 #ifdef PCNN_CUDA
-    return pcnn_backend_cuda();
+    return pcnn_backend_cuda_init(be);
 #else
-    return NULL;
+    (void)be;
+    return 1;
 #endif
 }
 
-int pcnn_device_select(const char *name, const char **used)
+pcnn_backend *pcnn_backend_open(const char *name)
 {
-    const pcnn_backend *be;
-    int fell_back = 0;
-    if (!strcmp(name, "cpu")) {
-        be = pcnn_backend_cpu();
-    } else if (!strcmp(name, "cuda") || !strcmp(name, "auto")) {
-        be = cuda_if_any();
-        if (!be) {
-            be = pcnn_backend_cpu();
-            fell_back = !strcmp(name, "cuda");
-        }
-    } else {
-        return pcnn_seterr("unknown device '%s' (cpu, cuda or auto)", name);
+    int cpu = !strcmp(name, "cpu");
+    if (!cpu && strcmp(name, "cuda") && strcmp(name, "auto")) {
+        pcnn_seterr("unknown device '%s' (cpu, cuda or auto)", name);
+        return NULL;
     }
-    current = be;
-    if (used) *used = be->name;
-    return fell_back;
+    pcnn_backend *be = calloc(1, sizeof *be);
+    if (!be) {
+        pcnn_seterr("out of memory");
+        return NULL;
+    }
+    int rc = cpu ? 1 : cuda_init(be);
+    if (rc == 1) rc = pcnn_backend_cpu_init(be);
+    if (rc) {
+        pcnn_seterr("%s", be->err);
+        free(be);
+        return NULL;
+    }
+    return be;
+}
+
+const char *pcnn_backend_name(const pcnn_backend *be) { return be->op->name; }
+
+void pcnn_backend_close(pcnn_backend *be)
+{
+    if (!be) return;
+    be->op->close(be);
+    free(be);
 }

@@ -64,7 +64,7 @@ int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids,
             if (ids[(size_t)b * N + k] > ids[(size_t)b * N + id[b]]) id[b] = k;
     }
     if ((rc = pcnn_encode_device(m, x, B))) goto out;
-    m->be->to_host(e, net_output(&m->enc), (size_t)B * D * sizeof *e);
+    be_to_host(m->be, e, net_output(&m->enc), (size_t)B * D * sizeof *e);
     for (int b = 0; b < B; b++) { /* unit length, in the compute precision */
         double norm = 0;
         for (int k = 0; k < D; k++) norm += (double)e[b * D + k] * e[b * D + k];
@@ -81,7 +81,7 @@ int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids,
         norm = sqrt(norm + 1e-12);
         for (int k = 0; k < D; k++) du[b * D + k] = (real)((du[b * D + k] - u[b * D + k] * dot) / norm);
     }
-    m->be->to_device(m->enc.dout, du, (size_t)B * D * sizeof *du);
+    be_to_device(m->be, m->enc.dout, du, (size_t)B * D * sizeof *du);
     net_backward(m->be, &m->enc, m->w, m->g, NULL, B);
 out:
     free(u), free(e), free(du), free(l), free(id);

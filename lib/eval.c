@@ -55,8 +55,8 @@ int pcnn_model_logits(pcnn_model *m, float *logits, const uint8_t *x, const floa
     size_t n = (size_t)B * m->hp.H * m->hp.W * m->hp.C * m->hp.K;
     real *tmp = malloc(n * sizeof *tmp);
     if (!tmp) return pcnn_seterr("out of memory");
-    m->be->to_host(tmp, m->logits, n * sizeof *tmp);
+    be_to_host(m->be, tmp, m->logits, n * sizeof *tmp);
     for (size_t i = 0; i < n; i++) logits[i] = (float)tmp[i];
     free(tmp);
-    return 0;
+    return pcnn_backend_check(m->be);
 }

@@ -32,7 +32,7 @@ typedef struct {
 
 struct pcnn_model {
     pcnn_hparams hp;
-    const pcnn_backend *be;
+    pcnn_backend *be;
     int nparams, params_cap;
     pcnn_param *params;     /* the registry, grown as the layout adds tensors */
     int layout_failed;      /* out of memory while laying out: the model is unusable */
@@ -92,8 +92,8 @@ const pcnn_param *pcnn_model_param(const pcnn_model *m, const char *name);
 /* Builds the empty model (layout, masks) on a backend; weights zero. It is
  * pcnn_model_layout (the parameter registry of hp, nothing the size of the weights),
  * then pcnn_model_arenas (weights, gradients and masks). */
-pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be);
-pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, const pcnn_backend *be);
+pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, pcnn_backend *be);
+pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, pcnn_backend *be);
 int pcnn_model_arenas(pcnn_model *m);
 int pcnn_model_init_weights(pcnn_model *m, uint64_t seed);
 

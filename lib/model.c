@@ -57,7 +57,7 @@ int pcnn_cond_check(const float *h, size_t n)
 
 /* ---- layout ---------------------------------------------------------------- */
 
-pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, const pcnn_backend *be)
+pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, pcnn_backend *be)
 {
     if (pcnn_hparams_check(hp)) return NULL;
     pcnn_model *m = calloc(1, sizeof *m);
@@ -95,22 +95,22 @@ int pcnn_model_arenas(pcnn_model *m)
     if (have > 0 && need > have)
         return pcnn_seterr("a model of %zu parameters needs %.0f MiB, more than this machine's %.0f MiB",
                            m->total, need / 1048576, have / 1048576);
-    m->w = m->be->alloc(bytes);
-    m->g = m->be->alloc(bytes);
-    m->mask = m->be->alloc(bytes);
+    m->w = be_alloc(m->be, bytes);
+    m->g = be_alloc(m->be, bytes);
+    m->mask = be_alloc(m->be, bytes);
     real *mask = malloc(bytes);
     if (!m->w || !m->g || !m->mask || !mask) {
         free(mask);
-        return pcnn_seterr("out of memory for a model of %zu parameters", m->total);
+        return pcnn_backend_nomem(m->be, 3 * bytes, "a model of %zu parameters", m->total);
     }
     for (size_t i = 0; i < m->total; i++) mask[i] = 1;
     if (pcnn_kind_of(hp->kind)->masks) pcnn_kind_of(hp->kind)->masks(m, mask);
-    m->be->to_device(m->mask, mask, bytes);
+    be_to_device(m->be, m->mask, mask, bytes);
     free(mask);
-    return 0;
+    return pcnn_backend_check(m->be);
 }
 
-pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, const pcnn_backend *be)
+pcnn_model *pcnn_model_alloc(const pcnn_hparams *hp, pcnn_backend *be)
 {
     pcnn_model *m = pcnn_model_layout(hp, be);
     if (m && pcnn_model_arenas(m)) {
@@ -137,15 +137,15 @@ int pcnn_model_init_weights(pcnn_model *m, uint64_t seed)
         for (size_t k = 0; k < p->count; k++)
             dst[k] = (real)((2 * pcnn_rng_uniform(&rng) - 1) * bound);
     }
-    m->be->to_device(m->w, w, m->total * sizeof *w);
+    be_to_device(m->be, m->w, w, m->total * sizeof *w);
     free(w);
-    m->be->mul(m->w, m->mask, m->total);
-    return 0;
+    be_mul(m->be, m->w, m->mask, m->total);
+    return pcnn_backend_check(m->be);
 }
 
-pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed)
+pcnn_model *pcnn_model_new(pcnn_backend *be, const pcnn_hparams *hp, uint64_t seed)
 {
-    pcnn_model *m = pcnn_model_alloc(hp, pcnn_backend_default());
+    pcnn_model *m = pcnn_model_alloc(hp, be);
     if (m && pcnn_model_init_weights(m, seed)) {
         pcnn_model_free(m);
         return NULL;
@@ -176,10 +176,10 @@ void pcnn_model_free(pcnn_model *m)
 {
     if (!m) return;
     if (m->be) {
-        m->be->release(m->w);
-        m->be->release(m->g);
-        m->be->release(m->mask);
-        m->be->release(m->ws);
+        be_release(m->be, m->w);
+        be_release(m->be, m->g);
+        be_release(m->be, m->mask);
+        be_release(m->be, m->ws);
         net_free(m->be, &m->enc);
         net_free(m->be, &m->dec);
     }
@@ -195,5 +195,6 @@ int pcnn_model_run(pcnn_model *m, real *loss, const uint8_t *x, const real *h, i
                    real gscale)
 {
     if (B < 1) return pcnn_seterr("empty batch");
-    return pcnn_kind_of(m->hp.kind)->run(m, loss, x, h, B, backward, gscale);
+    int rc = pcnn_kind_of(m->hp.kind)->run(m, loss, x, h, B, backward, gscale);
+    return rc ? rc : pcnn_backend_check(m->be); /* the pass's device errors show by now */
 }

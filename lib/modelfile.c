@@ -34,7 +34,11 @@ int pcnn_modelfile_add_arena(pcnn_st *st, const pcnn_model *m, const real *arena
 {
     real *host = malloc(m->total * sizeof *host);
     if (!host) return pcnn_seterr("out of memory");
-    m->be->to_host(host, arena, m->total * sizeof *host);
+    be_to_host(m->be, host, arena, m->total * sizeof *host);
+    if (pcnn_backend_check(m->be)) { /* not the zeros of a failed device into a file */
+        free(host);
+        return -1;
+    }
     for (int i = 0; i < m->nparams; i++) {
         const pcnn_param *p = &m->params[i];
         pcnn_tensor *t = &st->t[st->n];
@@ -137,12 +141,12 @@ int pcnn_modelfile_load_arena(const pcnn_st *st, const char *path, const pcnn_mo
             host[p->off + k] = t->data[k];
         }
     }
-    m->be->to_device(arena, host, m->total * sizeof *host);
+    be_to_device(m->be, arena, host, m->total * sizeof *host);
     free(host);
     return 0;
 }
 
-pcnn_model *pcnn_model_load(const char *path)
+pcnn_model *pcnn_model_load(pcnn_backend *be, const char *path)
 {
     pcnn_st st;
     if (pcnn_st_read(&st, path)) return NULL;
@@ -186,7 +190,7 @@ pcnn_model *pcnn_model_load(const char *path)
     }
     /* the file's tensors against the hyperparameters' layout before the weights' memory
      * is taken: a small file cannot ask for a large allocation */
-    m = pcnn_model_layout(&hp, pcnn_backend_default());
+    m = pcnn_model_layout(&hp, be);
     if (!m) goto out;
     for (int i = 0; i < m->nparams; i++)
         if (!find_param(&st, path, &m->params[i], "")) {
@@ -194,12 +198,15 @@ pcnn_model *pcnn_model_load(const char *path)
             m = NULL;
             goto out;
         }
-    if (pcnn_model_arenas(m) || pcnn_modelfile_load_arena(&st, path, m, m->w, "")) {
+    int rc = pcnn_model_arenas(m) || pcnn_modelfile_load_arena(&st, path, m, m->w, "");
+    if (!rc) {
+        be_mul(m->be, m->w, m->mask, m->total); /* masked weights are zero by definition */
+        rc = pcnn_backend_check(m->be);
+    }
+    if (rc) {
         pcnn_model_free(m);
         m = NULL;
-        goto out;
     }
-    m->be->mul(m->w, m->mask, m->total); /* masked weights are zero by definition */
 out:
     pcnn_st_free(&st);
     return m;

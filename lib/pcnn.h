@@ -115,15 +115,23 @@ enum {
 
 typedef struct pcnn_model pcnn_model;
 
-/* Selects where models made or loaded from now on compute: "cpu", "cuda", or "auto"
- * (CUDA when this build has it and a GPU is usable, else the CPU). *used gets the name of
- * the backend chosen. Returns 0; 1 when "cuda" was asked for and the CPU is used instead;
- * -1 for an unknown name. */
-int pcnn_device_select(const char *name, const char **used);
+/* Where a model computes: a backend instance, opened once and passed to
+ * pcnn_model_new or pcnn_model_load. Each instance has its own handles, caches and
+ * scratch, and its models use them; closing it frees them, after its models are freed.
+ * A failure of the device (a CUDA error, out of memory inside a kernel library) makes
+ * the model functions that use it return -1 with the reason, from then on. */
+typedef struct pcnn_backend pcnn_backend;
+/* "cpu", "cuda", or "auto" (CUDA when this build has it and a GPU is usable, else the
+ * CPU). "cuda" without a usable GPU opens the CPU too: pcnn_backend_name tells which was
+ * opened. NULL for an unknown name, or when the device cannot be set up. */
+pcnn_backend *pcnn_backend_open(const char *name);
+const char *pcnn_backend_name(const pcnn_backend *be); /* "cpu" or "cuda" */
+void pcnn_backend_close(pcnn_backend *be);
 
 int pcnn_hparams_check(const pcnn_hparams *hp);
-pcnn_model *pcnn_model_new(const pcnn_hparams *hp, uint64_t seed); /* random init */
-pcnn_model *pcnn_model_load(const char *path);
+/* A model on the backend be, which must stay open until the model is freed. */
+pcnn_model *pcnn_model_new(pcnn_backend *be, const pcnn_hparams *hp, uint64_t seed); /* random init */
+pcnn_model *pcnn_model_load(pcnn_backend *be, const char *path);
 /* Saves weights and hyperparameters (atomically). */
 int pcnn_model_save(const pcnn_model *m, const char *path);
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m);

@@ -91,17 +91,17 @@ void pcnn_pixelcnn_masks(const pcnn_model *m, real *mask)
 
 
 /* y (M,N) = x (M,K) · W^T, W (N,K) row-major, plus beta*y */
-static void linear(const pcnn_backend *be, real *y, const real *x, const real *W, int M, int N,
+static void linear(pcnn_backend *be, real *y, const real *x, const real *W, int M, int N,
                    int K, real beta)
 {
-    be->gemm(0, 1, M, N, K, 1, x, K, W, K, beta, y, N);
+    be_gemm(be, 0, 1, M, N, K, 1, x, K, W, K, beta, y, N);
 }
 
 /* y (M,N) = bias (N) broadcast to every row: the start of a product accumulated with
  * beta = 1, one write pass instead of a GEMM's scaling pass and a bias pass */
-static void bias_rows(const pcnn_backend *be, real *y, const real *bias, int M, int N)
+static void bias_rows(pcnn_backend *be, real *y, const real *bias, int M, int N)
 {
-    be->copy_rows(y, N, bias, 0, N, M, 0);
+    be_copy_rows(be, y, N, bias, 0, N, M, 0);
 }
 
 /* The same with the conditioning added: y (B,P,N) = bias + V h_b, V (N,D) the layer's
@@ -109,7 +109,7 @@ static void bias_rows(const pcnn_backend *be, real *y, const real *bias, int M, 
  * conditioning, y = bias + V s at every pixel, V (N,S). */
 static void start_rows(pcnn_model *m, real *y, const real *bias, const real *V, int B, int P, int N)
 {
-    const pcnn_backend *be = m->be;
+    pcnn_backend *be = m->be;
     if (!m->hp.D) {
         bias_rows(be, y, bias, B * P, N);
         return;
@@ -121,12 +121,12 @@ static void start_rows(pcnn_model *m, real *y, const real *bias, const real *V, 
     }
     bias_rows(be, m->cb, bias, B, N);
     linear(be, m->cb, m->hcur, V, B, N, m->hp.D, 1);
-    for (int b = 0; b < B; b++) be->copy_rows(y + (size_t)b * P * N, N, m->cb + (size_t)b * N, 0, N, P, 0);
+    for (int b = 0; b < B; b++) be_copy_rows(be, y + (size_t)b * P * N, N, m->cb + (size_t)b * N, 0, N, P, 0);
 }
 
 static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin, int B)
 {
-    const pcnn_backend *be = m->be;
+    pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const pcnn_layer *ly = &m->layers[l];
     pcnn_acts *a = &m->acts[l];
@@ -136,31 +136,31 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
     const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
     start_rows(m, a->va, w + ly->v_b, hp->D ? w + ly->v_cond : NULL, B, H * W, 2 * p);
-    be->conv_fwd(a->va, vin, w + ly->v_w, &vconv, 1, m->col);
-    if (l < hp->L) be->gate_fwd(a->vout, a->va, M, p); /* the top vertical output feeds nothing */
+    be_conv_fwd(be, a->va, vin, w + ly->v_w, &vconv, 1, m->col);
+    if (l < hp->L) be_gate_fwd(be, a->vout, a->va, M, p); /* the top vertical output feeds nothing */
 
     start_rows(m, a->ha, w + ly->h_b, hp->D ? w + ly->h_cond : NULL, B, H * W, 2 * p);
-    be->conv_fwd(a->ha, hin, w + ly->h_w, &hconv, 1, m->col);
+    be_conv_fwd(be, a->ha, hin, w + ly->h_w, &hconv, 1, m->col);
     linear(be, a->ha, a->va, w + ly->link_w, M, 2 * p, 2 * p, 1);
-    be->gate_fwd(a->hg, a->ha, M, p);
-    if (m->dropout > 0 && ly->residual) be->dropout(a->hg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
+    be_gate_fwd(be, a->hg, a->ha, M, p);
+    if (m->dropout > 0 && ly->residual) be_dropout(be, a->hg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
     bias_rows(be, a->hout, w + ly->out_b, M, p);
     linear(be, a->hout, a->hg, w + ly->out_w, M, p, p, 1);
-    if (ly->residual) be->add(a->hout, hin, (size_t)M * p);
+    if (ly->residual) be_add(be, a->hout, hin, (size_t)M * p);
 }
 
 /* dW (N,K) += dy^T (N,M) · x (M,K) */
-static void linear_wgrad(const pcnn_backend *be, real *dW, const real *dy, const real *x, int M,
+static void linear_wgrad(pcnn_backend *be, real *dW, const real *dy, const real *x, int M,
                          int N, int K)
 {
-    be->gemm(1, 0, N, K, M, 1, dy, N, x, K, 1, dW, K);
+    be_gemm(be, 1, 0, N, K, M, 1, dy, N, x, K, 1, dW, K);
 }
 
 /* dx (M,K) (+)= dy (M,N) · W (N,K) */
-static void linear_dgrad(const pcnn_backend *be, real *dx, const real *dy, const real *W, int M,
+static void linear_dgrad(pcnn_backend *be, real *dx, const real *dy, const real *W, int M,
                          int N, int K, real beta)
 {
-    be->gemm(0, 0, M, K, N, 1, dy, N, W, K, beta, dx, K);
+    be_gemm(be, 0, 0, M, K, N, 1, dy, N, W, K, beta, dx, K);
 }
 
 /* The conditioning's share of a layer's gradient, da (M,2p) = dL/d(pre-activation):
@@ -168,15 +168,15 @@ static void linear_dgrad(const pcnn_backend *be, real *dx, const real *dy, const
  * encoder) or s (m()'s gradient buffer). */
 static void cond_backward(pcnn_model *m, const real *da, size_t V, int B)
 {
-    const pcnn_backend *be = m->be;
+    pcnn_backend *be = m->be;
     const int M = B * m->hp.H * m->hp.W, p2 = 2 * m->hp.p, D = m->hp.D, S = m->hp.S;
     if (S) {
         linear_wgrad(be, m->g + V, da, net_output(&m->dec), M, p2, S);
         linear_dgrad(be, m->dec.dout, da, m->w + V, M, p2, S, 1);
         return;
     }
-    be->zero(m->dcb, (size_t)B * p2);
-    be->sum_rows(m->dcb, da, B, m->hp.H * m->hp.W, p2);
+    be_zero(be, m->dcb, (size_t)B * p2);
+    be_sum_rows(be, m->dcb, da, B, m->hp.H * m->hp.W, p2);
     linear_wgrad(be, m->g + V, m->dcb, m->hcur, B, p2, D);
     if (m->train_enc) linear_dgrad(be, m->enc.dout, m->dcb, m->w + V, B, p2, D, 1);
 }
@@ -185,7 +185,7 @@ static void cond_backward(pcnn_model *m, const real *da, size_t V, int B)
  * hold the gradients of the layer's inputs. */
 static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hin, int B)
 {
-    const pcnn_backend *be = m->be;
+    pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const pcnn_layer *ly = &m->layers[l];
     const pcnn_acts *a = &m->acts[l];
@@ -194,46 +194,46 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
 
     /* horizontal: hout = Wo hg + bo (+ hin) */
     linear_wgrad(be, g + ly->out_w, m->dh, a->hg, M, p, p);
-    be->sum_rows(g + ly->out_b, m->dh, 1, M, p);
+    be_sum_rows(be, g + ly->out_b, m->dh, 1, M, p);
     linear_dgrad(be, m->dhg, m->dh, w + ly->out_w, M, p, p, 0);
-    if (m->dropout > 0 && ly->residual) be->dropout(m->dhg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
-    be->gate_bwd(m->dha, a->ha, m->dhg, M, p);
-    be->sum_rows(g + ly->h_b, m->dha, 1, M, 2 * p);
+    if (m->dropout > 0 && ly->residual) be_dropout(be, m->dhg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
+    be_gate_bwd(be, m->dha, a->ha, m->dhg, M, p);
+    be_sum_rows(be, g + ly->h_b, m->dha, 1, M, 2 * p);
     if (hp->D) cond_backward(m, m->dha, ly->h_cond, B);
     linear_wgrad(be, g + ly->link_w, m->dha, a->va, M, 2 * p, 2 * p);
     const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
     const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
-    be->conv_bwd_filter(g + ly->h_w, m->dha, hin, &hconv, m->col);
+    be_conv_bwd_filter(be, g + ly->h_w, m->dha, hin, &hconv, m->col);
 
     /* vertical: its gate's gradient plus what flowed through the link */
-    if (l < hp->L) be->gate_bwd(m->dva, a->va, m->dv, M, p);
+    if (l < hp->L) be_gate_bwd(be, m->dva, a->va, m->dv, M, p);
     linear_dgrad(be, m->dva, m->dha, w + ly->link_w, M, 2 * p, 2 * p, l < hp->L);
-    be->sum_rows(g + ly->v_b, m->dva, 1, M, 2 * p);
+    be_sum_rows(be, g + ly->v_b, m->dva, 1, M, 2 * p);
     if (hp->D) cond_backward(m, m->dva, ly->v_cond, B);
-    be->conv_bwd_filter(g + ly->v_w, m->dva, vin, &vconv, m->col);
+    be_conv_bwd_filter(be, g + ly->v_w, m->dva, vin, &vconv, m->col);
     if (l == 0) return; /* the input is data: no gradient wanted */
 
     /* inputs: dh already holds the residual path's identity term */
-    be->conv_bwd_data(m->dh, m->dha, w + ly->h_w, &hconv, m->col);
-    be->zero(m->dv, (size_t)M * p);
-    be->conv_bwd_data(m->dv, m->dva, w + ly->v_w, &vconv, m->col);
+    be_conv_bwd_data(be, m->dh, m->dha, w + ly->h_w, &hconv, m->col);
+    be_zero(be, m->dv, (size_t)M * p);
+    be_conv_bwd_data(be, m->dv, m->dva, w + ly->v_w, &vconv, m->col);
 }
 
 int pcnn_pixelcnn_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h, int B,
                       int backward, real gscale)
 {
     if (pcnn_model_reserve(m, B)) return -1;
-    const pcnn_backend *be = m->be;
+    pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, CK = hp->C * hp->K;
     const size_t npix = (size_t)B * hp->C * H * W;
 
-    be->to_device(m->x, x, npix);
-    be->levels_to_input(m->in, m->x, B, hp->C, H, W, hp->K);
+    be_to_device(be, m->x, x, npix);
+    be_levels_to_input(be, m->in, m->x, B, hp->C, H, W, hp->K);
     m->train_enc = 0;
     if (hp->D) {
         if (h) { /* given: a class, a vector, or (autoencoder) a code to decode */
-            be->to_device(m->cond, h, (size_t)B * hp->D * sizeof(real));
+            be_to_device(be, m->cond, h, (size_t)B * hp->D * sizeof(real));
             m->hcur = m->cond;
         } else if (hp->encoder) {
             net_forward(be, &m->enc, m->w, m->in, B);
@@ -250,30 +250,30 @@ int pcnn_pixelcnn_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real
     }
     real *hlast = m->acts[hp->L].hout;
     /* head; dz doubles as relu(hout_L), recomputed in the backward pass */
-    be->relu_fwd(m->dz, hlast, (size_t)M * p);
+    be_relu_fwd(be, m->dz, hlast, (size_t)M * p);
     bias_rows(be, m->z1, m->w + m->out1_b, M, p);
     linear(be, m->z1, m->dz, m->w + m->out1_w, M, p, p, 1);
-    be->relu_fwd(m->r2, m->z1, (size_t)M * p);
+    be_relu_fwd(be, m->r2, m->z1, (size_t)M * p);
     bias_rows(be, m->logits, m->w + m->out2_b, M, CK);
     linear(be, m->logits, m->r2, m->w + m->out2_w, M, CK, p, 1);
-    be->softmax_xent(m->nll, backward ? m->dlogits : NULL, m->logits, m->x, B, hp->C, H, W,
-                     hp->K, gscale);
-    if (nll_out) be->to_host(nll_out, m->nll, (size_t)B * sizeof(real));
+    be_softmax_xent(be, m->nll, backward ? m->dlogits : NULL, m->logits, m->x, B, hp->C, H, W,
+                    hp->K, gscale);
+    if (nll_out) be_to_host(be, nll_out, m->nll, (size_t)B * sizeof(real));
     if (!backward) return 0;
 
     real *g = m->g;
     linear_wgrad(be, g + m->out2_w, m->dlogits, m->r2, M, CK, p);
-    be->sum_rows(g + m->out2_b, m->dlogits, 1, M, CK);
+    be_sum_rows(be, g + m->out2_b, m->dlogits, 1, M, CK);
     linear_dgrad(be, m->dhg, m->dlogits, m->w + m->out2_w, M, CK, p, 0);
-    be->relu_bwd(m->dhg, m->z1, m->dhg, (size_t)M * p);
-    be->relu_fwd(m->dz, hlast, (size_t)M * p);
+    be_relu_bwd(be, m->dhg, m->z1, m->dhg, (size_t)M * p);
+    be_relu_fwd(be, m->dz, hlast, (size_t)M * p);
     linear_wgrad(be, g + m->out1_w, m->dhg, m->dz, M, p, p);
-    be->sum_rows(g + m->out1_b, m->dhg, 1, M, p);
+    be_sum_rows(be, g + m->out1_b, m->dhg, 1, M, p);
     linear_dgrad(be, m->dz, m->dhg, m->w + m->out1_w, M, p, p, 0);
-    be->relu_bwd(m->dh, hlast, m->dz, (size_t)M * p);
-    be->zero(m->dv, (size_t)M * p);
-    if (hp->S) be->zero(m->dec.dout, (size_t)M * hp->S);
-    if (m->train_enc) be->zero(m->enc.dout, (size_t)B * hp->D);
+    be_relu_bwd(be, m->dh, hlast, m->dz, (size_t)M * p);
+    be_zero(be, m->dv, (size_t)M * p);
+    if (hp->S) be_zero(be, m->dec.dout, (size_t)M * hp->S);
+    if (m->train_enc) be_zero(be, m->enc.dout, (size_t)B * hp->D);
     for (int l = hp->L; l >= 0; l--) {
         const real *vin = l ? m->acts[l - 1].vout : m->in, *hin = l ? m->acts[l - 1].hout : m->in;
         backward_layer(m, l, vin, hin, B);
@@ -283,6 +283,6 @@ int pcnn_pixelcnn_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real
      * into h's gradient */
     if (hp->S) net_backward(be, &m->dec, m->w, g, m->train_enc ? m->enc.dout : NULL, B);
     if (m->train_enc) net_backward(be, &m->enc, m->w, g, NULL, B);
-    be->mul(g, m->mask, m->total);
+    be_mul(be, g, m->mask, m->total);
     return 0;
 }

@@ -11,6 +11,7 @@
  *  - naive: the whole network over rows 0..i for every pixel and channel.
  * Image b takes its random numbers from stream (seed, b), one number per pixel and
  * channel in raster order, in both samplers. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,11 +44,15 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const 
 
     real *hr = hp.D ? malloc((size_t)B * hp.D * sizeof *hr) : NULL;
     uint8_t *rows = malloc((size_t)B * C * H * W);
-    uint8_t *draw = malloc((size_t)B), *ddraw = m->be->alloc((size_t)B);
+    uint8_t *draw = malloc((size_t)B), *ddraw = be_alloc(m->be, (size_t)B);
     uint64_t *rng = malloc((size_t)B * sizeof *rng);
-    double *u = malloc((size_t)B * sizeof *u), *du = m->be->alloc((size_t)B * sizeof *du);
+    double *u = malloc((size_t)B * sizeof *u), *du = be_alloc(m->be, (size_t)B * sizeof *du);
     int rc = 0;
-    if ((hp.D && !hr) || !rows || !draw || !rng || !u || !ddraw || !du) {
+    if (!ddraw || !du) {
+        rc = pcnn_backend_nomem(m->be, (size_t)B * (1 + sizeof *du), "sampling a batch of %d", B);
+        goto out;
+    }
+    if ((hp.D && !hr) || !rows || !draw || !rng || !u) {
         rc = pcnn_seterr("out of memory");
         goto out;
     }
@@ -70,18 +75,19 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const 
                 if (rc) goto out;
                 for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
                 size_t off = (((size_t)i * W + j) * C + c) * K; /* image 0, pixel (i,j), channel c */
-                m->be->to_device(du, u, (size_t)B * sizeof *u);
-                m->be->sample(ddraw, m->logits + off, B, K, Hi * W * C * K, (real)o->temperature,
-                              (real)o->top_p, du);
-                m->be->to_host(draw, ddraw, (size_t)B);
+                be_to_device(m->be, du, u, (size_t)B * sizeof *u);
+                be_sample(m->be, ddraw, m->logits + off, B, K, Hi * W * C * K, (real)o->temperature,
+                          (real)o->top_p, du);
+                be_to_host(m->be, draw, ddraw, (size_t)B);
                 for (int b = 0; b < B; b++) x[(((size_t)b * C + c) * H + i) * W + j] = draw[b];
                 if (o->progress) o->progress(((long)i * W + j) * C + c + 1, total, o->arg);
             }
     }
+    rc = pcnn_backend_check(m->be);
 out:
     free(hr), free(rows), free(draw), free(rng), free(u);
-    m->be->release(ddraw);
-    m->be->release(du);
+    be_release(m->be, ddraw);
+    be_release(m->be, du);
     return rc;
 }
 
@@ -125,75 +131,77 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
     arena_add(&ar, &c->ch, (L + 1) * B * 2 * p);
     arena_add(&ar, &c->srow, row * hp->S);
     arena_add(&ar, &c->spix, (size_t)B * hp->S);
-    c->mem = arena_alloc(&ar, m->be, 0, "the sampler's cache");
+    char what[64];
+    snprintf(what, sizeof what, "the sampler's cache for a batch of %d", B);
+    c->mem = arena_alloc(&ar, m->be, 0, what);
     return c->mem ? 0 : -1;
 }
 
 static void cache_free(cache *c, const pcnn_model *m)
 {
-    m->be->release(c->mem);
+    be_release(m->be, c->mem);
     free(c->vout), free(c->varow), free(c->hrow);
 }
 
 /* Row i of every layer's vertical stack. */
 static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
 {
-    const pcnn_backend *be = m->be;
+    pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, n = hp->n, S = hp->S;
-    if (S) be->copy_rows(c->srow, W * S, c->smap + (size_t)i * W * S, H * W * S, W * S, B, 0);
+    if (S) be_copy_rows(be, c->srow, W * S, c->smap + (size_t)i * W * S, H * W * S, W * S, B, 0);
     for (int l = 0; l <= hp->L; l++) {
         const pcnn_layer *ly = &m->layers[l];
         const real *src = l ? c->vout[l - 1] : c->inmap;
         const int kv = ly->cin * (s + 1) * n;
-        be->im2col(c->col, src, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1, 0, W);
-        be->gemm(0, 1, B * W, 2 * p, kv, 1, c->col, kv, m->w + ly->v_w, kv, 0, c->varow[l], 2 * p);
-        be->add_rows(c->varow[l], m->w + ly->v_b, 1, B * W, 2 * p);
-        if (S) be->gemm(0, 1, B * W, 2 * p, S, 1, c->srow, S, m->w + ly->v_cond, S, 1, c->varow[l], 2 * p);
-        else if (hp->D) be->add_rows(c->varow[l], c->cv + (size_t)l * B * 2 * p, B, W, 2 * p);
+        be_im2col(be, c->col, src, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1, 0, W);
+        be_gemm(be, 0, 1, B * W, 2 * p, kv, 1, c->col, kv, m->w + ly->v_w, kv, 0, c->varow[l], 2 * p);
+        be_add_rows(be, c->varow[l], m->w + ly->v_b, 1, B * W, 2 * p);
+        if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, m->w + ly->v_cond, S, 1, c->varow[l], 2 * p);
+        else if (hp->D) be_add_rows(be, c->varow[l], c->cv + (size_t)l * B * 2 * p, B, W, 2 * p);
         if (l == hp->L) break; /* the top layer's vertical output feeds nothing */
-        be->gate_fwd(c->tmp, c->varow[l], B * W, p);
-        be->copy_rows(c->vout[l] + (size_t)i * W * p, H * W * p, c->tmp, W * p, W * p, B, 0);
+        be_gate_fwd(be, c->tmp, c->varow[l], B * W, p);
+        be_copy_rows(be, c->vout[l] + (size_t)i * W * p, H * W * p, c->tmp, W * p, W * p, B, 0);
     }
 }
 
 /* Horizontal stack and head at pixel (i, j): logits (B, C*K) in c->logits. */
 static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j)
 {
-    const pcnn_backend *be = m->be;
+    pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, CK = hp->C * hp->K, S = hp->S;
-    if (S) be->copy_rows(c->spix, S, c->smap + ((size_t)i * W + j) * S, H * W * S, S, B, 0);
+    if (S) be_copy_rows(be, c->spix, S, c->smap + ((size_t)i * W + j) * S, H * W * S, S, B, 0);
     for (int l = 0; l <= hp->L; l++) {
         const pcnn_layer *ly = &m->layers[l];
         const int kh = ly->cin * (s + 1);
-        if (l == 0) be->im2col(c->col, c->inmap, B, H, W, hp->C, 1, s + 1, 0, -s, i, i + 1, j, j + 1);
-        else be->im2col(c->col, c->hrow[l - 1], B, 1, W, p, 1, s + 1, 0, -s, 0, 1, j, j + 1);
-        be->gemm(0, 1, B, 2 * p, kh, 1, c->col, kh, m->w + ly->h_w, kh, 0, c->ha, 2 * p);
-        be->gemm(0, 1, B, 2 * p, 2 * p, 1, c->varow[l] + (size_t)j * 2 * p, W * 2 * p,
-                 m->w + ly->link_w, 2 * p, 1, c->ha, 2 * p);
-        be->add_rows(c->ha, m->w + ly->h_b, 1, B, 2 * p);
-        if (S) be->gemm(0, 1, B, 2 * p, S, 1, c->spix, S, m->w + ly->h_cond, S, 1, c->ha, 2 * p);
-        else if (hp->D) be->add_rows(c->ha, c->ch + (size_t)l * B * 2 * p, B, 1, 2 * p);
-        be->gate_fwd(c->hg, c->ha, B, p);
+        if (l == 0) be_im2col(be, c->col, c->inmap, B, H, W, hp->C, 1, s + 1, 0, -s, i, i + 1, j, j + 1);
+        else be_im2col(be, c->col, c->hrow[l - 1], B, 1, W, p, 1, s + 1, 0, -s, 0, 1, j, j + 1);
+        be_gemm(be, 0, 1, B, 2 * p, kh, 1, c->col, kh, m->w + ly->h_w, kh, 0, c->ha, 2 * p);
+        be_gemm(be, 0, 1, B, 2 * p, 2 * p, 1, c->varow[l] + (size_t)j * 2 * p, W * 2 * p,
+                m->w + ly->link_w, 2 * p, 1, c->ha, 2 * p);
+        be_add_rows(be, c->ha, m->w + ly->h_b, 1, B, 2 * p);
+        if (S) be_gemm(be, 0, 1, B, 2 * p, S, 1, c->spix, S, m->w + ly->h_cond, S, 1, c->ha, 2 * p);
+        else if (hp->D) be_add_rows(be, c->ha, c->ch + (size_t)l * B * 2 * p, B, 1, 2 * p);
+        be_gate_fwd(be, c->hg, c->ha, B, p);
         real *out = c->hrow[l] + (size_t)j * p;
-        be->copy_rows(out, W * p, m->w + ly->out_b, 0, p, B, 0);
-        be->gemm(0, 1, B, p, p, 1, c->hg, p, m->w + ly->out_w, p, 1, out, W * p);
-        if (ly->residual) be->copy_rows(out, W * p, c->hrow[l - 1] + (size_t)j * p, W * p, p, B, 1);
+        be_copy_rows(be, out, W * p, m->w + ly->out_b, 0, p, B, 0);
+        be_gemm(be, 0, 1, B, p, p, 1, c->hg, p, m->w + ly->out_w, p, 1, out, W * p);
+        if (ly->residual) be_copy_rows(be, out, W * p, c->hrow[l - 1] + (size_t)j * p, W * p, p, B, 1);
     }
-    be->copy_rows(c->t1, p, c->hrow[hp->L] + (size_t)j * p, W * p, p, B, 0);
-    be->relu_fwd(c->t1, c->t1, (size_t)B * p);
-    be->gemm(0, 1, B, p, p, 1, c->t1, p, m->w + m->out1_w, p, 0, c->t2, p);
-    be->add_rows(c->t2, m->w + m->out1_b, 1, B, p);
-    be->relu_fwd(c->t2, c->t2, (size_t)B * p);
-    be->gemm(0, 1, B, CK, p, 1, c->t2, p, m->w + m->out2_w, p, 0, c->logits, CK);
-    be->add_rows(c->logits, m->w + m->out2_b, 1, B, CK);
+    be_copy_rows(be, c->t1, p, c->hrow[hp->L] + (size_t)j * p, W * p, p, B, 0);
+    be_relu_fwd(be, c->t1, c->t1, (size_t)B * p);
+    be_gemm(be, 0, 1, B, p, p, 1, c->t1, p, m->w + m->out1_w, p, 0, c->t2, p);
+    be_add_rows(be, c->t2, m->w + m->out1_b, 1, B, p);
+    be_relu_fwd(be, c->t2, c->t2, (size_t)B * p);
+    be_gemm(be, 0, 1, B, CK, p, 1, c->t2, p, m->w + m->out2_w, p, 0, c->logits, CK);
+    be_add_rows(be, c->logits, m->w + m->out2_b, 1, B, CK);
 }
 
 int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
                        const uint8_t *teacher, real *logits_out)
 {
-    const pcnn_backend *be = m->be;
+    pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const int C = hp->C, H = hp->H, W = hp->W, K = hp->K, p = hp->p;
     if (check_args(m, h, B, o->temperature, o->top_p)) return -1;
@@ -203,31 +211,35 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
     /* the whole draw stays on the device: every random number goes up once at the start,
      * each drawn value goes straight into the device's image and input map, and the
      * image comes back once at the end */
-    uint8_t *draw = malloc((size_t)B), *ddraw = be->alloc((size_t)B), *dx = be->alloc(npix);
+    uint8_t *draw = malloc((size_t)B), *ddraw = be_alloc(be, (size_t)B), *dx = be_alloc(be, npix);
     uint64_t *rng = malloc((size_t)B * sizeof *rng);
-    double *u = malloc((size_t)total * B * sizeof *u), *du = be->alloc((size_t)total * B * sizeof *du);
+    double *u = malloc((size_t)total * B * sizeof *u), *du = be_alloc(be, (size_t)total * B * sizeof *du);
     real *hr = hp->D ? malloc((size_t)B * hp->D * sizeof *hr) : NULL;
     real *neg = malloc(npix * sizeof *neg);
     int rc = 0;
-    if (!draw || !ddraw || !dx || !rng || !u || !du || (hp->D && !hr) || !neg) {
+    if (!ddraw || !dx || !du) {
+        rc = pcnn_backend_nomem(be, B + npix + (size_t)total * B * sizeof *du, "sampling a batch of %d", B);
+        goto out;
+    }
+    if (!draw || !rng || !u || (hp->D && !hr) || !neg) {
         rc = pcnn_seterr("out of memory");
         goto out;
     }
     if ((rc = cache_alloc(&c, m, B))) goto out;
     /* undrawn pixels read as level 0; the masks make their value irrelevant */
     for (size_t k = 0; k < (size_t)B * H * W * C; k++) neg[k] = -1;
-    be->to_device(c.inmap, neg, (size_t)B * H * W * C * sizeof *neg);
+    be_to_device(be, c.inmap, neg, (size_t)B * H * W * C * sizeof *neg);
     if (hp->D) {
         for (size_t k = 0; k < (size_t)B * hp->D; k++) hr[k] = h[k];
-        real *dh = be->alloc((size_t)B * hp->D * sizeof *dh);
+        real *dh = be_alloc(be, (size_t)B * hp->D * sizeof *dh);
         if (!dh) {
-            rc = pcnn_seterr("out of memory");
+            rc = pcnn_backend_nomem(be, (size_t)B * hp->D * sizeof *dh, "sampling a batch of %d", B);
             goto out;
         }
-        be->to_device(dh, hr, (size_t)B * hp->D * sizeof *dh);
+        be_to_device(be, dh, hr, (size_t)B * hp->D * sizeof *dh);
         if (hp->S) { /* s = m(h) once; its rows and pixels are read as the draw goes */
             if ((rc = pcnn_model_reserve(m, B))) {
-                be->release(dh);
+                be_release(be, dh);
                 goto out;
             }
             net_forward(be, &m->dec, m->w, dh, B);
@@ -235,18 +247,18 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
         }
         for (int l = 0; !hp->S && l <= hp->L; l++) {
             const pcnn_layer *ly = &m->layers[l];
-            be->gemm(0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->v_cond, hp->D, 0,
-                     c.cv + (size_t)l * B * 2 * p, 2 * p);
-            be->gemm(0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->h_cond, hp->D, 0,
-                     c.ch + (size_t)l * B * 2 * p, 2 * p);
+            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->v_cond, hp->D, 0,
+                    c.cv + (size_t)l * B * 2 * p, 2 * p);
+            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->h_cond, hp->D, 0,
+                    c.ch + (size_t)l * B * 2 * p, 2 * p);
         }
-        be->release(dh);
+        be_release(be, dh);
     }
     seed_streams(rng, B, o->seed, o->per_row ? o->per_row : B);
     for (long k = 0; k < total; k++) /* raster order, one number per image per value */
         for (int b = 0; b < B; b++) u[k * B + b] = pcnn_rng_uniform(&rng[b]);
-    be->to_device(du, u, (size_t)total * B * sizeof *u);
-    for (int i = 0; i < H; i++) {
+    be_to_device(be, du, u, (size_t)total * B * sizeof *u);
+    for (int i = 0; i < H && !be->failed; i++) { /* a failed device: stop, report below */
         vertical_row(m, &c, B, i);
         for (int j = 0; j < W; j++)
             for (int ch = 0; ch < C; ch++) {
@@ -254,26 +266,27 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
                 const long k = ((long)i * W + j) * C + ch;
                 if (teacher) { /* tests only: a few bytes each way per value */
                     for (int b = 0; b < B; b++) draw[b] = teacher[(((size_t)b * C + ch) * H + i) * W + j];
-                    be->to_device(ddraw, draw, (size_t)B);
+                    be_to_device(be, ddraw, draw, (size_t)B);
                     if (logits_out)
                         for (int b = 0; b < B; b++)
-                            be->to_host(logits_out + ((((size_t)b * H + i) * W + j) * C + ch) * K,
-                                        c.logits + ((size_t)b * C + ch) * K, (size_t)K * sizeof(real));
+                            be_to_host(be, logits_out + ((((size_t)b * H + i) * W + j) * C + ch) * K,
+                                       c.logits + ((size_t)b * C + ch) * K, (size_t)K * sizeof(real));
                 } else {
-                    be->sample(ddraw, c.logits + (size_t)ch * K, B, K, C * K, (real)o->temperature,
-                               (real)o->top_p, du + (size_t)k * B);
+                    be_sample(be, ddraw, c.logits + (size_t)ch * K, B, K, C * K, (real)o->temperature,
+                              (real)o->top_p, du + (size_t)k * B);
                 }
-                be->place(c.inmap, dx, ddraw, B, C, H, W, i, j, ch, K);
+                be_place(be, c.inmap, dx, ddraw, B, C, H, W, i, j, ch, K);
                 if (o->progress) o->progress(((long)i * W + j) * C + ch + 1, total, o->arg);
             }
     }
-    be->to_host(x, dx, npix);
+    be_to_host(be, x, dx, npix);
+    rc = pcnn_backend_check(be);
 out:
     cache_free(&c, m);
     free(draw), free(rng), free(u), free(hr), free(neg);
-    be->release(ddraw);
-    be->release(dx);
-    be->release(du);
+    be_release(be, ddraw);
+    be_release(be, dx);
+    be_release(be, du);
     return rc;
 }
 

@@ -83,14 +83,18 @@ pcnn_trainer *pcnn_trainer_new(pcnn_model *m, const pcnn_train_opts *o)
     if (!t) return NULL;
     t->m = m;
     t->o = *o;
-    t->adam_m = m->be->alloc(m->total * sizeof(real));
-    t->adam_v = m->be->alloc(m->total * sizeof(real));
+    t->adam_m = be_alloc(m->be, m->total * sizeof(real));
+    t->adam_v = be_alloc(m->be, m->total * sizeof(real));
     if (o->ema > 0) {
-        t->avg = m->be->alloc(m->total * sizeof(real));
-        if (t->avg) m->be->copy_rows(t->avg, 0, m->w, 0, (int)m->total, 1, 0); /* starts at w */
+        t->avg = be_alloc(m->be, m->total * sizeof(real));
+        if (t->avg) be_copy_rows(m->be, t->avg, 0, m->w, 0, (int)m->total, 1, 0); /* starts at w */
     }
     if (!t->adam_m || !t->adam_v || (o->ema > 0 && !t->avg)) {
-        pcnn_seterr("out of memory for the optimizer state");
+        pcnn_backend_nomem(m->be, (o->ema > 0 ? 3 : 2) * m->total * sizeof(real), "the optimizer state");
+        pcnn_trainer_free(t);
+        return NULL;
+    }
+    if (pcnn_backend_check(m->be)) {
         pcnn_trainer_free(t);
         return NULL;
     }
@@ -101,9 +105,9 @@ void pcnn_trainer_free(pcnn_trainer *t)
 {
     if (!t) return;
     pcnn_trainer_use_average(t, 0);
-    t->m->be->release(t->avg);
-    t->m->be->release(t->adam_m);
-    t->m->be->release(t->adam_v);
+    be_release(t->m->be, t->avg);
+    be_release(t->m->be, t->adam_m);
+    be_release(t->m->be, t->adam_v);
     free(t->perm);
     free(t);
 }
@@ -157,7 +161,7 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
         if (!hr) { free(nll); return pcnn_seterr("out of memory"); }
         for (size_t i = 0; i < (size_t)B * hw; i++) hr[i] = h[i];
     }
-    m->be->zero(m->g, m->total);
+    be_zero(m->be, m->g, m->total);
     /* dropout's masks: a function of the seed and the step, so a resumed run draws the same */
     uint64_t ds = t->o.seed ^ 0x64726f70ULL ^ ((uint64_t)t->step << 20);
     m->dropout = (real)t->o.dropout;
@@ -173,14 +177,14 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
     if (bpd) *bpd = (float)(total / per / (kind->bits ? log(2.0) : 1));
     real gscale = 1;
     if (t->o.clip > 0) {
-        double norm = sqrt(m->be->sumsq(m->g, m->total));
+        double norm = sqrt(be_sumsq(m->be, m->g, m->total));
         if (norm > t->o.clip) gscale = (real)(t->o.clip / norm);
     }
     t->step++;
-    m->be->adam(m->w, t->adam_m, t->adam_v, m->g, m->total, (real)pcnn_train_lr(&t->o, t->step),
-                t->o.beta1, t->o.beta2, t->o.eps, (int)t->step, gscale);
-    if (t->avg) m->be->average(t->avg, m->w, m->total, (real)pcnn_train_ema_decay(&t->o, t->step));
-    return 0;
+    be_adam(m->be, m->w, t->adam_m, t->adam_v, m->g, m->total, (real)pcnn_train_lr(&t->o, t->step),
+            t->o.beta1, t->o.beta2, t->o.eps, (int)t->step, gscale);
+    if (t->avg) be_average(m->be, t->avg, m->w, m->total, (real)pcnn_train_ema_decay(&t->o, t->step));
+    return pcnn_backend_check(m->be);
 }
 
 int pcnn_trainer_save(const pcnn_trainer *t, const char *path)
@@ -270,10 +274,10 @@ pcnn_trainer *pcnn_trainer_load(pcnn_model *m, const char *path)
     t->step = step;
     /* with an average, the model was loaded with it: it goes to t->avg, the trained
      * weights into the model */
-    if (t->avg) m->be->copy_rows(t->avg, 0, m->w, 0, (int)m->total, 1, 0);
+    if (t->avg) be_copy_rows(m->be, t->avg, 0, m->w, 0, (int)m->total, 1, 0);
     if (pcnn_modelfile_load_arena(&st, path, m, t->adam_m, "adam.m.") ||
         pcnn_modelfile_load_arena(&st, path, m, t->adam_v, "adam.v.") ||
-        (t->avg && pcnn_modelfile_load_arena(&st, path, m, m->w, "raw."))) {
+        (t->avg && pcnn_modelfile_load_arena(&st, path, m, m->w, "raw.")) || pcnn_backend_check(m->be)) {
         pcnn_trainer_free(t);
         t = NULL;
     }

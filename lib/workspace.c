@@ -44,7 +44,7 @@ int pcnn_model_reserve(pcnn_model *m, int B)
     snprintf(what, sizeof what, "a batch of %d", B);
     void *ws = arena_alloc(&ar, m->be, levels, what);
     if (!ws) return -1;
-    m->be->release(m->ws);
+    be_release(m->be, m->ws);
     m->ws = ws;
     m->Bcap = B;
     m->x = (uint8_t *)((real *)ws + reals);

@@ -1,8 +1,13 @@
-/* backend.c -- the CPU backend's table: the reference every other backend is compared to. */
+/* backend.c -- the CPU backend's table, the reference every other backend is compared to,
+ * and its instances. */
 #include "cpu.h"
 
-static const pcnn_backend cpu = {
+static void cpu_close(pcnn_backend *be) { cpu_conv_close(be); }
+static void cpu_synchronize(pcnn_backend *be) { (void)be; } /* every call has finished on return */
+
+static const pcnn_backend_ops cpu = {
     .name = "cpu",
+    .close = cpu_close, .synchronize = cpu_synchronize,
     .alloc = cpu_alloc, .release = cpu_release,
     .to_device = cpu_copy, .to_host = cpu_copy, .zero = cpu_zero,
     .gemm = cpu_gemm,
@@ -21,4 +26,8 @@ static const pcnn_backend cpu = {
     .place = cpu_place,
 };
 
-const pcnn_backend *pcnn_backend_cpu(void) { return &cpu; }
+int pcnn_backend_cpu_init(pcnn_backend *be)
+{
+    be->op = &cpu;
+    return cpu_conv_open(be);
+}

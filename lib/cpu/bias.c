@@ -5,8 +5,9 @@
 #include "cpu.h"
 
 PCNN_VECTOR
-void cpu_add_rows(real *y, const real *v, int B, int P, int N)
+void cpu_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N)
 {
+    (void)be;
 #pragma omp parallel for schedule(static) if ((size_t)B * P * N > PCNN_OMP_MIN)
     for (int bp = 0; bp < B * P; bp++) {
         const real *vb = v + (size_t)(bp / P) * N;
@@ -16,8 +17,9 @@ void cpu_add_rows(real *y, const real *v, int B, int P, int N)
 }
 
 PCNN_VECTOR
-void cpu_sum_rows(real *dv, const real *dy, int B, int P, int N)
+void cpu_sum_rows(pcnn_backend *be, real *dv, const real *dy, int B, int P, int N)
 {
+    (void)be;
     /* rows in memory order, one double accumulator per channel, channels in blocks that
      * fit the stack (nothing to allocate, so nothing that can fail) */
     enum { BLOCK = 512 };

@@ -8,65 +8,77 @@
  * kh-1+oy below and kw-1+ox on the right. Where one of those is negative (the first
  * layer's vertical window, which skips the current row) and in the double-precision build
  * of the gradient checks, im2col + GEMM does it, with the same arithmetic as before.
- * Primitives are made once per shape and kept; the weights go through a reorder into the
+ * Primitives are made once per shape and kept in the instance's context (with the engine
+ * and stream); the weights go through a reorder into the
  * layout the primitive prefers on every call (a few hundred KB, next to MBs of
  * activations). oneDNN overwrites its outputs, so the accumulating backward passes write
- * into the scratch ws and add. */
-#include <stdio.h>
+ * into the scratch ws and add. A oneDNN call that fails records the failure in the
+ * instance and the convolution returns. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu.h"
 
-static void gemm_fwd(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws)
+static void gemm_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
+                     real beta, real *ws)
 {
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
-    cpu_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
-    cpu_gemm(0, 1, M, g->cout, K, 1, ws, K, w, K, beta, y, g->cout);
+    cpu_im2col(be, ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
+    cpu_gemm(be, 0, 1, M, g->cout, K, 1, ws, K, w, K, beta, y, g->cout);
 }
 
-static void gemm_bwd_data(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws)
+static void gemm_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
+                          const pcnn_conv *g, real *ws)
 {
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
-    cpu_gemm(0, 0, M, K, g->cout, 1, dy, g->cout, w, K, 0, ws, K);
-    cpu_col2im(dx, ws, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox);
+    cpu_gemm(be, 0, 0, M, K, g->cout, 1, dy, g->cout, w, K, 0, ws, K);
+    cpu_col2im(be, dx, ws, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox);
 }
 
-static void gemm_bwd_filter(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws)
+static void gemm_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
+                            const pcnn_conv *g, real *ws)
 {
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
-    cpu_im2col(ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
-    cpu_gemm(1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
+    cpu_im2col(be, ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
+    cpu_gemm(be, 1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
 }
 
 #ifdef PCNN_DOUBLE
-void cpu_conv_fwd(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws)
+int cpu_conv_open(pcnn_backend *be)
 {
-    gemm_fwd(y, x, w, g, beta, ws);
+    be->ctx = NULL;
+    return 0;
 }
-void cpu_conv_bwd_data(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws)
+void cpu_conv_close(pcnn_backend *be) { (void)be; }
+void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g, real beta,
+                  real *ws)
 {
-    gemm_bwd_data(dx, dy, w, g, ws);
+    gemm_fwd(be, y, x, w, g, beta, ws);
 }
-void cpu_conv_bwd_filter(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws)
+void cpu_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
+                       const pcnn_conv *g, real *ws)
 {
-    gemm_bwd_filter(dw, dy, x, g, ws);
+    gemm_bwd_data(be, dx, dy, w, g, ws);
+}
+void cpu_conv_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
+                         const pcnn_conv *g, real *ws)
+{
+    gemm_bwd_filter(be, dw, dy, x, g, ws);
 }
 #else
 #include <oneapi/dnnl/dnnl.h>
 
-static void check(dnnl_status_t st, const char *what)
+/* 1 when a oneDNN call succeeded; else records it in be (the first failure) and gives 0 */
+static int ok(pcnn_backend *be, dnnl_status_t st, const char *call, int line)
 {
-    if (st == dnnl_success) return;
-    fprintf(stderr, "pcnn: oneDNN error %d in %s\n", (int)st, what); /* a bug, not bad input */
-    abort();
+    if (st == dnnl_success) return 1;
+    pcnn_backend_fail(be, "oneDNN error %d in %s at %s:%d", (int)st, call, __FILE__, line);
+    return 0;
 }
-#define OK(call) check((call), #call)
-
-static dnnl_engine_t engine;
-static dnnl_stream_t stream;
+#define OK(call) ok(be, (call), #call, __LINE__)
 
 enum { FWD, FWD_SUM, DATA, FILTER, KINDS };
+enum { PLANS = 128 }; /* more shapes than any model has; beyond, the oldest is remade */
 
 typedef struct {
     pcnn_conv g;
@@ -78,36 +90,53 @@ typedef struct {
     dnnl_memory_t x, y, w_user, w_prim;
 } plan;
 
-static void md(dnnl_memory_desc_t *d, int n, int c, int h, int w, dnnl_format_tag_t tag)
+/* the instance's context */
+typedef struct {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    plan plans[PLANS];
+    int nplans, next;
+} convs;
+
+static int md(pcnn_backend *be, dnnl_memory_desc_t *d, int n, int c, int h, int w,
+              dnnl_format_tag_t tag)
 {
     dnnl_dims_t dims = {n, c, h, w};
-    OK(dnnl_memory_desc_init_by_tag(d, 4, dims, dnnl_f32, tag));
+    return OK(dnnl_memory_desc_init_by_tag(d, 4, dims, dnnl_f32, tag));
+}
+
+/* x (B,cin,H,W), y (B,cout,H,W) in NHWC, weights (cout,cin,kh,kw) in the layout wtag */
+static int mds(pcnn_backend *be, dnnl_memory_desc_t *x, dnnl_memory_desc_t *y,
+               dnnl_memory_desc_t *w, const pcnn_conv *g, int kh, dnnl_format_tag_t wtag)
+{
+    return md(be, x, g->B, g->cin, g->H, g->W, dnnl_nhwc) && md(be, y, g->B, g->cout, g->H, g->W, dnnl_nhwc) &&
+           md(be, w, g->cout, g->cin, kh, g->kw, wtag);
 }
 
 /* The forward primitive descriptor of a shape (also the hint of the backward ones);
  * NULL when oneDNN has no implementation or the padding would be negative. */
-static dnnl_primitive_desc_t forward_pd(const pcnn_conv *g, int kh, dnnl_prop_kind_t prop, int sum)
+static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, int kh, dnnl_prop_kind_t prop,
+                                        int sum)
 {
+    convs *c = be->ctx;
     dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
     if (pad_r[0] < 0 || pad_r[1] < 0) return NULL;
     dnnl_memory_desc_t x, y, w;
-    md(&x, g->B, g->cin, g->H, g->W, dnnl_nhwc);
-    md(&y, g->B, g->cout, g->H, g->W, dnnl_nhwc);
-    md(&w, g->cout, g->cin, kh, g->kw, dnnl_format_tag_any);
+    if (!mds(be, &x, &y, &w, g, kh, dnnl_format_tag_any)) return NULL;
     dnnl_convolution_desc_t cd;
     if (dnnl_convolution_forward_desc_init(&cd, prop, dnnl_convolution_direct, &x, &w, NULL, &y, strides,
                                            pad_l, pad_r) != dnnl_success)
         return NULL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
-    if (sum) { /* y = conv + y */
-        OK(dnnl_primitive_attr_create(&attr));
-        OK(dnnl_post_ops_create(&po));
-        OK(dnnl_post_ops_append_sum(po, 1.0f));
-        OK(dnnl_primitive_attr_set_post_ops(attr, po));
+    if (sum && !(OK(dnnl_primitive_attr_create(&attr)) && OK(dnnl_post_ops_create(&po)) && /* y = conv + y */
+                 OK(dnnl_post_ops_append_sum(po, 1.0f)) && OK(dnnl_primitive_attr_set_post_ops(attr, po)))) {
+        if (po) dnnl_post_ops_destroy(po);
+        if (attr) dnnl_primitive_attr_destroy(attr);
+        return NULL;
     }
     dnnl_primitive_desc_t pd = NULL;
-    if (dnnl_primitive_desc_create(&pd, &cd, attr, engine, NULL) != dnnl_success) pd = NULL;
+    if (dnnl_primitive_desc_create(&pd, &cd, attr, c->engine, NULL) != dnnl_success) pd = NULL;
     if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return pd;
@@ -115,21 +144,22 @@ static dnnl_primitive_desc_t forward_pd(const pcnn_conv *g, int kh, dnnl_prop_ki
 
 /* The backward primitive descriptor (DATA or FILTER) of a shape computed with kernel
  * height kh; NULL where oneDNN has none. */
-static dnnl_primitive_desc_t backward_pd(const pcnn_conv *g, int kh, int kind)
+static dnnl_primitive_desc_t backward_pd(pcnn_backend *be, const pcnn_conv *g, int kh, int kind)
 {
-    dnnl_primitive_desc_t fpd = forward_pd(g, kh, dnnl_forward_training, 0);
+    convs *c = be->ctx;
+    dnnl_primitive_desc_t fpd = forward_pd(be, g, kh, dnnl_forward_training, 0);
     if (!fpd) return NULL;
     dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
     dnnl_memory_desc_t x, y, w;
-    md(&x, g->B, g->cin, g->H, g->W, dnnl_nhwc);
-    md(&y, g->B, g->cout, g->H, g->W, dnnl_nhwc);
-    md(&w, g->cout, g->cin, kh, g->kw, dnnl_format_tag_any);
-    dnnl_convolution_desc_t cd;
-    dnnl_status_t st = kind == DATA
-        ? dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &x, &w, &y, strides, pad_l, pad_r)
-        : dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &x, &w, NULL, &y, strides, pad_l, pad_r);
     dnnl_primitive_desc_t pd = NULL;
-    if (st == dnnl_success && dnnl_primitive_desc_create(&pd, &cd, NULL, engine, fpd) != dnnl_success) pd = NULL;
+    if (mds(be, &x, &y, &w, g, kh, dnnl_format_tag_any)) {
+        dnnl_convolution_desc_t cd;
+        dnnl_status_t st = kind == DATA
+            ? dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &x, &w, &y, strides, pad_l, pad_r)
+            : dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &x, &w, NULL, &y, strides, pad_l, pad_r);
+        if (st == dnnl_success && dnnl_primitive_desc_create(&pd, &cd, NULL, c->engine, fpd) != dnnl_success)
+            pd = NULL;
+    }
     dnnl_primitive_desc_destroy(fpd);
     return pd;
 }
@@ -141,41 +171,46 @@ static int avx512(const_dnnl_primitive_desc_t pd)
            strstr(impl, "avx512");
 }
 
-static dnnl_primitive_t reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)
+static dnnl_primitive_t reorder(pcnn_backend *be, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)
 {
+    convs *c = be->ctx;
     dnnl_primitive_desc_t rpd;
-    dnnl_primitive_t r;
-    OK(dnnl_reorder_primitive_desc_create(&rpd, from, engine, to, engine, NULL));
-    OK(dnnl_primitive_create(&r, rpd));
+    dnnl_primitive_t r = NULL;
+    if (!OK(dnnl_reorder_primitive_desc_create(&rpd, from, c->engine, to, c->engine, NULL))) return NULL;
+    if (!OK(dnnl_primitive_create(&r, rpd))) r = NULL;
     dnnl_primitive_desc_destroy(rpd);
     return r;
 }
 
-static plan *plan_for(const pcnn_conv *g, int kind)
+/* frees what a plan holds (all of it may be NULL) */
+static void plan_clear(plan *p)
 {
-    static plan plans[128];
-    static int nplans, next;
-    for (int i = 0; i < nplans; i++)
-        if (plans[i].kind == kind && !memcmp(&plans[i].g, g, sizeof *g)) return &plans[i];
-    if (!engine) {
-        OK(dnnl_engine_create(&engine, dnnl_cpu, 0));
-        OK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
-    }
-    plan *p = &plans[next];
-    if (nplans == 128 && p->prim) { /* more shapes than any model has: recycle the oldest */
-        dnnl_primitive_destroy(p->prim), dnnl_primitive_destroy(p->w_reorder);
-        dnnl_memory_destroy(p->x), dnnl_memory_destroy(p->y);
-        dnnl_memory_destroy(p->w_user), dnnl_memory_destroy(p->w_prim);
-    }
-    next = (next + 1) % 128;
-    if (nplans < 128) nplans++;
+    dnnl_primitive_destroy(p->prim), dnnl_primitive_destroy(p->w_reorder);
+    dnnl_memory_destroy(p->x), dnnl_memory_destroy(p->y);
+    dnnl_memory_destroy(p->w_user), dnnl_memory_destroy(p->w_prim);
     memset(p, 0, sizeof *p);
+}
+
+/* The plan of a shape, made on first use; unusable (im2col + GEMM) where oneDNN declines
+ * it. NULL when a oneDNN call failed (recorded in be). */
+static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
+{
+    convs *c = be->ctx;
+    for (int i = 0; i < c->nplans; i++)
+        if (c->plans[i].kind == kind && !memcmp(&c->plans[i].g, g, sizeof *g)) return &c->plans[i];
+    if (!c->engine && !(OK(dnnl_engine_create(&c->engine, dnnl_cpu, 0)) &&
+                        OK(dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags))))
+        return NULL;
+    plan *p = &c->plans[c->next];
+    plan_clear(p);
+    c->next = (c->next + 1) % PLANS;
+    if (c->nplans < PLANS) c->nplans++;
     p->g = *g;
     p->kind = kind;
 
     p->kh = g->kh;
-    dnnl_primitive_desc_t pd = kind <= FWD_SUM ? forward_pd(g, g->kh, dnnl_forward_inference, kind == FWD_SUM)
-                                               : backward_pd(g, g->kh, kind);
+    dnnl_primitive_desc_t pd = kind <= FWD_SUM ? forward_pd(be, g, g->kh, dnnl_forward_inference, kind == FWD_SUM)
+                                               : backward_pd(be, g, g->kh, kind);
     /* For the vertical window (padded above only) oneDNN 2.6 has only its AVX2
      * backward-weights kernel, 1.5x slower on an AVX-512 CPU than its AVX-512 one on the
      * window extended to as many rows below as above (tests/bench/README.md). Those extra
@@ -183,7 +218,7 @@ static plan *plan_for(const pcnn_conv *g, int kind)
     if (pd && kind == FILTER && -g->oy > g->kh - 1 + g->oy && !avx512(pd) &&
         dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core) {
         int kh = 1 - 2 * g->oy; /* rows i+oy .. i-oy */
-        dnnl_primitive_desc_t wide = backward_pd(g, kh, kind);
+        dnnl_primitive_desc_t wide = backward_pd(be, g, kh, kind);
         if (wide && avx512(wide)) {
             dnnl_primitive_desc_destroy(pd);
             pd = wide, p->kh = kh;
@@ -191,83 +226,104 @@ static plan *plan_for(const pcnn_conv *g, int kind)
             dnnl_primitive_desc_destroy(wide);
         }
     }
-    if (!pd) return p;
+    if (!pd) return be->failed ? NULL : p;
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(
         pd, kind == FILTER ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
     dnnl_memory_desc_t x, y, wu;
-    md(&x, g->B, g->cin, g->H, g->W, dnnl_nhwc);
-    md(&y, g->B, g->cout, g->H, g->W, dnnl_nhwc);
-    md(&wu, g->cout, g->cin, p->kh, g->kw, dnnl_oihw);
-    OK(dnnl_memory_create(&p->x, &x, engine, DNNL_MEMORY_NONE));
-    OK(dnnl_memory_create(&p->y, &y, engine, DNNL_MEMORY_NONE));
-    OK(dnnl_memory_create(&p->w_user, &wu, engine, DNNL_MEMORY_NONE));
-    OK(dnnl_memory_create(&p->w_prim, wmd, engine, DNNL_MEMORY_ALLOCATE));
-    p->w_reorder = kind == FILTER ? reorder(wmd, &wu) : reorder(&wu, wmd);
-    OK(dnnl_primitive_create(&p->prim, pd));
+    if (mds(be, &x, &y, &wu, g, p->kh, dnnl_oihw) && OK(dnnl_memory_create(&p->x, &x, c->engine, DNNL_MEMORY_NONE)) &&
+        OK(dnnl_memory_create(&p->y, &y, c->engine, DNNL_MEMORY_NONE)) &&
+        OK(dnnl_memory_create(&p->w_user, &wu, c->engine, DNNL_MEMORY_NONE)) &&
+        OK(dnnl_memory_create(&p->w_prim, wmd, c->engine, DNNL_MEMORY_ALLOCATE)) &&
+        (p->w_reorder = kind == FILTER ? reorder(be, wmd, &wu) : reorder(be, &wu, wmd)) &&
+        OK(dnnl_primitive_create(&p->prim, pd)))
+        p->usable = 1;
     dnnl_primitive_desc_destroy(pd);
-    p->usable = 1;
-    return p;
+    return be->failed ? NULL : p;
 }
 
-static void run(dnnl_primitive_t prim, int n, const dnnl_exec_arg_t *args)
+static int run(pcnn_backend *be, dnnl_primitive_t prim, int n, const dnnl_exec_arg_t *args)
 {
-    OK(dnnl_primitive_execute(prim, stream, n, args));
-    OK(dnnl_stream_wait(stream));
+    convs *c = be->ctx;
+    return OK(dnnl_primitive_execute(prim, c->stream, n, args)) && OK(dnnl_stream_wait(c->stream));
 }
 
-void cpu_conv_fwd(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws)
+int cpu_conv_open(pcnn_backend *be)
 {
-    plan *p = (beta == 0 || beta == 1) ? plan_for(g, beta == 0 ? FWD : FWD_SUM) : NULL;
-    if (!p || !p->usable) {
-        gemm_fwd(y, x, w, g, beta, ws);
+    be->ctx = calloc(1, sizeof(convs));
+    if (be->ctx) return 0;
+    pcnn_backend_fail(be, "out of memory for the CPU backend");
+    return -1;
+}
+
+void cpu_conv_close(pcnn_backend *be)
+{
+    convs *c = be->ctx;
+    if (!c) return;
+    for (int i = 0; i < c->nplans; i++) plan_clear(&c->plans[i]);
+    if (c->stream) dnnl_stream_destroy(c->stream);
+    if (c->engine) dnnl_engine_destroy(c->engine);
+    free(c);
+    be->ctx = NULL;
+}
+
+/* points the plan's memory objects at this call's buffers */
+static int bind(pcnn_backend *be, plan *p, const real *x, const real *y, const real *w)
+{
+    return OK(dnnl_memory_set_data_handle(p->x, (void *)x)) && OK(dnnl_memory_set_data_handle(p->y, (void *)y)) &&
+           OK(dnnl_memory_set_data_handle(p->w_user, (void *)w));
+}
+
+void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
+                  real beta, real *ws)
+{
+    if (beta != 0 && beta != 1) {
+        gemm_fwd(be, y, x, w, g, beta, ws);
         return;
     }
-    OK(dnnl_memory_set_data_handle(p->x, (void *)x));
-    OK(dnnl_memory_set_data_handle(p->y, y));
-    OK(dnnl_memory_set_data_handle(p->w_user, (void *)w));
+    plan *p = plan_for(be, g, beta == 0 ? FWD : FWD_SUM);
+    if (!p) return;
+    if (!p->usable) {
+        gemm_fwd(be, y, x, w, g, beta, ws);
+        return;
+    }
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_user}, {DNNL_ARG_TO, p->w_prim}};
-    run(p->w_reorder, 2, r);
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, p->x}, {DNNL_ARG_WEIGHTS, p->w_prim}, {DNNL_ARG_DST, p->y}};
-    run(p->prim, 3, a);
+    if (bind(be, p, x, y, w) && run(be, p->w_reorder, 2, r)) run(be, p->prim, 3, a);
 }
 
-void cpu_conv_bwd_data(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws)
+void cpu_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
+                       const pcnn_conv *g, real *ws)
 {
-    plan *p = plan_for(g, DATA);
+    plan *p = plan_for(be, g, DATA);
+    if (!p) return;
     if (!p->usable) {
-        gemm_bwd_data(dx, dy, w, g, ws);
+        gemm_bwd_data(be, dx, dy, w, g, ws);
         return;
     }
-    OK(dnnl_memory_set_data_handle(p->x, ws));
-    OK(dnnl_memory_set_data_handle(p->y, (void *)dy));
-    OK(dnnl_memory_set_data_handle(p->w_user, (void *)w));
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_user}, {DNNL_ARG_TO, p->w_prim}};
-    run(p->w_reorder, 2, r);
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_SRC, p->x}, {DNNL_ARG_WEIGHTS, p->w_prim}, {DNNL_ARG_DIFF_DST, p->y}};
-    run(p->prim, 3, a);
-    cpu_add(dx, ws, (size_t)g->B * g->H * g->W * g->cin);
+    if (bind(be, p, ws, dy, w) && run(be, p->w_reorder, 2, r) && run(be, p->prim, 3, a))
+        cpu_add(be, dx, ws, (size_t)g->B * g->H * g->W * g->cin);
 }
 
-void cpu_conv_bwd_filter(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws)
+void cpu_conv_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
+                         const pcnn_conv *g, real *ws)
 {
-    plan *p = plan_for(g, FILTER);
+    plan *p = plan_for(be, g, FILTER);
+    if (!p) return;
     if (!p->usable) {
-        gemm_bwd_filter(dw, dy, x, g, ws);
+        gemm_bwd_filter(be, dw, dy, x, g, ws);
         return;
     }
-    OK(dnnl_memory_set_data_handle(p->x, (void *)x));
-    OK(dnnl_memory_set_data_handle(p->y, (void *)dy));
-    OK(dnnl_memory_set_data_handle(p->w_user, ws));
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, p->x}, {DNNL_ARG_DIFF_WEIGHTS, p->w_prim}, {DNNL_ARG_DIFF_DST, p->y}};
-    run(p->prim, 3, a);
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_prim}, {DNNL_ARG_TO, p->w_user}};
-    run(p->w_reorder, 2, r);
+    if (!(bind(be, p, x, dy, ws) && run(be, p->prim, 3, a) && run(be, p->w_reorder, 2, r))) return;
     if (p->kh == g->kh) {
-        cpu_add(dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
+        cpu_add(be, dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
         return;
     }
     /* the first kh rows of each (out, in) kernel of the wider window */
     const size_t pairs = (size_t)g->cout * g->cin, rows = (size_t)g->kh * g->kw;
-    for (size_t k = 0; k < pairs; k++) cpu_add(dw + k * rows, ws + k * p->kh * g->kw, rows);
+    for (size_t k = 0; k < pairs; k++) cpu_add(be, dw + k * rows, ws + k * p->kh * g->kw, rows);
 }
 #endif

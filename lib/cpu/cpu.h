@@ -16,40 +16,52 @@
 #define PCNN_VECTOR
 #endif
 
-void *cpu_alloc(size_t bytes);
-void cpu_release(void *p);
-void cpu_copy(void *dst, const void *src, size_t bytes);
-void cpu_zero(real *x, size_t n);
-void cpu_gemm(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
-              const real *B, int ldb, real beta, real *C, int ldc);
-void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
-                int oy, int ox, int i0, int i1, int j0, int j1);
-void cpu_im2col_strided(real *col, const real *x, const pcnn_window *g);
-void cpu_col2im_strided(real *dx, const real *col, const pcnn_window *g);
-void cpu_copy_rows(real *dst, int ldd, const real *src, int lds, int n, int rows, real beta);
-void cpu_conv_fwd(real *y, const real *x, const real *w, const pcnn_conv *g, real beta, real *ws);
-void cpu_conv_bwd_data(real *dx, const real *dy, const real *w, const pcnn_conv *g, real *ws);
-void cpu_conv_bwd_filter(real *dw, const real *dy, const real *x, const pcnn_conv *g, real *ws);
-void cpu_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh, int kw,
-                int oy, int ox);
-void cpu_add_rows(real *y, const real *v, int B, int P, int N);
-void cpu_sum_rows(real *dv, const real *dy, int B, int P, int N);
-void cpu_gate_fwd(real *y, const real *a, int M, int p);
-void cpu_gate_bwd(real *da, const real *a, const real *dy, int M, int p);
-void cpu_relu_fwd(real *y, const real *x, size_t n);
-void cpu_relu_bwd(real *dx, const real *x, const real *dy, size_t n);
-void cpu_add(real *y, const real *x, size_t n);
-void cpu_mul(real *x, const real *mask, size_t n);
-double cpu_sumsq(const real *x, size_t n);
-void cpu_average(real *avg, const real *w, size_t n, real decay);
-void cpu_dropout(real *x, size_t n, real rate, uint64_t seed);
-void cpu_levels_to_input(real *in, const uint8_t *x, int B, int C, int H, int W, int K);
-void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
-                      int C, int H, int W, int K, real scale);
-void cpu_adam(real *w, real *m, real *v, const real *g, size_t n, real lr, real b1, real b2,
-              real eps, int t, real gscale);
-void cpu_place(real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H, int W, int i, int j,
-               int c, int K);
-void cpu_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, real top_p,
-                const double *u);
+/* Each operation takes the instance (backend.h); only the convolutions use it, for their
+ * oneDNN primitives and to record a failure, so the others begin with (void)be. */
+void *cpu_alloc(pcnn_backend *be, size_t bytes);
+void cpu_release(pcnn_backend *be, void *p);
+void cpu_copy(pcnn_backend *be, void *dst, const void *src, size_t bytes);
+void cpu_zero(pcnn_backend *be, real *x, size_t n);
+void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha, const real *A,
+              int lda, const real *B, int ldb, real beta, real *C, int ldc);
+void cpu_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
+                int kw, int oy, int ox, int i0, int i1, int j0, int j1);
+void cpu_im2col_strided(pcnn_backend *be, real *col, const real *x, const pcnn_window *g);
+void cpu_col2im_strided(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g);
+void cpu_copy_rows(pcnn_backend *be, real *dst, int ldd, const real *src, int lds, int n, int rows,
+                   real beta);
+void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
+                  real beta, real *ws);
+void cpu_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
+                       const pcnn_conv *g, real *ws);
+void cpu_conv_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
+                         const pcnn_conv *g, real *ws);
+void cpu_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin, int kh,
+                int kw, int oy, int ox);
+void cpu_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N);
+void cpu_sum_rows(pcnn_backend *be, real *dv, const real *dy, int B, int P, int N);
+void cpu_gate_fwd(pcnn_backend *be, real *y, const real *a, int M, int p);
+void cpu_gate_bwd(pcnn_backend *be, real *da, const real *a, const real *dy, int M, int p);
+void cpu_relu_fwd(pcnn_backend *be, real *y, const real *x, size_t n);
+void cpu_relu_bwd(pcnn_backend *be, real *dx, const real *x, const real *dy, size_t n);
+void cpu_add(pcnn_backend *be, real *y, const real *x, size_t n);
+void cpu_mul(pcnn_backend *be, real *x, const real *mask, size_t n);
+double cpu_sumsq(pcnn_backend *be, const real *x, size_t n);
+void cpu_average(pcnn_backend *be, real *avg, const real *w, size_t n, real decay);
+void cpu_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed);
+void cpu_levels_to_input(pcnn_backend *be, real *in, const uint8_t *x, int B, int C, int H, int W,
+                         int K);
+void cpu_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *logits,
+                      const uint8_t *x, int B, int C, int H, int W, int K, real scale);
+void cpu_adam(pcnn_backend *be, real *w, real *m, real *v, const real *g, size_t n, real lr,
+              real b1, real b2, real eps, int t, real gscale);
+void cpu_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
+               int W, int i, int j, int c, int K);
+void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
+                real top_p, const double *u);
+
+/* The instance's context: conv.c's oneDNN engine, stream and primitives (NULL in the
+ * double-precision build, which has none). -1 with be failed when it cannot be made. */
+int cpu_conv_open(pcnn_backend *be);
+void cpu_conv_close(pcnn_backend *be);
 #endif

@@ -3,8 +3,9 @@
 #include "cpu.h"
 #include "../dropmask.h"
 
-void cpu_dropout(real *x, size_t n, real rate, uint64_t seed)
+void cpu_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed)
 {
+    (void)be;
     const uint32_t r24 = pcnn_drop_rate24(rate);
     const real scale = (real)(1 / (1 - (double)r24 / 16777216.0));
 #pragma omp parallel for schedule(static) if (n > PCNN_OMP_MIN)

@@ -45,15 +45,17 @@ static inline void gate_row_bwd(real *restrict df, real *restrict dg, const real
 }
 
 PCNN_VECTOR
-void cpu_gate_fwd(real *y, const real *a, int M, int p)
+void cpu_gate_fwd(pcnn_backend *be, real *y, const real *a, int M, int p)
 {
+    (void)be;
 #pragma omp parallel for schedule(static) if ((size_t)M * p > PCNN_OMP_MIN)
     for (int m = 0; m < M; m++) gate_row(y + (size_t)m * p, a + (size_t)m * 2 * p, a + (size_t)m * 2 * p + p, p);
 }
 
 PCNN_VECTOR
-void cpu_gate_bwd(real *da, const real *a, const real *dy, int M, int p)
+void cpu_gate_bwd(pcnn_backend *be, real *da, const real *a, const real *dy, int M, int p)
 {
+    (void)be;
 #pragma omp parallel for schedule(static) if ((size_t)M * p > PCNN_OMP_MIN)
     for (int m = 0; m < M; m++) {
         const real *f = a + (size_t)m * 2 * p;

@@ -4,9 +4,10 @@
 #include "cpu.h"
 
 PCNN_VECTOR
-void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, int kw,
-                int oy, int ox, int i0, int i1, int j0, int j1)
+void cpu_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
+                int kw, int oy, int ox, int i0, int i1, int j0, int j1)
 {
+    (void)be;
     const int taps = kh * kw, ncol = cin * taps, RH = i1 - i0, RW = j1 - j0;
 #pragma omp parallel for schedule(static) if ((size_t)B * RH * RW * ncol > PCNN_OMP_MIN)
     for (int bi = 0; bi < B * RH; bi++) {
@@ -30,9 +31,10 @@ void cpu_im2col(real *col, const real *x, int B, int H, int W, int cin, int kh, 
 }
 
 PCNN_VECTOR
-void cpu_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh, int kw,
-                int oy, int ox)
+void cpu_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin, int kh,
+                int kw, int oy, int ox)
 {
+    (void)be;
     const int taps = kh * kw, ncol = cin * taps;
     /* Gather form: every input pixel sums the rows that read it, so threads never
      * write the same element. */
@@ -56,8 +58,9 @@ void cpu_col2im(real *dx, const real *col, int B, int H, int W, int cin, int kh,
 }
 
 /* Strided windows of the small nets (lib/convnet.c): few pixels, so no threads. */
-void cpu_im2col_strided(real *col, const real *x, const pcnn_window *g)
+void cpu_im2col_strided(pcnn_backend *be, real *col, const real *x, const pcnn_window *g)
 {
+    (void)be;
     const int taps = g->kh * g->kw, ncol = g->cin * taps;
     for (int b = 0; b < g->B; b++)
         for (int i = 0; i < g->Ho; i++)
@@ -76,8 +79,9 @@ void cpu_im2col_strided(real *col, const real *x, const pcnn_window *g)
             }
 }
 
-void cpu_col2im_strided(real *dx, const real *col, const pcnn_window *g)
+void cpu_col2im_strided(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g)
 {
+    (void)be;
     const int taps = g->kh * g->kw, ncol = g->cin * taps;
     for (int b = 0; b < g->B; b++)
         for (int i = 0; i < g->Ho; i++)

@@ -44,9 +44,10 @@ static int nucleus_last(const double *e, int K, double need)
     return last;
 }
 
-void cpu_sample(uint8_t *out, const real *logits, int R, int K, int ld, real T, real top_p,
-                const double *u)
+void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
+                real top_p, const double *u)
 {
+    (void)be;
     for (int r = 0; r < R; r++) {
         const real *z = logits + (size_t)r * ld;
         real mx = z[0];

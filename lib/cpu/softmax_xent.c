@@ -4,9 +4,10 @@
 #include "fastmath.h"
 
 PCNN_VECTOR
-void cpu_softmax_xent(real *nll, real *dlogits, const real *logits, const uint8_t *x, int B,
-                      int C, int H, int W, int K, real scale)
+void cpu_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *logits,
+                      const uint8_t *x, int B, int C, int H, int W, int K, real scale)
 {
+    (void)be;
     const int P = H * W;
     for (int b = 0; b < B; b++) {
         double total = 0;

@@ -20,10 +20,12 @@ load helpers
 #include <stdio.h>
 int main(int argc, char **argv)
 {
-    pcnn_model *m = pcnn_model_load(argv[1]);
+    pcnn_backend *be = pcnn_backend_open("cpu");
+    pcnn_model *m = be ? pcnn_model_load(be, argv[1]) : NULL;
     if (!m) { fprintf(stderr, "%s\n", pcnn_errstr()); return 1; }
     printf("%zu\n", pcnn_model_nparams(m));
     pcnn_model_free(m);
+    pcnn_backend_close(be);
     return argc > 2;
 }
 C

@@ -13,6 +13,8 @@
 
 #include "pcnn.h"
 
+static pcnn_backend *device; /* PCNN_DEVICE, the CPU by default */
+
 static double now(void)
 {
     struct timespec ts;
@@ -54,7 +56,7 @@ static void bench_gemm(void)
 
 static pcnn_model *new_model(const pcnn_hparams *hp)
 {
-    pcnn_model *m = pcnn_model_new(hp, 1);
+    pcnn_model *m = pcnn_model_new(device, hp, 1);
     if (!m) {
         fprintf(stderr, "bench: %s\n", pcnn_errstr());
         exit(1);
@@ -129,8 +131,9 @@ int main(int argc, char **argv)
     }
     pcnn_hparams hp;
     int batch;
-    const char *dev = getenv("PCNN_DEVICE"), *used;
-    if (pcnn_device_select(dev ? dev : "cpu", &used) != 0) {
+    const char *dev = getenv("PCNN_DEVICE") ? getenv("PCNN_DEVICE") : "cpu";
+    device = pcnn_backend_open(dev);
+    if (!device || (!strcmp(dev, "cuda") && strcmp(pcnn_backend_name(device), "cuda"))) {
         fprintf(stderr, "bench: device %s not usable\n", dev);
         return 1;
     }
@@ -138,5 +141,6 @@ int main(int argc, char **argv)
     else if (argc == 3 && !strcmp(argv[1], "train") && !config(argv[2], &hp, &batch)) bench_train(argv[2], hp, batch);
     else if (argc == 3 && !strcmp(argv[1], "sample") && !config(argv[2], &hp, &batch)) bench_sample(argv[2], hp);
     else return 2;
+    pcnn_backend_close(device);
     return 0;
 }

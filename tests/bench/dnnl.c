@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "pcnn.h"
 
 #define OK(call) do { dnnl_status_t st_ = (call); if (st_ != dnnl_success) { \
     fprintf(stderr, "dnnl: %s failed (%d)\n", #call, (int)st_); exit(1); } } while (0)
@@ -27,7 +28,7 @@ static double now(void)
 int main(void)
 {
     enum { B = 64, H = 28, W = 28, CI = 64, CO = 128, KH = 3, KW = 5 };
-    const pcnn_backend *cpu = pcnn_backend_cpu();
+    pcnn_backend *cpu = pcnn_backend_open("cpu");
     const size_t M = (size_t)B * H * W, K = (size_t)CI * KH * KW;
     float *x = malloc(M * CI * sizeof *x), *w = malloc((size_t)CO * K * sizeof *w);
     float *y = malloc(M * CO * sizeof *y), *col = malloc(M * K * sizeof *col);
@@ -72,12 +73,12 @@ int main(void)
     double best[3] = {1e9, 1e9, 1e9};
     for (int rep = 0; rep < 5; rep++) {
         double t = now();
-        cpu->im2col(col, x, B, H, W, CI, KH, KW, -2, -2, 0, H, 0, W);
-        cpu->gemm(0, 1, (int)M, CO, (int)K, 1, col, (int)K, w, (int)K, 0, y, CO);
+        be_im2col(cpu, col, x, B, H, W, CI, KH, KW, -2, -2, 0, H, 0, W);
+        be_gemm(cpu, 0, 1, (int)M, CO, (int)K, 1, col, (int)K, w, (int)K, 0, y, CO);
         t = now() - t;
         if (t < best[0]) best[0] = t;
         t = now();
-        cpu->im2col(col, x, B, H, W, CI, KH, KW, -2, -2, 0, H, 0, W);
+        be_im2col(cpu, col, x, B, H, W, CI, KH, KW, -2, -2, 0, H, 0, W);
         OK(dnnl_sgemm('N', 'T', (dnnl_dim_t)M, CO, (dnnl_dim_t)K, 1, col, (dnnl_dim_t)K, w, (dnnl_dim_t)K, 0, y, CO));
         t = now() - t;
         if (t < best[1]) best[1] = t;
@@ -96,5 +97,6 @@ int main(void)
     printf("vertical conv forward (batch 64, 28x28, 64->128, 3x5), GFLOP/s: im2col + OpenBLAS %.1f, "
            "im2col + oneDNN sgemm %.1f, oneDNN direct %.1f (%s); largest difference %.2g\n",
            flop / best[0] * 1e-9, flop / best[1] * 1e-9, flop / best[2] * 1e-9, impl, maxd);
+    pcnn_backend_close(cpu);
     return 0;
 }

@@ -32,7 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_path(".pcnn");
     fuzz_write(path, data, size);
-    pcnn_model *m = pcnn_model_load(path);
+    static pcnn_backend *cpu; /* one for the whole run, as a program opens one */
+    if (!cpu && !(cpu = pcnn_backend_open("cpu"))) {
+        fprintf(stderr, "fuzz: %s\n", pcnn_errstr());
+        abort();
+    }
+    pcnn_model *m = pcnn_model_load(cpu, path);
     int loaded = m != NULL;
     if (m) {
         pcnn_hparams hp = *pcnn_model_hparams(m);

@@ -10,13 +10,15 @@
 #include "check.h"
 #include "model-impl.h"
 
+static pcnn_backend *cpu; /* the device of every model here, opened in main */
+
 /* S > 0: h reaches the layers as s = m(h); enc: the model has an encoder, whose h is
  * here given (fixed), as when decoding: h of the same image may see all of it, by design */
 static void run_case(int C, int n, int L, int D, int K, int S, int enc)
 {
     const int H = 5, W = 6;
     pcnn_hparams hp = {.L = L, .p = 6, .n = n, .C = C, .H = H, .W = W, .K = K, .D = D, .S = S, .encoder = enc, .q = 3};
-    pcnn_model *m = pcnn_model_new(&hp, 99);
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 99);
     CHECK(m != NULL, "model: %s", pcnn_errstr());
     if (!m) return;
     /* random, non-zero biases too (the masks must hold whatever the weights are) */
@@ -68,6 +70,11 @@ static void run_case(int C, int n, int L, int D, int K, int S, int enc)
 
 int main(void)
 {
+    cpu = pcnn_backend_open("cpu");
+    if (!cpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
     run_case(1, 3, 5, 0, 4, 0, 0);
     run_case(3, 3, 5, 0, 4, 0, 0);
     run_case(1, 5, 3, 3, 2, 0, 0);
@@ -77,5 +84,6 @@ int main(void)
     run_case(3, 5, 3, 4, 5, 3, 0);
     run_case(1, 3, 5, 4, 4, 0, 1); /* autoencoder, dense and spatial */
     run_case(3, 5, 3, 4, 5, 2, 1);
+    pcnn_backend_close(cpu);
     return check_summary("test_causality");
 }

@@ -10,6 +10,9 @@
 
 #include "check.h"
 #include "backend.h"
+#include "pcnn.h"
+
+static pcnn_backend *cpu; /* the device of every model here, opened in main */
 
 static uint64_t rng = 7;
 static float urand(void)
@@ -33,7 +36,7 @@ static void compare(const char *what, const pcnn_conv *g, const float *got, cons
 
 static void run(pcnn_conv g)
 {
-    const pcnn_backend *be = pcnn_backend_cpu();
+    pcnn_backend *be = cpu;
     const size_t M = (size_t)g.B * g.H * g.W, nx = M * g.cin, ny = M * g.cout;
     const size_t nw = (size_t)g.cout * g.cin * g.kh * g.kw;
     float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *y = malloc(ny * sizeof *y);
@@ -61,22 +64,28 @@ static void run(pcnn_conv g)
                                     rdx[(((size_t)b * g.H + yy) * g.W + xx) * g.cin + c] += dy[yo] * w[wi];
                             }
                 }
-    be->conv_fwd(y, x, w, &g, 0, ws);
+    be_conv_fwd(be, y, x, w, &g, 0, ws);
     compare("forward", &g, y, ry, ny);
     for (size_t i = 0; i < ny; i++) ry[i] += y[i]; /* beta 1: the same again on top */
-    be->conv_fwd(y, x, w, &g, 1, ws);
+    be_conv_fwd(be, y, x, w, &g, 1, ws);
     compare("forward, beta 1", &g, y, ry, ny);
-    be->conv_bwd_data(dx, dy, w, &g, ws);
+    be_conv_bwd_data(be, dx, dy, w, &g, ws);
     compare("backward data", &g, dx, rdx, nx);
-    be->conv_bwd_filter(dw, dy, x, &g, ws);
+    be_conv_bwd_filter(be, dw, dy, x, &g, ws);
     compare("backward filter", &g, dw, rdw, nw);
     free(x), free(w), free(y), free(dy), free(dx), free(dw), free(ws), free(ry), free(rdx), free(rdw);
 }
 
 int main(void)
 {
+    cpu = pcnn_backend_open("cpu");
+    if (!cpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
     run((pcnn_conv){4, 12, 12, 64, 128, 3, 5, -2, -2}); /* vertical, layers >= 1 */
     run((pcnn_conv){4, 12, 12, 3, 128, 3, 5, -3, -2});  /* vertical, first layer */
     run((pcnn_conv){4, 12, 12, 64, 128, 1, 3, 0, -2});  /* horizontal */
+    pcnn_backend_close(cpu);
     return check_summary("test_conv");
 }

@@ -17,7 +17,7 @@ int main(void)
 }
 #else
 
-static const pcnn_backend *cpu, *gpu;
+static pcnn_backend *cpu, *gpu;
 static uint64_t rng = 77;
 
 static real *host_rand(size_t n)
@@ -29,8 +29,8 @@ static real *host_rand(size_t n)
 
 static real *dev_copy(const real *h, size_t n)
 {
-    real *d = gpu->alloc(n * sizeof *d + 4);
-    gpu->to_device(d, h, n * sizeof *d);
+    real *d = be_alloc(gpu, n * sizeof *d + 4);
+    be_to_device(gpu, d, h, n * sizeof *d);
     return d;
 }
 
@@ -47,7 +47,7 @@ static real *dev_poison(size_t n)
 static void compare(const char *op, const real *want, const real *dev, size_t n, double tol)
 {
     real *got = malloc(n * sizeof *got + 4);
-    gpu->to_host(got, dev, n * sizeof *got);
+    be_to_host(gpu, got, dev, n * sizeof *got);
     double num = 0, den = 0, worst = 0;
     size_t nan = 0;
     for (size_t i = 0; i < n; i++) {
@@ -71,29 +71,29 @@ static void test_ops(void)
             int m = 37, n = 29, k = 41;
             real *A = host_rand((size_t)m * k), *Bm = host_rand((size_t)k * n), *Cc = host_rand((size_t)m * n);
             real *dA = dev_copy(A, (size_t)m * k), *dB = dev_copy(Bm, (size_t)k * n), *dC = dev_copy(Cc, (size_t)m * n);
-            cpu->gemm(ta, tb, m, n, k, 1.5f, A, ta ? m : k, Bm, tb ? k : n, 0.5f, Cc, n);
-            gpu->gemm(ta, tb, m, n, k, 1.5f, dA, ta ? m : k, dB, tb ? k : n, 0.5f, dC, n);
+            be_gemm(cpu, ta, tb, m, n, k, 1.5f, A, ta ? m : k, Bm, tb ? k : n, 0.5f, Cc, n);
+            be_gemm(gpu, ta, tb, m, n, k, 1.5f, dA, ta ? m : k, dB, tb ? k : n, 0.5f, dC, n);
             char name[32];
             snprintf(name, sizeof name, "gemm %c%c", ta ? 'T' : 'N', tb ? 'T' : 'N');
             compare(name, Cc, dC, (size_t)m * n, 1e-5);
-            free(A), free(Bm), free(Cc), gpu->release(dA), gpu->release(dB), gpu->release(dC);
+            free(A), free(Bm), free(Cc), be_release(gpu, dA), be_release(gpu, dB), be_release(gpu, dC);
         }
     /* im2col over the whole image and over one pixel; col2im */
     {
         int kh = 3, kw = 5, cin = C;
         size_t nx = (size_t)M * cin, nc = nx * kh * kw;
         real *x = host_rand(nx), *col = malloc(nc * sizeof *col), *dx = dev_copy(x, nx), *dcol = dev_poison(nc);
-        cpu->im2col(col, x, B, H, W, cin, kh, kw, -3, -2, 0, H, 0, W);
-        gpu->im2col(dcol, dx, B, H, W, cin, kh, kw, -3, -2, 0, H, 0, W);
+        be_im2col(cpu, col, x, B, H, W, cin, kh, kw, -3, -2, 0, H, 0, W);
+        be_im2col(gpu, dcol, dx, B, H, W, cin, kh, kw, -3, -2, 0, H, 0, W);
         compare("im2col", col, dcol, nc, 1e-7);
-        cpu->im2col(col, x, B, H, W, cin, 1, 3, 0, -2, 4, 5, 2, 3);
-        gpu->im2col(dcol, dx, B, H, W, cin, 1, 3, 0, -2, 4, 5, 2, 3);
+        be_im2col(cpu, col, x, B, H, W, cin, 1, 3, 0, -2, 4, 5, 2, 3);
+        be_im2col(gpu, dcol, dx, B, H, W, cin, 1, 3, 0, -2, 4, 5, 2, 3);
         compare("im2col pixel", col, dcol, (size_t)B * cin * 3, 1e-7);
         real *c2 = host_rand(nc), *dc2 = dev_copy(c2, nc);
-        cpu->col2im(x, c2, B, H, W, cin, kh, kw, -3, -2);
-        gpu->col2im(dx, dc2, B, H, W, cin, kh, kw, -3, -2);
+        be_col2im(cpu, x, c2, B, H, W, cin, kh, kw, -3, -2);
+        be_col2im(gpu, dx, dc2, B, H, W, cin, kh, kw, -3, -2);
         compare("col2im", x, dx, nx, 1e-6);
-        free(x), free(col), free(c2), gpu->release(dx), gpu->release(dcol), gpu->release(dc2);
+        free(x), free(col), free(c2), be_release(gpu, dx), be_release(gpu, dcol), be_release(gpu, dc2);
     }
     /* strided windows of the small nets: 4x4, stride 2, padding 1, odd size too */
     {
@@ -103,14 +103,14 @@ static void test_ops(void)
             const pcnn_window *g = &ws[k];
             size_t nx = (size_t)g->B * g->Hi * g->Wi * g->cin, nc = (size_t)g->B * g->Ho * g->Wo * g->cin * 16;
             real *x = host_rand(nx), *col = malloc(nc * sizeof *col), *dx = dev_copy(x, nx), *dcol = dev_poison(nc);
-            cpu->im2col_strided(col, x, g);
-            gpu->im2col_strided(dcol, dx, g);
+            be_im2col_strided(cpu, col, x, g);
+            be_im2col_strided(gpu, dcol, dx, g);
             compare("im2col_strided", col, dcol, nc, 1e-7);
             real *c2 = host_rand(nc), *dc2 = dev_copy(c2, nc);
-            cpu->col2im_strided(x, c2, g);
-            gpu->col2im_strided(dx, dc2, g);
+            be_col2im_strided(cpu, x, c2, g);
+            be_col2im_strided(gpu, dx, dc2, g);
             compare("col2im_strided", x, dx, nx, 1e-6);
-            free(x), free(col), free(c2), gpu->release(dx), gpu->release(dcol), gpu->release(dc2);
+            free(x), free(col), free(c2), be_release(gpu, dx), be_release(gpu, dcol), be_release(gpu, dc2);
         }
     }
     /* the three convolution geometries of the stacks, through cuDNN (or its fallback) */
@@ -122,110 +122,110 @@ static void test_ops(void)
             size_t nx = (size_t)M * g->cin, ny = (size_t)M * g->cout, nw = (size_t)g->cout * g->cin * g->kh * g->kw;
             size_t nws = nx * g->kh * g->kw;
             real *x = host_rand(nx), *w = host_rand(nw), *y = host_rand(ny), *dw = host_rand(nw);
-            real *ws = malloc(nws * sizeof *ws), *dws = gpu->alloc(nws * sizeof *dws);
+            real *ws = malloc(nws * sizeof *ws), *dws = be_alloc(gpu, nws * sizeof *dws);
             real *gx = dev_copy(x, nx), *gw = dev_copy(w, nw), *gy = dev_copy(y, ny), *gdw = dev_copy(dw, nw);
             char name[48];
-            cpu->conv_fwd(y, x, w, g, 0.5f, ws);
-            gpu->conv_fwd(gy, gx, gw, g, 0.5f, dws);
+            be_conv_fwd(cpu, y, x, w, g, 0.5f, ws);
+            be_conv_fwd(gpu, gy, gx, gw, g, 0.5f, dws);
             snprintf(name, sizeof name, "conv_fwd %dx%d", g->kh, g->kw);
             compare(name, y, gy, ny, 1e-5);
-            cpu->conv_bwd_data(x, y, w, g, ws);
-            gpu->conv_bwd_data(gx, gy, gw, g, dws);
+            be_conv_bwd_data(cpu, x, y, w, g, ws);
+            be_conv_bwd_data(gpu, gx, gy, gw, g, dws);
             snprintf(name, sizeof name, "conv_data %dx%d", g->kh, g->kw);
             compare(name, x, gx, nx, 1e-5);
-            cpu->conv_bwd_filter(dw, y, x, g, ws);
-            gpu->conv_bwd_filter(gdw, gy, gx, g, dws);
+            be_conv_bwd_filter(cpu, dw, y, x, g, ws);
+            be_conv_bwd_filter(gpu, gdw, gy, gx, g, dws);
             snprintf(name, sizeof name, "conv_filter %dx%d", g->kh, g->kw);
             compare(name, dw, gdw, nw, 1e-5);
             free(x), free(w), free(y), free(dw), free(ws);
-            gpu->release(dws), gpu->release(gx), gpu->release(gw), gpu->release(gy), gpu->release(gdw);
+            be_release(gpu, dws), be_release(gpu, gx), be_release(gpu, gw), be_release(gpu, gy), be_release(gpu, gdw);
         }
     }
     /* biases */
     {
         size_t n = (size_t)M * 2 * p;
         real *y = host_rand(n), *v = host_rand((size_t)B * 2 * p), *dy = dev_copy(y, n), *dv = dev_copy(v, (size_t)B * 2 * p);
-        cpu->add_rows(y, v, B, H * W, 2 * p);
-        gpu->add_rows(dy, dv, B, H * W, 2 * p);
+        be_add_rows(cpu, y, v, B, H * W, 2 * p);
+        be_add_rows(gpu, dy, dv, B, H * W, 2 * p);
         compare("add_rows", y, dy, n, 1e-7);
-        cpu->sum_rows(v, y, B, H * W, 2 * p);
-        gpu->sum_rows(dv, dy, B, H * W, 2 * p);
+        be_sum_rows(cpu, v, y, B, H * W, 2 * p);
+        be_sum_rows(gpu, dv, dy, B, H * W, 2 * p);
         compare("sum_rows", v, dv, (size_t)B * 2 * p, 1e-6);
         /* gate */
         real *g = malloc((size_t)M * p * sizeof *g), *dg = dev_poison((size_t)M * p);
-        cpu->gate_fwd(g, y, M, p);
-        gpu->gate_fwd(dg, dy, M, p);
+        be_gate_fwd(cpu, g, y, M, p);
+        be_gate_fwd(gpu, dg, dy, M, p);
         compare("gate_fwd", g, dg, (size_t)M * p, 1e-5);
         real *da = malloc(n * sizeof *da), *dda = dev_poison(n);
-        cpu->gate_bwd(da, y, g, M, p);
-        gpu->gate_bwd(dda, dy, dg, M, p);
+        be_gate_bwd(cpu, da, y, g, M, p);
+        be_gate_bwd(gpu, dda, dy, dg, M, p);
         compare("gate_bwd", da, dda, n, 1e-5);
         /* relu, add, mul, copy_rows, sumsq */
         real *r = malloc(n * sizeof *r), *dr = dev_poison(n);
-        cpu->relu_fwd(r, y, n);
-        gpu->relu_fwd(dr, dy, n);
+        be_relu_fwd(cpu, r, y, n);
+        be_relu_fwd(gpu, dr, dy, n);
         compare("relu_fwd", r, dr, n, 1e-7);
-        cpu->relu_bwd(r, y, da, n);
-        gpu->relu_bwd(dr, dy, dda, n);
+        be_relu_bwd(cpu, r, y, da, n);
+        be_relu_bwd(gpu, dr, dy, dda, n);
         compare("relu_bwd", r, dr, n, 1e-7);
-        cpu->add(r, y, n);
-        gpu->add(dr, dy, n);
+        be_add(cpu, r, y, n);
+        be_add(gpu, dr, dy, n);
         compare("add", r, dr, n, 1e-7);
         real *mask = host_rand(n), *dmask = dev_copy(mask, n);
-        cpu->mul(r, mask, n);
-        gpu->mul(dr, dmask, n);
+        be_mul(cpu, r, mask, n);
+        be_mul(gpu, dr, dmask, n);
         compare("mul", r, dr, n, 1e-7);
-        cpu->copy_rows(r + 3, 2 * p, y, 2 * p, p, M, 0.5f);
-        gpu->copy_rows(dr + 3, 2 * p, dy, 2 * p, p, M, 0.5f);
+        be_copy_rows(cpu, r + 3, 2 * p, y, 2 * p, p, M, 0.5f);
+        be_copy_rows(gpu, dr + 3, 2 * p, dy, 2 * p, p, M, 0.5f);
         compare("copy_rows", r, dr, n, 1e-7);
-        cpu->copy_rows(r, 2 * p, v, 0, 2 * p, M, 0);
-        gpu->copy_rows(dr, 2 * p, dv, 0, 2 * p, M, 0);
+        be_copy_rows(cpu, r, 2 * p, v, 0, 2 * p, M, 0);
+        be_copy_rows(gpu, dr, 2 * p, dv, 0, 2 * p, M, 0);
         compare("copy_rows bcast", r, dr, n, 1e-7);
-        double s1 = cpu->sumsq(y, n), s2 = gpu->sumsq(dy, n);
+        double s1 = be_sumsq(cpu, y, n), s2 = be_sumsq(gpu, dy, n);
         CHECK_CLOSE(s1, s2, 1e-6, "sumsq %g vs %g", s1, s2);
         /* adam */
         real *w = host_rand(n), *m1 = host_rand(n), *v1 = host_rand(n);
         for (size_t i = 0; i < n; i++) v1[i] = fabsf(v1[i]);
         real *dw = dev_copy(w, n), *dm1 = dev_copy(m1, n), *dv1 = dev_copy(v1, n);
-        cpu->adam(w, m1, v1, y, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 7, 0.5f);
-        gpu->adam(dw, dm1, dv1, dy, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 7, 0.5f);
+        be_adam(cpu, w, m1, v1, y, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 7, 0.5f);
+        be_adam(gpu, dw, dm1, dv1, dy, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 7, 0.5f);
         compare("adam w", w, dw, n, 1e-6);
         compare("adam m", m1, dm1, n, 1e-6);
         compare("adam v", v1, dv1, n, 1e-6);
         /* the weights' moving average; dropout, whose mask is a hash both sides compute */
-        cpu->average(m1, w, n, 0.99f);
-        gpu->average(dm1, dw, n, 0.99f);
+        be_average(cpu, m1, w, n, 0.99f);
+        be_average(gpu, dm1, dw, n, 0.99f);
         compare("average", m1, dm1, n, 1e-6);
-        cpu->dropout(r, n, 0.3f, 12345);
-        gpu->dropout(dr, n, 0.3f, 12345);
+        be_dropout(cpu, r, n, 0.3f, 12345);
+        be_dropout(gpu, dr, n, 0.3f, 12345);
         compare("dropout", r, dr, n, 1e-7);
         free(y), free(v), free(g), free(da), free(r), free(mask), free(w), free(m1), free(v1);
-        gpu->release(dy), gpu->release(dv), gpu->release(dg), gpu->release(dda), gpu->release(dr);
-        gpu->release(dmask), gpu->release(dw), gpu->release(dm1), gpu->release(dv1);
+        be_release(gpu, dy), be_release(gpu, dv), be_release(gpu, dg), be_release(gpu, dda), be_release(gpu, dr);
+        be_release(gpu, dmask), be_release(gpu, dw), be_release(gpu, dm1), be_release(gpu, dv1);
     }
     /* levels, softmax cross-entropy, sampling */
     {
         size_t npix = (size_t)B * C * H * W, nl = npix * K;
-        uint8_t *x = malloc(npix), *dx = gpu->alloc(npix);
+        uint8_t *x = malloc(npix), *dx = be_alloc(gpu, npix);
         for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
-        gpu->to_device(dx, x, npix);
+        be_to_device(gpu, dx, x, npix);
         real *in = malloc(npix * sizeof *in), *din = dev_poison(npix);
-        cpu->levels_to_input(in, x, B, C, H, W, K);
-        gpu->levels_to_input(din, dx, B, C, H, W, K);
+        be_levels_to_input(cpu, in, x, B, C, H, W, K);
+        be_levels_to_input(gpu, din, dx, B, C, H, W, K);
         compare("levels", in, din, npix, 1e-7);
         real *z = host_rand(nl), *dz = dev_copy(z, nl), *dl = malloc(nl * sizeof *dl), *ddl = dev_poison(nl);
         real nll[8], *dnll = dev_poison(B);
-        cpu->softmax_xent(nll, dl, z, x, B, C, H, W, K, 0.25f);
-        gpu->softmax_xent(dnll, ddl, dz, dx, B, C, H, W, K, 0.25f);
+        be_softmax_xent(cpu, nll, dl, z, x, B, C, H, W, K, 0.25f);
+        be_softmax_xent(gpu, dnll, ddl, dz, dx, B, C, H, W, K, 0.25f);
         compare("xent nll", nll, dnll, B, 1e-6);
         compare("xent grad", dl, ddl, nl, 1e-5);
-        double u[8], *du = gpu->alloc(sizeof u);
-        uint8_t d1[8], d2[8], *dd = gpu->alloc(8);
+        double u[8], *du = be_alloc(gpu, sizeof u);
+        uint8_t d1[8], d2[8], *dd = be_alloc(gpu, 8);
         for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng);
-        gpu->to_device(du, u, sizeof u);
-        cpu->sample(d1, z, B, K, K * C, 0.7f, 1, u);
-        gpu->sample(dd, dz, B, K, K * C, 0.7f, 1, du);
-        gpu->to_host(d2, dd, B);
+        be_to_device(gpu, du, u, sizeof u);
+        be_sample(cpu, d1, z, B, K, K * C, 0.7f, 1, u);
+        be_sample(gpu, dd, dz, B, K, K * C, 0.7f, 1, du);
+        be_to_host(gpu, d2, dd, B);
         CHECK(memcmp(d1, d2, B) == 0, "sample: CPU and CUDA draw differently");
         /* nucleus (top-p) sampling: 1000 rows of 200 levels, half of them with tied
          * logits (ties go to the lower level); exp's last bit may differ between the two
@@ -233,42 +233,42 @@ static void test_ops(void)
         {
             enum { R = 1000, K2 = 200 };
             real *zz = malloc((size_t)R * K2 * sizeof *zz);
-            double *uu = malloc(R * sizeof *uu), *duu = gpu->alloc(R * sizeof *duu);
-            uint8_t *o1 = malloc(R), *o2 = malloc(R), *doo = gpu->alloc(R);
+            double *uu = malloc(R * sizeof *uu), *duu = be_alloc(gpu, R * sizeof *duu);
+            uint8_t *o1 = malloc(R), *o2 = malloc(R), *doo = be_alloc(gpu, R);
             for (size_t i = 0; i < (size_t)R * K2; i++) {
                 double v = 4 * (2 * pcnn_rng_uniform(&rng) - 1);
                 zz[i] = (real)(i < (size_t)R * K2 / 2 ? v : floor(v));
             }
             for (int r = 0; r < R; r++) uu[r] = pcnn_rng_uniform(&rng);
             real *dzz = dev_copy(zz, (size_t)R * K2);
-            gpu->to_device(duu, uu, R * sizeof *uu);
+            be_to_device(gpu, duu, uu, R * sizeof *uu);
             const real tops[] = {0.9f, 0.5f, 1e-3f};
             for (int t = 0; t < 3; t++) {
-                cpu->sample(o1, zz, R, K2, K2, 0.8f, tops[t], uu);
+                be_sample(cpu, o1, zz, R, K2, K2, 0.8f, tops[t], uu);
                 memset(o2, 0xff, R); /* level 255 poisons: no draw of 200 levels is 255 */
-                gpu->to_device(doo, o2, R);
-                gpu->sample(doo, dzz, R, K2, K2, 0.8f, tops[t], duu);
-                gpu->to_host(o2, doo, R);
+                be_to_device(gpu, doo, o2, R);
+                be_sample(gpu, doo, dzz, R, K2, K2, 0.8f, tops[t], duu);
+                be_to_host(gpu, o2, doo, R);
                 int differ = 0;
                 for (int r = 0; r < R; r++) differ += o1[r] != o2[r];
                 CHECK(differ <= 1, "sample top_p %g: CPU and CUDA draw differently in %d of %d rows", tops[t], differ, R);
             }
             free(zz), free(uu), free(o1), free(o2);
-            gpu->release(duu), gpu->release(doo), gpu->release(dzz);
+            be_release(gpu, duu), be_release(gpu, doo), be_release(gpu, dzz);
         }
         /* place: the draws into the levels and the input map */
         real *in2 = malloc(npix * sizeof *in2);
         memcpy(in2, in, npix * sizeof *in2);
-        cpu->place(in2, x, d1, B, C, H, W, 2, 3, 1, K);
-        gpu->place(din, dx, dd, B, C, H, W, 2, 3, 1, K);
+        be_place(cpu, in2, x, d1, B, C, H, W, 2, 3, 1, K);
+        be_place(gpu, din, dx, dd, B, C, H, W, 2, 3, 1, K);
         compare("place input", in2, din, npix, 1e-7);
         uint8_t *xg = malloc(npix);
-        gpu->to_host(xg, dx, npix);
+        be_to_host(gpu, xg, dx, npix);
         CHECK(memcmp(xg, x, npix) == 0, "place: levels differ");
         free(in2), free(xg);
-        gpu->release(du), gpu->release(dd);
+        be_release(gpu, du), be_release(gpu, dd);
         free(x), free(in), free(z), free(dl);
-        gpu->release(dx), gpu->release(din), gpu->release(dz), gpu->release(ddl), gpu->release(dnll);
+        be_release(gpu, dx), be_release(gpu, din), be_release(gpu, dz), be_release(gpu, ddl), be_release(gpu, dnll);
     }
 }
 
@@ -283,8 +283,8 @@ static void test_step(const char *name, pcnn_hparams hp, int B)
     for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % hp.K);
     real *h = hp.D ? host_rand((size_t)B * hp.D) : NULL;
     real nc[64], ng[64];
-    cpu->zero(mc->g, mc->total);
-    gpu->zero(mg->g, mg->total);
+    be_zero(cpu, mc->g, mc->total);
+    be_zero(gpu, mg->g, mg->total);
     pcnn_model_run(mc, nc, x, h, B, 1, 1.0f / npix);
     pcnn_model_run(mg, ng, x, h, B, 1, 1.0f / npix);
     char what[64];
@@ -295,7 +295,7 @@ static void test_step(const char *name, pcnn_hparams hp, int B)
     compare(what, nc, dng, B, 1e-4);
     snprintf(what, sizeof what, "%s gradients", name);
     compare(what, mc->g, mg->g, mc->total, 1e-4);
-    gpu->release(dng);
+    be_release(gpu, dng);
     free(x), free(h);
     pcnn_model_free(mc), pcnn_model_free(mg);
 }
@@ -303,8 +303,7 @@ static void test_step(const char *name, pcnn_hparams hp, int B)
 static void test_training(void)
 {
     pcnn_hparams hp = {.L = 4, .p = 32, .n = 5, .C = 1, .H = 28, .W = 28, .K = 256};
-    pcnn_device_select("cuda", NULL);
-    pcnn_model *m = pcnn_model_new(&hp, 1);
+    pcnn_model *m = pcnn_model_new(gpu, &hp, 1);
     pcnn_train_opts o;
     pcnn_train_opts_default(&o);
     o.batch = 32;
@@ -320,15 +319,19 @@ static void test_training(void)
     free(x);
     pcnn_trainer_free(t);
     pcnn_model_free(m);
-    pcnn_device_select("cpu", NULL);
 }
 
 int main(void)
 {
-    cpu = pcnn_backend_cpu();
-    gpu = pcnn_backend_cuda();
-    if (!gpu) {
+    cpu = pcnn_backend_open("cpu");
+    gpu = pcnn_backend_open("cuda");
+    if (!cpu || !gpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
+    if (strcmp(pcnn_backend_name(gpu), "cuda")) {
         SKIP("no usable CUDA device: the CUDA kernels were built but not run");
+        pcnn_backend_close(gpu), pcnn_backend_close(cpu);
         return check_summary("test_cuda");
     }
     test_ops();
@@ -340,6 +343,8 @@ int main(void)
         test_step("cifar", (pcnn_hparams){.L = 15, .p = 126, .n = 5, .C = 3, .H = 32, .W = 32, .K = 256}, 32);
         test_training();
     }
+    CHECK(!pcnn_backend_check(gpu), "the CUDA instance failed: %s", pcnn_errstr());
+    pcnn_backend_close(gpu), pcnn_backend_close(cpu);
     return check_summary("test_cuda");
 }
 #endif

@@ -10,6 +10,8 @@
 #include "check.h"
 #include "model-impl.h"
 
+static pcnn_backend *cpu; /* the device of every model here, opened in main */
+
 #define FM "/usr/share/datasets/fashion-mnist/"
 
 static void test_verify_accuracy(void)
@@ -54,6 +56,11 @@ static double accuracy(pcnn_model *m, const uint8_t *x, const int *id, size_t n)
 
 int main(void)
 {
+    cpu = pcnn_backend_open("cpu");
+    if (!cpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
     test_verify_accuracy();
     pcnn_image *tr = NULL, *te = NULL;
     size_t ntr, nte, nl1, nl2;
@@ -71,7 +78,7 @@ int main(void)
     size_t n1 = pick(xtr, idtr, tr, ltr, ntr, 0, 6, NTRAIN), n2 = pick(xte, idte, te, lte, nte, 7, 9, NTEST);
 
     pcnn_hparams hp = {.C = 1, .H = 28, .W = 28, .K = 256, .D = 16, .classes = 7, .q = 16, .kind = PCNN_EMBEDDING};
-    pcnn_model *m = pcnn_model_new(&hp, 5);
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 5);
     pcnn_train_opts o;
     pcnn_train_opts_default(&o);
     o.batch = B, o.lr = 0.002f;
@@ -104,5 +111,6 @@ int main(void)
     free(tr), free(te);
     pcnn_trainer_free(t);
     pcnn_model_free(m);
+    pcnn_backend_close(cpu);
     return check_summary("test_embed");
 }

@@ -13,6 +13,8 @@
 #include "check.h"
 #include "pcnn.h"
 
+static pcnn_backend *cpu; /* the device of every model here, opened in main */
+
 #define CRASHES "tests/fuzz/crashes"
 
 /* libnetpbm leaks the comment buffer of a PAM header it rejects (a jump out of
@@ -86,7 +88,7 @@ static int read_with(const char *reader, const char *path)
         return rc;
     }
     if (!strcmp(reader, "model")) {
-        pcnn_model *m = pcnn_model_load(path);
+        pcnn_model *m = pcnn_model_load(cpu, path);
         pcnn_model_free(m);
         return m ? 0 : -1;
     }
@@ -137,6 +139,11 @@ static void expect_refused(const char *reader, const char *name, const char *why
 
 int main(void)
 {
+    cpu = pcnn_backend_open("cpu");
+    if (!cpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/pcnn-fuzz-regress.XXXXXX");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
@@ -155,5 +162,6 @@ int main(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", tmpdir);
+    pcnn_backend_close(cpu);
     return check_summary("test_fuzz_regress");
 }

@@ -9,6 +9,8 @@
 #include "check.h"
 #include "model-impl.h"
 
+static pcnn_backend *cpu; /* the device of every model here, opened in main */
+
 #ifndef PCNN_DOUBLE
 #error "test_gradcheck must be built with -DPCNN_DOUBLE"
 #endif
@@ -23,41 +25,41 @@ static double dot(const real *a, const real *b, size_t n)
     return s;
 }
 
-static void test_gate(const pcnn_backend *be)
+static void test_gate(pcnn_backend *be)
 {
     enum { M = 5, P = 4 };
     real a[M * 2 * P], y[M * P], dy[M * P], da[M * 2 * P];
     fill(a, M * 2 * P);
     fill(dy, M * P);
-    be->gate_bwd(da, a, dy, M, P);
+    be_gate_bwd(be, da, a, dy, M, P);
     for (int i = 0; i < M * 2 * P; i++) {
         double e = 1e-6, save = a[i], lp, lm;
-        a[i] = save + e; be->gate_fwd(y, a, M, P); lp = dot(y, dy, M * P);
-        a[i] = save - e; be->gate_fwd(y, a, M, P); lm = dot(y, dy, M * P);
+        a[i] = save + e; be_gate_fwd(be, y, a, M, P); lp = dot(y, dy, M * P);
+        a[i] = save - e; be_gate_fwd(be, y, a, M, P); lm = dot(y, dy, M * P);
         a[i] = save;
         CHECK_CLOSE(da[i], (lp - lm) / (2 * e), 1e-7, "gate da[%d]", i);
     }
 }
 
-static void test_softmax_xent(const pcnn_backend *be)
+static void test_softmax_xent(pcnn_backend *be)
 {
     enum { B = 2, C = 3, H = 2, W = 2, K = 5, N = B * H * W * C * K };
     real z[N], dz[N], nll[B];
     uint8_t x[B * C * H * W];
     fill(z, N);
     for (int i = 0; i < B * C * H * W; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
-    be->softmax_xent(nll, dz, z, x, B, C, H, W, K, 1);
+    be_softmax_xent(be, nll, dz, z, x, B, C, H, W, K, 1);
     for (int i = 0; i < N; i++) {
         double e = 1e-6, save = z[i], lp, lm;
-        z[i] = save + e; be->softmax_xent(nll, NULL, z, x, B, C, H, W, K, 1); lp = nll[0] + nll[1];
-        z[i] = save - e; be->softmax_xent(nll, NULL, z, x, B, C, H, W, K, 1); lm = nll[0] + nll[1];
+        z[i] = save + e; be_softmax_xent(be, nll, NULL, z, x, B, C, H, W, K, 1); lp = nll[0] + nll[1];
+        z[i] = save - e; be_softmax_xent(be, nll, NULL, z, x, B, C, H, W, K, 1); lm = nll[0] + nll[1];
         z[i] = save;
         CHECK_CLOSE(dz[i], (lp - lm) / (2 * e), 1e-7, "softmax_xent dz[%d]", i);
     }
 }
 
 /* col2im must be the exact adjoint of im2col: <im2col(x), c> == <x, col2im(c)>. */
-static void test_im2col_adjoint(const pcnn_backend *be)
+static void test_im2col_adjoint(pcnn_backend *be)
 {
     const int B = 2, H = 5, W = 4, cin = 3;
     const int shapes[][4] = {{3, 5, -3, -2}, {3, 5, -2, -2}, {1, 3, 0, -2}, {1, 1, 0, 0}};
@@ -68,32 +70,32 @@ static void test_im2col_adjoint(const pcnn_backend *be)
         real *col = calloc(nc, sizeof *col), *c = calloc(nc, sizeof *c);
         fill(x, nx);
         fill(c, nc);
-        be->im2col(col, x, B, H, W, cin, kh, kw, oy, ox, 0, H, 0, W);
-        be->col2im(dx, c, B, H, W, cin, kh, kw, oy, ox);
+        be_im2col(be, col, x, B, H, W, cin, kh, kw, oy, ox, 0, H, 0, W);
+        be_col2im(be, dx, c, B, H, W, cin, kh, kw, oy, ox);
         CHECK_CLOSE(dot(col, c, nc), dot(x, dx, nx), 1e-12, "im2col adjoint %dx%d", kh, kw);
         free(x), free(dx), free(col), free(c);
     }
 }
 
-static void test_rows_adjoint(const pcnn_backend *be)
+static void test_rows_adjoint(pcnn_backend *be)
 {
     enum { B = 3, P = 4, N = 5 };
     real y[B * P * N] = {0}, v[B * N], dy[B * P * N], dv[B * N] = {0};
     fill(v, B * N);
     fill(dy, B * P * N);
-    be->add_rows(y, v, B, P, N);
-    be->sum_rows(dv, dy, B, P, N);
+    be_add_rows(be, y, v, B, P, N);
+    be_sum_rows(be, dv, dy, B, P, N);
     CHECK_CLOSE(dot(y, dy, B * P * N), dot(v, dv, B * N), 1e-12, "add_rows/sum_rows adjoint");
 }
 
 /* sum_rows over more channels than its accumulator block (512): dv must still be each
  * channel's sum */
-static void test_sum_rows_wide(const pcnn_backend *be)
+static void test_sum_rows_wide(pcnn_backend *be)
 {
     enum { B = 2, P = 3, N = 1100 };
     real *dy = malloc(B * P * N * sizeof *dy), *dv = calloc(B * N, sizeof *dv);
     fill(dy, B * P * N);
-    be->sum_rows(dv, dy, B, P, N);
+    be_sum_rows(be, dv, dy, B, P, N);
     double worst = 0;
     for (int b = 0; b < B; b++)
         for (int k = 0; k < N; k++) {
@@ -120,7 +122,7 @@ static double loss(pcnn_model *m, const uint8_t *x, const real *h, int B)
  * is the training loss under one fixed mask (the same seed in every pass). */
 static void test_model_dropout(pcnn_hparams hp, const char *what, real dropout)
 {
-    pcnn_model *m = pcnn_model_alloc(&hp, pcnn_backend_cpu());
+    pcnn_model *m = pcnn_model_alloc(&hp, cpu);
     CHECK(m != NULL, "%s: model alloc: %s", what, pcnn_errstr());
     if (!m) return;
     pcnn_model_init_weights(m, 7);
@@ -194,7 +196,7 @@ static void test_network(int C, int D, int K)
 }
 
 /* col2im_strided must be the exact adjoint of im2col_strided. */
-static void test_strided_adjoint(const pcnn_backend *be)
+static void test_strided_adjoint(pcnn_backend *be)
 {
     const pcnn_window gs[2] = {{2, 6, 5, 3, 3, 2, 4, 4, 2, -1, -1}, {2, 7, 7, 2, 3, 3, 4, 4, 2, -1, -1}};
     for (int k = 0; k < 2; k++) {
@@ -204,8 +206,8 @@ static void test_strided_adjoint(const pcnn_backend *be)
         real *col = calloc(nc, sizeof *col), *c = calloc(nc, sizeof *c);
         fill(x, nx);
         fill(c, nc);
-        be->im2col_strided(col, x, g);
-        be->col2im_strided(dx, c, g);
+        be_im2col_strided(be, col, x, g);
+        be_col2im_strided(be, dx, c, g);
         CHECK_CLOSE(dot(col, c, nc), dot(x, dx, nx), 1e-12, "im2col_strided adjoint %dx%d", g->Hi, g->Wi);
         free(x), free(dx), free(col), free(c);
     }
@@ -213,7 +215,12 @@ static void test_strided_adjoint(const pcnn_backend *be)
 
 int main(void)
 {
-    const pcnn_backend *be = pcnn_backend_cpu();
+    cpu = pcnn_backend_open("cpu");
+    if (!cpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
+    pcnn_backend *be = cpu;
     test_gate(be);
     test_softmax_xent(be);
     test_im2col_adjoint(be);
@@ -241,5 +248,6 @@ int main(void)
     const pcnn_hparams drop = {.L = 2, .p = 6, .n = 3, .C = 3, .H = 4, .W = 5, .K = 7, .D = 4};
     test_model_dropout(drop, "dropout 0.3 RGB conditional", 0.3);
     test_sum_rows_wide(be);
+    pcnn_backend_close(cpu);
     return check_summary("test_gradcheck");
 }

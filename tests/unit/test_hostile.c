@@ -9,12 +9,14 @@
 #include "model-impl.h"
 #include "cpu/fastmath.h"
 
+static pcnn_backend *cpu; /* the device of every model here, opened in main */
+
 static void test_deep(void)
 {
     /* -L is documented as 0..100: 101 layers of 7 tensors and a head of 4 outgrow any
      * small fixed table */
     pcnn_hparams hp = {.L = 100, .p = 3, .n = 3, .C = 1, .H = 4, .W = 4, .K = 4};
-    pcnn_model *m = pcnn_model_new(&hp, 1);
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 1);
     CHECK(m != NULL, "L = 100: %s", pcnn_errstr());
     if (!m) return;
     CHECK(m->nparams == 101 * 7 + 4, "L = 100: %d tensors", m->nparams);
@@ -29,7 +31,7 @@ static void test_too_big(void)
 {
     /* hundreds of billions of parameters: refused with the figure, nothing allocated */
     pcnn_hparams hp = {.L = 100, .p = 4095, .n = 15, .C = 3, .H = 64, .W = 64, .K = 256};
-    pcnn_model *m = pcnn_model_new(&hp, 1);
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 1);
     CHECK(m == NULL, "a model larger than the machine was made");
     CHECK(strstr(pcnn_errstr(), "MiB, more than this machine's") != NULL, "message: %s", pcnn_errstr());
     pcnn_model_free(m);
@@ -38,7 +40,7 @@ static void test_too_big(void)
 static void test_huge_conditioning(void)
 {
     pcnn_hparams hp = {.L = 1, .p = 4, .n = 3, .C = 1, .H = 4, .W = 4, .K = 4, .D = 3, .classes = 3};
-    pcnn_model *m = pcnn_model_new(&hp, 2);
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 2);
     uint8_t x[16] = {0};
     float nll[1], h[3] = {3e38f, 0, 0};
     CHECK(pcnn_model_nll(m, nll, x, h, 1) == -1, "nll of conditioning 3e38 succeeded");
@@ -60,8 +62,14 @@ static void test_huge_conditioning(void)
 
 int main(void)
 {
+    cpu = pcnn_backend_open("cpu");
+    if (!cpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
     test_deep();
     test_too_big();
     test_huge_conditioning();
+    pcnn_backend_close(cpu);
     return check_summary("test_hostile");
 }

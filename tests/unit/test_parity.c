@@ -15,6 +15,8 @@
 #include "check.h"
 #include "model-impl.h"
 
+static pcnn_backend *cpu; /* the device of every model here, opened in main */
+
 #define TOL 1e-4
 
 static double worst_logits, worst_nll, worst_grad; /* largest relative norm errors seen */
@@ -59,7 +61,7 @@ static void run_case(const char *cs)
     char mpath[256], epath[256];
     snprintf(mpath, sizeof mpath, "tests/fixtures/parity_%s.pcnn", cs);
     snprintf(epath, sizeof epath, "tests/fixtures/parity_%s.expected.safetensors", cs);
-    pcnn_model *m = pcnn_model_load(mpath);
+    pcnn_model *m = pcnn_model_load(cpu, mpath);
     CHECK(m != NULL, "%s", pcnn_errstr());
     pcnn_st st;
     int rc = pcnn_st_read(&st, epath);
@@ -92,7 +94,7 @@ static void run_case(const char *cs)
     for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)tx->data[i];
     for (size_t i = 0; h && i < (size_t)B * hp->D; i++) h[i] = th->data[i];
 
-    m->be->zero(m->g, m->total);
+    be_zero(m->be, m->g, m->total);
     rc = pcnn_model_run(m, nll, x, h, B, 1, 1);
     CHECK(rc == 0, "%s: run: %s", cs, pcnn_errstr());
     if (rc == 0) {
@@ -126,9 +128,15 @@ out:
 
 int main(void)
 {
+    cpu = pcnn_backend_open("cpu");
+    if (!cpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
     static const char *cases[] = {"gray", "rgb", "class", "dense", "spatial", "autoenc", "autoenc_spatial"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(cases[i]);
     printf("test_parity: max relative norm error: logits %.2e, nll %.2e, gradients %.2e; "
            "max elementwise |a-b|/max(1,|b|) %.2e\n", worst_logits, worst_nll, worst_grad, worst_elem);
+    pcnn_backend_close(cpu);
     return check_summary("test_parity");
 }

@@ -13,6 +13,8 @@
 #include "check.h"
 #include "model-impl.h"
 
+static pcnn_backend *cpu; /* the device of every model here, opened in main */
+
 /* the sampler's options as one expression: temperature, top-p, seed, images per row, naive */
 #define OPTS(T, P, S, R, N) (&(pcnn_sample_opts){.temperature = (T), .top_p = (P), .seed = (S), .per_row = (R), .naive = (N)})
 
@@ -20,7 +22,7 @@ static void run_case(int C, int n, int D, int K, int S)
 {
     const int B = 3, H = 6, W = 7, L = 3;
     pcnn_hparams hp = {.L = L, .p = 12, .n = n, .C = C, .H = H, .W = W, .K = K, .D = D, .S = S, .q = 3};
-    pcnn_model *m = pcnn_model_new(&hp, 11);
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 11);
     uint64_t rng = 3;
     for (size_t i = 0; i < m->total; i++)
         if (m->mask[i]) m->w[i] += (real)(0.3 * (pcnn_rng_uniform(&rng) - 0.5));
@@ -75,7 +77,7 @@ static void run_case(int C, int n, int D, int K, int S)
 static void test_rows(int naive)
 {
     pcnn_hparams hp = {.L = 2, .p = 6, .n = 3, .C = 1, .H = 5, .W = 4, .K = 16, .D = 3};
-    pcnn_model *m = pcnn_model_new(&hp, 4);
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 4);
     enum { ROWS = 3, PER = 2, N = ROWS * PER, SZ = 20 };
     float h[N * 3];
     for (int i = 0; i < N * 3; i++) h[i] = (float)(i % 3) * 0.5f; /* the same h everywhere */
@@ -129,7 +131,7 @@ static real *rand_logits(uint64_t *rng, int R, int ld, double scale, int ties)
 /* top_p = 1 (and above) is the sampler as it was, draw for draw */
 static void test_top_p_one(void)
 {
-    const pcnn_backend *be = pcnn_backend_cpu();
+    pcnn_backend *be = cpu;
     uint64_t rng = 5;
     const int R = 3000, Ks[] = {2, 16, 256};
     const real Ts[] = {1, 0.7f, 1.3f};
@@ -141,8 +143,8 @@ static void test_top_p_one(void)
             real *z = rand_logits(&rng, R, ld, 4, b == 2);
             for (int r = 0; r < R; r++) u[r] = pcnn_rng_uniform(&rng);
             sample_before_top_p(want, z, R, K, ld, Ts[b], u);
-            be->sample(got, z, R, K, ld, Ts[b], 1, u);
-            be->sample(got2, z, R, K, ld, Ts[b], 1.5f, u);
+            be_sample(be, got, z, R, K, ld, Ts[b], 1, u);
+            be_sample(be, got2, z, R, K, ld, Ts[b], 1.5f, u);
             CHECK(memcmp(want, got, R) == 0, "K=%d T=%g: top_p 1 draws differ from the sampler before top-p", K, Ts[b]);
             CHECK(memcmp(want, got2, R) == 0, "K=%d T=%g: top_p 1.5 draws differ from the sampler before top-p", K, Ts[b]);
             free(z);
@@ -154,7 +156,7 @@ static void test_top_p_one(void)
  * the lowest level */
 static void test_top_p_tiny(void)
 {
-    const pcnn_backend *be = pcnn_backend_cpu();
+    pcnn_backend *be = cpu;
     uint64_t rng = 6;
     const int R = 2000, Ks[] = {2, 16, 256};
     uint8_t *out = malloc(R);
@@ -165,7 +167,7 @@ static void test_top_p_tiny(void)
             real *z = rand_logits(&rng, R, K, ties ? 2 : 4, ties);
             for (int r = 0; r < R; r++) u[r] = pcnn_rng_uniform(&rng);
             u[0] = 0.999999; /* the end of the distribution */
-            be->sample(out, z, R, K, K, 0.8f, 1e-6f, u);
+            be_sample(be, out, z, R, K, K, 0.8f, 1e-6f, u);
             int wrong = 0, tied = 0;
             for (int r = 0; r < R; r++) {
                 const real *zr = z + (size_t)r * K;
@@ -197,7 +199,7 @@ static void nucleus_frequencies(float top_p, const int *nucleus, int n_nucleus, 
     uint8_t *out = malloc(N);
     uint64_t rng = 7;
     for (int i = 0; i < N; i++) u[i] = pcnn_rng_uniform(&rng);
-    pcnn_backend_cpu()->sample(out, z, N, K, 0, 1, top_p, u); /* stride 0: the same row N times */
+    be_sample(cpu, out, z, N, K, 0, 1, top_p, u); /* stride 0: the same row N times */
     long count[K] = {0};
     for (int i = 0; i < N; i++) count[out[i]]++;
     int in[K] = {0};
@@ -222,7 +224,7 @@ static void nucleus_frequencies(float top_p, const int *nucleus, int n_nucleus, 
 static void test_top_p_model(void)
 {
     pcnn_hparams hp = {.L = 2, .p = 8, .n = 3, .C = 1, .H = 5, .W = 6, .K = 16};
-    pcnn_model *m = pcnn_model_new(&hp, 12);
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 12);
     uint8_t x[2 * 30], y[2 * 30];
     const float bad[] = {0, -0.5f, 1.5f, NAN};
     for (int i = 0; i < 4; i++) {
@@ -241,6 +243,11 @@ static void test_top_p_model(void)
 
 int main(void)
 {
+    cpu = pcnn_backend_open("cpu");
+    if (!cpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
     test_top_p_one();
     test_top_p_tiny();
     nucleus_frequencies(0.9f, (const int[]){1, 3, 4, 5, 6, 0}, 6, 20.52); /* 7 ties with 0 but comes later */
@@ -255,5 +262,6 @@ int main(void)
     run_case(3, 5, 5, 256, 0);
     run_case(1, 3, 4, 16, 2); /* spatial conditioning */
     run_case(3, 5, 5, 256, 3);
+    pcnn_backend_close(cpu);
     return check_summary("test_sample");
 }

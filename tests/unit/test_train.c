@@ -11,6 +11,8 @@
 #include "model-impl.h"
 #include "modelfile.h"
 
+static pcnn_backend *cpu; /* the device of every model here, opened in main */
+
 #define FM "/usr/share/datasets/fashion-mnist/"
 
 static size_t load(uint8_t **x, float **h, const char *images, const char *labels, size_t n)
@@ -77,7 +79,7 @@ static void test_schedule(const pcnn_hparams *hp, const uint8_t *x, const float 
     CHECK_CLOSE(pcnn_train_lr(&o, 15), 0.01 * 0.5 * (1 + cos(M_PI / 4)), 1e-6, "cosine: a quarter of the way");
     CHECK(pcnn_train_lr(&o, 30) == 0 && pcnn_train_lr(&o, 45) == 0, "cosine ends at 0 and stays there");
     o.warmup = 30;
-    pcnn_model *mm = pcnn_model_new(hp, 1);
+    pcnn_model *mm = pcnn_model_new(cpu, hp, 1);
     CHECK(pcnn_trainer_new(mm, &o) == NULL, "a cosine that ends within its warm-up is refused");
     pcnn_model_free(mm);
 
@@ -85,7 +87,7 @@ static void test_schedule(const pcnn_hparams *hp, const uint8_t *x, const float 
      * warm-up of 2 steps the first step moves them by half as much */
     pcnn_train_opts_default(&o);
     o.batch = 4, o.lr = 1e-3f;
-    pcnn_model *a = pcnn_model_new(hp, 6), *b = pcnn_model_new(hp, 6);
+    pcnn_model *a = pcnn_model_new(cpu, hp, 6), *b = pcnn_model_new(cpu, hp, 6);
     real *w0 = malloc(a->total * sizeof *w0);
     memcpy(w0, a->w, a->total * sizeof *w0);
     pcnn_trainer *ta = pcnn_trainer_new(a, &o);
@@ -110,7 +112,7 @@ static void test_average(const pcnn_hparams *hp, const uint8_t *x, const float *
     o.batch = 4, o.ema = 0.6f;
     CHECK(pcnn_train_ema_decay(&o, 1) == 2.0 / 11 && pcnn_train_ema_decay(&o, 100) == (double)0.6f,
           "the average's decay: (1+t)/(10+t) early, then the given one");
-    pcnn_model *m = pcnn_model_new(hp, 8);
+    pcnn_model *m = pcnn_model_new(cpu, hp, 8);
     pcnn_trainer *t = pcnn_trainer_new(m, &o);
     double *want = malloc(m->total * sizeof *want);
     /* the average starts at w0: avg_N = prod_k d_k w0 + sum_k (1 - d_k) prod_{j>k} d_j w_k */
@@ -127,7 +129,7 @@ static void test_average(const pcnn_hparams *hp, const uint8_t *x, const float *
         for (size_t i = 0; i < m->total; i++) want[i] += (1 - d) * tail * ws[k - 1][i];
         tail *= d;
     }
-    pcnn_model *init = pcnn_model_new(hp, 8);
+    pcnn_model *init = pcnn_model_new(cpu, hp, 8);
     for (size_t i = 0; i < m->total; i++) want[i] += tail * init->w[i];
     pcnn_trainer_use_average(t, 1);
     double worst = 0, moved = 0;
@@ -153,7 +155,7 @@ static void test_dropout(const pcnn_hparams *hp, const uint8_t *x, const float *
     pcnn_train_opts o;
     pcnn_train_opts_default(&o);
     o.batch = 8;
-    pcnn_model *a = pcnn_model_new(hp, 9), *b = pcnn_model_new(hp, 9);
+    pcnn_model *a = pcnn_model_new(cpu, hp, 9), *b = pcnn_model_new(cpu, hp, 9);
     float eval[8], after_a[8], after_b[8], with, without;
     pcnn_model_nll(a, eval, x, h, 8);
     double mean = 0;
@@ -180,7 +182,7 @@ static void test_old_state(const pcnn_hparams *hp, const char *path)
     pcnn_train_opts o;
     pcnn_train_opts_default(&o);
     o.batch = 4;
-    pcnn_model *m = pcnn_model_new(hp, 10);
+    pcnn_model *m = pcnn_model_new(cpu, hp, 10);
     pcnn_trainer *t = pcnn_trainer_new(m, &o);
     CHECK(pcnn_trainer_save(t, path) == 0, "save: %s", pcnn_errstr());
     pcnn_trainer_free(t);
@@ -198,7 +200,7 @@ static void test_old_state(const pcnn_hparams *hp, const char *path)
     st.nmeta = kept;
     CHECK(pcnn_st_write(&st, path) == 0, "write: %s", pcnn_errstr());
     pcnn_st_free(&st);
-    pcnn_model *back = pcnn_model_load(path);
+    pcnn_model *back = pcnn_model_load(cpu, path);
     t = back ? pcnn_trainer_load(back, path) : NULL;
     CHECK(t != NULL, "an older training state loads: %s", pcnn_errstr());
     if (t) {
@@ -218,19 +220,19 @@ static void test_resume_recipe(const pcnn_hparams *hp, const uint8_t *x, const f
     pcnn_train_opts o;
     pcnn_train_opts_default(&o);
     o.batch = 4, o.ema = 0.8f, o.dropout = 0.25f, o.schedule = PCNN_LR_COSINE, o.warmup = 3, o.lr_steps = 20;
-    pcnn_model *a = pcnn_model_new(hp, 11), *b = pcnn_model_new(hp, 11);
+    pcnn_model *a = pcnn_model_new(cpu, hp, 11), *b = pcnn_model_new(cpu, hp, 11);
     pcnn_trainer *ta = pcnn_trainer_new(a, &o), *tb = pcnn_trainer_new(b, &o);
     train(ta, x, h, 40, 12);
     train(tb, x, h, 40, 5);
     CHECK(pcnn_trainer_save(tb, path) == 0, "save: %s", pcnn_errstr());
     pcnn_trainer_use_average(tb, 1);
-    pcnn_model *plain = pcnn_model_load(path);
+    pcnn_model *plain = pcnn_model_load(cpu, path);
     CHECK(plain && memcmp(plain->w, b->w, b->total * sizeof(real)) == 0,
           "the model a reader loads holds the averaged weights");
     pcnn_model_free(plain);
     pcnn_trainer_free(tb);
     pcnn_model_free(b);
-    b = pcnn_model_load(path);
+    b = pcnn_model_load(cpu, path);
     tb = b ? pcnn_trainer_load(b, path) : NULL;
     CHECK(tb != NULL, "trainer load: %s", pcnn_errstr());
     if (tb) {
@@ -264,7 +266,7 @@ static void test_cond_kinds(void)
     cases[4].hp.D = 4, cases[4].hp.encoder = 1, cases[4].hp.kind = PCNN_MSE_AUTOENCODER;
     cases[5].hp.D = 4, cases[5].hp.classes = 7, cases[5].hp.kind = PCNN_EMBEDDING;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        pcnn_model *m = pcnn_model_new(&cases[i].hp, 1);
+        pcnn_model *m = pcnn_model_new(cpu, &cases[i].hp, 1);
         CHECK(m && pcnn_model_cond(m) == cases[i].want, "%s: pcnn_model_cond %d, want %d (%s)", cases[i].what,
               m ? pcnn_model_cond(m) : -1, cases[i].want, pcnn_errstr());
         pcnn_model_free(m);
@@ -273,6 +275,11 @@ static void test_cond_kinds(void)
 
 int main(void)
 {
+    cpu = pcnn_backend_open("cpu");
+    if (!cpu) {
+        fprintf(stderr, "%s\n", pcnn_errstr());
+        return 1;
+    }
     test_cond_kinds();
     if (access(FM "train-images-idx3-ubyte.gz", R_OK)) {
         SKIP("Fashion-MNIST not installed (Debian package dataset-fashion-mnist)");
@@ -290,7 +297,7 @@ int main(void)
     o.lr = 3e-3f;
 
     /* 1. overfit 16 images */
-    pcnn_model *m = pcnn_model_new(&hp, 3);
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 3);
     o.batch = 16;
     pcnn_trainer *t = pcnn_trainer_new(m, &o);
     double before = mean_bpd(m, x, h, 16);
@@ -302,7 +309,7 @@ int main(void)
     pcnn_model_free(m);
 
     /* 2. a short run lowers the held-out loss */
-    m = pcnn_model_new(&hp, 4);
+    m = pcnn_model_new(cpu, &hp, 4);
     t = pcnn_trainer_new(m, &o);
     before = mean_bpd(m, vx, vh, (int)nv);
     train(t, x, h, n, 40);
@@ -318,14 +325,14 @@ int main(void)
     char path[] = "/tmp/pcnn-test-train-XXXXXX";
     int fd = mkstemp(path);
     close(fd);
-    pcnn_model *a = pcnn_model_new(&hp, 5), *b = pcnn_model_new(&hp, 5);
+    pcnn_model *a = pcnn_model_new(cpu, &hp, 5), *b = pcnn_model_new(cpu, &hp, 5);
     pcnn_trainer *ta = pcnn_trainer_new(a, &o), *tb = pcnn_trainer_new(b, &o);
     train(ta, x, h, 40, 12); /* crosses epochs: 40 images, 10 steps each */
     train(tb, x, h, 40, 5);
     CHECK(pcnn_trainer_save(tb, path) == 0, "save: %s", pcnn_errstr());
     pcnn_trainer_free(tb);
     pcnn_model_free(b);
-    b = pcnn_model_load(path);
+    b = pcnn_model_load(cpu, path);
     CHECK(b != NULL, "load: %s", pcnn_errstr());
     tb = b ? pcnn_trainer_load(b, path) : NULL;
     CHECK(tb != NULL, "trainer load: %s", pcnn_errstr());
@@ -345,5 +352,6 @@ int main(void)
     test_old_state(&hp, path);
     unlink(path);
     free(x), free(h), free(vx), free(vh);
+    pcnn_backend_close(cpu);
     return check_summary("test_train");
 }

@@ -1,0 +1,168 @@
+/* test_backend.c -- backend instances (issue 10): an allocation the device refuses comes
+ * back as an error naming the batch, not an exit; a failed instance does nothing more and
+ * its first failure is what the next model call returns; two instances share nothing, so
+ * models on each compute the same numbers. All on the CPU. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "model-impl.h"
+
+/* small enough that its weights fit under the cap below, a batch of 64 does not */
+static const pcnn_hparams HP = {.L = 1, .p = 6, .n = 3, .C = 1, .H = 8, .W = 8, .K = 16};
+enum { BIG = 64, SMALL = 2, PIX = 64 };
+static uint8_t x[BIG * PIX];
+
+static void fill_images(void)
+{
+    uint64_t rng = 7;
+    for (size_t i = 0; i < sizeof x; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % HP.K);
+}
+
+/* the error of the last call, for a CHECK's message */
+#define ERR pcnn_errstr()
+#define NAMES_BATCH(what) (strstr(ERR, "out of memory on cpu") && strstr(ERR, "a batch of 64"))
+
+/* (a) the device "full" for a batch of 64: every entry point says so and the model and
+ * its trainer still work at a batch that fits, and free cleanly */
+static void test_alloc_cap(void)
+{
+    pcnn_backend *be = pcnn_backend_open("cpu");
+    pcnn_model *m = pcnn_model_new(be, &HP, 1);
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.batch = BIG;
+    pcnn_trainer *t = m ? pcnn_trainer_new(m, &o) : NULL;
+    CHECK(t != NULL, "a small model and its trainer: %s", ERR);
+    if (!t) goto out;
+    be->alloc_cap = 128 << 10;
+
+    float loss, nll[BIG];
+    uint8_t drawn[BIG * PIX];
+    pcnn_sample_opts so;
+    pcnn_sample_opts_default(&so);
+    CHECK(pcnn_trainer_step(t, x, NULL, BIG, &loss) == -1 && NAMES_BATCH(), "training step: %s", ERR);
+    fprintf(stderr, "test_backend: the device full: %s\n", ERR);
+    CHECK(pcnn_model_nll(m, nll, x, NULL, BIG) == -1 && NAMES_BATCH(), "nll: %s", ERR);
+    CHECK(pcnn_model_sample(m, drawn, NULL, BIG, &so) == -1 && NAMES_BATCH(), "cached sampling: %s", ERR);
+    so.naive = 1;
+    CHECK(pcnn_model_sample(m, drawn, NULL, BIG, &so) == -1 && NAMES_BATCH(), "naive sampling: %s", ERR);
+    CHECK(strstr(ERR, "MiB)") != NULL, "the message says how much was needed: %s", ERR);
+
+    /* a refused allocation is not a failure of the device */
+    CHECK(pcnn_trainer_step(t, x, NULL, SMALL, &loss) == 0 && loss > 0, "a batch that fits trains: %s", ERR);
+    CHECK(pcnn_model_nll(m, nll, x, NULL, SMALL) == 0 && nll[0] > 0, "a batch that fits evaluates: %s", ERR);
+    so.naive = 0;
+    CHECK(pcnn_model_sample(m, drawn, NULL, SMALL, &so) == 0, "a batch that fits samples: %s", ERR);
+out:
+    pcnn_trainer_free(t);
+    pcnn_model_free(m);
+    pcnn_backend_close(be);
+}
+
+/* (b) once an operation has failed, the instance does nothing more, and the next call at
+ * a graph boundary returns the first failure */
+static void test_sticky(void)
+{
+    pcnn_backend *be = pcnn_backend_open("cpu");
+    pcnn_model *m = pcnn_model_new(be, &HP, 2);
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    pcnn_trainer *t = m ? pcnn_trainer_new(m, &o) : NULL;
+    float nll[SMALL], loss;
+    CHECK(t && pcnn_model_nll(m, nll, x, NULL, SMALL) == 0, "before the failure: %s", ERR);
+    if (!t) goto out;
+
+    pcnn_backend_fail(be, "first failure in the_call() at test_backend.c:%d", __LINE__);
+    pcnn_backend_fail(be, "second failure");
+    real y[4] = {1, 2, 3, 4}, one[4] = {1, 1, 1, 1}, back[4] = {5, 5, 5, 5};
+    be_add(be, y, one, 4);
+    CHECK(y[0] == 1 && y[3] == 4, "an operation on a failed instance changes nothing");
+    CHECK(be_alloc(be, 16) == NULL, "a failed instance allocates nothing");
+    be_to_host(be, back, y, sizeof back);
+    CHECK(back[0] == 0 && back[3] == 0, "a failed instance's copies to the host are zeros");
+    CHECK(be_sumsq(be, y, 4) == 0, "a failed instance's sums are 0");
+
+#define FIRST (strstr(ERR, "first failure in the_call()") && !strstr(ERR, "second"))
+    CHECK(pcnn_model_nll(m, nll, x, NULL, SMALL) == -1 && FIRST, "nll: %s", ERR);
+    CHECK(pcnn_trainer_step(t, x, NULL, SMALL, &loss) == -1 && FIRST, "training step: %s", ERR);
+    uint8_t drawn[SMALL * PIX];
+    pcnn_sample_opts so;
+    pcnn_sample_opts_default(&so);
+    CHECK(pcnn_model_sample(m, drawn, NULL, SMALL, &so) == -1 && FIRST, "sampling: %s", ERR);
+    CHECK(pcnn_model_new(be, &HP, 3) == NULL && FIRST, "a new model on it: %s", ERR);
+    char path[] = "/tmp/pcnn-test-backend-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd), unlink(path);
+    CHECK(pcnn_model_save(m, path) == -1 && FIRST && access(path, F_OK) != 0,
+          "nothing is saved from a failed device: %s", ERR);
+#undef FIRST
+out:
+    pcnn_trainer_free(t);
+    pcnn_model_free(m);
+    pcnn_backend_close(be);
+}
+
+/* The losses of `steps` training steps of a model (seed 4) on be. With other != NULL, an
+ * identical model on other takes each step too and must report the same loss; half way
+ * it is freed and other closed, which the model on be must not notice. */
+static void train_on(pcnn_backend *be, pcnn_backend *other, float *loss, int steps)
+{
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.batch = 8;
+    pcnn_model *m = pcnn_model_new(be, &HP, 4), *m2 = other ? pcnn_model_new(other, &HP, 4) : NULL;
+    pcnn_trainer *t = m ? pcnn_trainer_new(m, &o) : NULL, *t2 = m2 ? pcnn_trainer_new(m2, &o) : NULL;
+    CHECK(t && (!other || t2), "models and trainers: %s", ERR);
+    for (int s = 0; t && s < steps; s++) {
+        CHECK(pcnn_trainer_step(t, x + (size_t)s * 8 * PIX, NULL, 8, &loss[s]) == 0, "step %d: %s", s, ERR);
+        if (t2) {
+            float l2;
+            CHECK(pcnn_trainer_step(t2, x + (size_t)s * 8 * PIX, NULL, 8, &l2) == 0 && l2 == loss[s],
+                  "step %d on the second instance: %g, on the first %g", s, l2, loss[s]);
+        }
+        if (other && s == steps / 2) { /* the first instance must not notice */
+            pcnn_trainer_free(t2), pcnn_model_free(m2), pcnn_backend_close(other);
+            t2 = NULL, m2 = NULL, other = NULL;
+        }
+    }
+    pcnn_trainer_free(t2), pcnn_model_free(m2), pcnn_backend_close(other);
+    pcnn_trainer_free(t), pcnn_model_free(m);
+}
+
+/* (c) two instances at once: the same numbers as one alone, step for step */
+static void test_two_instances(void)
+{
+    enum { STEPS = 6 };
+    float alone[STEPS] = {0}, together[STEPS] = {0};
+    pcnn_backend *a = pcnn_backend_open("cpu");
+    train_on(a, NULL, alone, STEPS);
+    pcnn_backend_close(a);
+    pcnn_backend *b = pcnn_backend_open("cpu"), *c = pcnn_backend_open("cpu");
+    CHECK(b && c && b != c, "two CPU instances open at once: %s", ERR);
+    if (b && c) train_on(b, c, together, STEPS);
+    pcnn_backend_close(b);
+    CHECK(!memcmp(alone, together, sizeof alone), "losses of a model alone and beside another: %g/%g ... %g/%g",
+          alone[0], together[0], alone[STEPS - 1], together[STEPS - 1]);
+}
+
+static void test_open(void)
+{
+    CHECK(pcnn_backend_open("tpu") == NULL && strstr(ERR, "unknown device 'tpu'"), "unknown name: %s", ERR);
+    pcnn_backend *be = pcnn_backend_open("auto");
+    CHECK(be && (!strcmp(pcnn_backend_name(be), "cpu") || !strcmp(pcnn_backend_name(be), "cuda")),
+          "auto opens a backend: %s", be ? pcnn_backend_name(be) : ERR);
+    pcnn_backend_close(be);
+    pcnn_backend_close(NULL);
+}
+
+int main(void)
+{
+    fill_images();
+    test_alloc_cap();
+    test_sticky();
+    test_two_instances();
+    test_open();
+    return check_summary("test_backend");
+}
