@@ -137,6 +137,10 @@ int pcnn_idx_header(pcnn_src *s, int ndim, uint32_t *dims)
         return pcnn_seterr("%s: bad IDX magic 0x%02x%02x%02x%02x", s->name, b[0], b[1], b[2], b[3]);
     if (b[2] != 0x08)
         return pcnn_seterr("%s: IDX data type 0x%02x is not unsigned byte (0x08)", s->name, b[2]);
+    if (b[3] == 1 && ndim == 3)
+        return pcnn_seterr("%s: IDX labels, not images (give labels with -l)", s->name);
+    if (b[3] == 3 && ndim == 1)
+        return pcnn_seterr("%s: IDX images, not labels", s->name);
     if (b[3] != ndim)
         return pcnn_seterr("%s: IDX file has %d dimension%s, expected %d (magic 0x%08x)", s->name,
                            b[3], b[3] == 1 ? "" : "s", ndim, (unsigned)be32(b));

@@ -22,6 +22,11 @@ int pcnn_atomic_open(pcnn_atomic *a, const char *path);
 int pcnn_atomic_commit(pcnn_atomic *a);
 void pcnn_atomic_abort(pcnn_atomic *a);
 
+/* ---- what a file looks like (sniff.c) -------------------------------------
+ * From its first bytes (8 are enough): "a PGM image", "a PNG image", "IDX labels",
+ * ...; NULL when none of the formats pcnn reads. */
+const char *pcnn_sniff(const uint8_t *b, size_t n);
+
 /* ---- byte sources (image.c) ----------------------------------------------
  * Reads a FILE either as is or through gzip (inflate on the FILE itself, so
  * a pipe whose first bytes were already read works). Concatenated gzip

@@ -235,6 +235,8 @@ static int read_file(uint8_t **buf, size_t *size, const char *path)
     uint64_t hlen = load_u64le(head);
     if (hlen > n - 8 || hlen > ST_MAX_HEADER || head[8] != '{') {
         close(fd);
+        const char *looks = pcnn_sniff(head, nhead);
+        if (looks) return pcnn_seterr("%s: not a pcnn model (looks like %s)", path, looks);
         if (hlen > n - 8)
             return pcnn_seterr("%s: header length %" PRIu64 " exceeds file size %zu", path, hlen, n);
         if (hlen > ST_MAX_HEADER)

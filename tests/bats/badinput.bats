@@ -156,9 +156,10 @@ bad_stdin() {
     bad_image "$D/lie.idx"
 }
 
-@test "bad image: an IDX label file given as images" {
+@test "bad image: an IDX label file given as images says it is labels" {
     [ -r "$FASHION/t10k-labels-idx1-ubyte.gz" ] || skip "no Fashion-MNIST in $FASHION"
     bad_image "$FASHION/t10k-labels-idx1-ubyte.gz"
+    [[ $stderr == *"IDX labels, not images (give labels with -l)"* ]] || die "message: $stderr"
 }
 
 @test "bad image: CIFAR-10 .bin of a size that is not a multiple of 3073; an empty .bin" {
@@ -257,6 +258,18 @@ bad_model() {
     bad_model "$D/four.pcnn"
     mkdir "$D/dir.pcnn"
     bad_model "$D/dir.pcnn"
+}
+
+@test "bad model: an image, labels or a .npy record given as -m says what it looks like" {
+    pgm_stream 1 4 4 >"$D/img.pgm"
+    bad_model "$D/img.pgm"
+    [[ $stderr == *"img.pgm: not a pcnn model (looks like a PGM image)" ]] || die "message: $stderr"
+    printf '\0\0\010\001\0\0\0\002\001\002' >"$D/labels.idx"
+    bad_model "$D/labels.idx"
+    [[ $stderr == *"labels.idx: not a pcnn model (looks like IDX labels)" ]] || die "message: $stderr"
+    npy_record 1 0 0.5 >"$D/h.npy"
+    bad_model "$D/h.npy"
+    [[ $stderr == *"h.npy: not a pcnn model (looks like a .npy record)" ]] || die "message: $stderr"
 }
 
 @test "bad model: random bytes" {
