@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data.h"
 
@@ -10,6 +11,10 @@ void cli_image_stream_open(cli_image_stream *s, const char *const *paths, int np
                            const pcnn_hparams *want)
 {
     *s = (cli_image_stream){.paths = paths, .npaths = npaths, .K = K, .want = want};
+    /* images typed at a terminal never come: say so instead of waiting in silence */
+    for (int i = 0; i < npaths; i++)
+        if (!strcmp(paths[i], "-") && isatty(0))
+            cli_usage_error("reading images from a terminal; give a file or a pipe");
     if (want) s->C = want->C, s->H = want->H, s->W = want->W;
 }
 

@@ -226,3 +226,24 @@ impossible_o() {
     run -0 --separate-stderr "$TRAIN" --resume -s 10 -o "$D/m.pcnn" "$F/gray.pgm"
     [[ $stderr != *"temporary file"* ]] || die "a line about temporary files with none left"
 }
+
+# ---- a terminal on stdin (issue 12) -------------------------------------------------------
+
+# on_tty CMD...: CMD with a pseudo-terminal as its stdin (script(1), util-linux), stopped
+# after 20 s if it waits; status and the terminal's text (stdout and stderr) as run sets them
+on_tty() {
+    run timeout 20 script -qec "$(printf '%q ' "$@")" /dev/null </dev/null
+}
+
+@test "images from a terminal: pcnn-train, pcnn-nll (also -c K) refuse at once, exit 2" {
+    on_tty "$TRAIN" -o "$D/y.pcnn" -L 1 -p 3 -n 3
+    [ "$status" -eq 2 ] || die "pcnn-train: status $status: $output"
+    [[ $output == *"reading images from a terminal; give a file or a pipe"* ]] || die "$output"
+    assert_no_leftovers "$D/y.pcnn"
+    on_tty "$NLL" -m "$F/gray.pcnn"
+    [ "$status" -eq 2 ] || die "pcnn-nll: status $status: $output"
+    [[ $output == *"reading images from a terminal"* ]] || die "$output"
+    on_tty "$NLL" -m "$F/class.pcnn" -c 1
+    [ "$status" -eq 2 ] || die "pcnn-nll -c 1: status $status: $output"
+    [[ $output == *"reading images from a terminal"* ]] || die "$output"
+}
