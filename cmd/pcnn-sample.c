@@ -1,11 +1,12 @@
 /* pcnn-sample -- draws images from a model, pixel by pixel, channel by channel. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "data.h"
 
-static const char *model_path, *out_png, *cls_arg, *cond_path;
+static const char *model_path, *out_path, *cls_arg, *cond_path;
 static int count = -1, naive;
 static uint64_t seed = 1;
 static float temperature = 1, top_p = 1;
@@ -20,9 +21,9 @@ static const cli_opt opts[] = {
     {'t', "temperature", OPT_FLOAT, &temperature, 1e-3, 100, "T", "divide the logits by T (default 1)"},
     {0, "top-p", OPT_FLOAT, &top_p, 0, 1, "P", "draw only from the likeliest levels holding P of the probability, 0 < P <= 1 (default 1: all)"},
     {0, "naive", OPT_FLAG, &naive, 0, 0, NULL, "rerun the whole network for every pixel (slow; for comparison)"},
-    {'o', "output", OPT_STR, &out_png, 0, 0, "PNG", "write a PNG grid instead of a netpbm stream on stdout"},
+    {'o', "output", OPT_STR, &out_path, 0, 0, "FILE", "write to FILE: a PNG grid if it ends in .png, else a netpbm stream (-: stdout)"},
 };
-static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [-t T] [--top-p P] [--naive] [-o GRID.png]",
+static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [-t T] [--top-p P] [--naive] [-o FILE]",
     "Draws images from a model (or decodes with an MSE autoencoder); writes a netpbm stream on stdout or a PNG grid.",
     opts, sizeof opts / sizeof *opts};
 
@@ -42,10 +43,17 @@ int main(int argc, char **argv)
     if (cls_arg && cond_path) cli_usage_error("give -c or --cond, not both");
     if (!(top_p > 0)) cli_usage_error("--top-p: 0 keeps no level; give a number in (0, 1]");
     if (!model_path) model_path = cli_default_model();
-    if (out_png) {
-        if (pcnn_output_check(out_png)) cli_fail("%s", pcnn_errstr());
-        cli_output_not_input(out_png, model_path, "-m");
-        cli_output_not_input(out_png, cond_path, "--cond");
+    if (out_path && !strcmp(out_path, "-")) out_path = NULL;
+    /* a PNG grid for a .png name; any other name gets the netpbm stream stdout would */
+    const char *dot = out_path ? strrchr(out_path, '.') : NULL;
+    const int png = dot && !strcasecmp(dot, ".png");
+    const char *out_png = png ? out_path : NULL;
+    if (!out_path && isatty(1))
+        cli_usage_error("not writing images to a terminal; redirect stdout or give -o FILE.png");
+    if (out_path) {
+        if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
+        cli_output_not_input(out_path, model_path, "-m");
+        cli_output_not_input(out_path, cond_path, "--cond");
     }
     pcnn_backend *be = cli_open_device();
     pcnn_model *m = cli_load_model(be, model_path);
@@ -77,7 +85,7 @@ int main(int argc, char **argv)
                             cond == PCNN_COND_CLASS ? "-c K, -c all or .npy records on stdin"
                             : cond == PCNN_COND_CODE ? "codes on stdin: pcnn-encode -m MODEL IMAGE | pcnn-sample -m MODEL"
                             : ".npy records on stdin or --cond FILE");
-        if (out_png && !cond_path) cli_output_not_input(out_png, "-", NULL);
+        if (out_path && !cond_path) cli_output_not_input(out_path, "-", NULL);
         rows = 0;
         int D = hp->D;
         hrows = cli_read_vectors(cond_path ? cond_path : "-", &rows, &D);
@@ -110,6 +118,8 @@ int main(int argc, char **argv)
         imgs[i] = (pcnn_image){.c = hp->C, .h = hp->H, .w = hp->W, .maxval = hp->K - 1, .data = x + i * sz};
     if (out_png) {
         if (pcnn_png_write_grid(out_png, imgs, (int)n, count)) cli_fail("%s", pcnn_errstr());
+    } else if (out_path) {
+        if (pcnn_netpbm_write_file(out_path, imgs, (int)n)) cli_fail("%s", pcnn_errstr());
     } else {
         for (size_t i = 0; i < n; i++)
             if (pcnn_netpbm_write(stdout, &imgs[i])) cli_fail("stdout: %s", pcnn_errstr());

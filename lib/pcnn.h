@@ -67,6 +67,8 @@ int pcnn_output_clean_temps(const char *path);
 
 /* Writes one image as a netpbm image (P5 for C=1, P6 for C=3) to an open stream. */
 int pcnn_netpbm_write(FILE *f, const pcnn_image *img);
+/* Writes n images as one netpbm stream to path, atomically (temporary file, fsync, rename). */
+int pcnn_netpbm_write_file(const char *path, const pcnn_image *imgs, int n);
 /* Writes n equal-sized images as one PNG grid with ncol columns (1 px gaps),
  * scaled to 8 bits, atomically (temporary file, fsync, rename). */
 int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int ncol);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -266,4 +267,18 @@ int pcnn_netpbm_write(FILE *f, const pcnn_image *img)
     }
     free(row);
     return 0;
+}
+
+int pcnn_netpbm_write_file(const char *path, const pcnn_image *imgs, int n)
+{
+    pcnn_atomic out;
+    if (pcnn_atomic_open(&out, path)) return -1;
+    for (int i = 0; i < n; i++)
+        if (pcnn_netpbm_write(out.f, &imgs[i])) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", pcnn_errstr());
+            pcnn_atomic_abort(&out);
+            return pcnn_seterr("%s: %s", path, why);
+        }
+    return pcnn_atomic_commit(&out);
 }

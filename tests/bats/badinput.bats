@@ -531,7 +531,7 @@ out_to_fifo() {
 
 @test "pcnn-sample -o FIFO: writes through it or refuses it, never replaces it" {
     out_to_fifo "$SAMPLE" -m "$F/gray.pcnn" -o "$D/fifo"
-    [ "$status" -eq 1 ] || is_png "$D/got" || die "status 0 but no PNG came through the FIFO"
+    [ "$status" -eq 1 ] || [ "$(head -c 2 "$D/got")" = P5 ] || die "status 0 but no images came through the FIFO"
 }
 
 @test "pcnn-train -o FIFO: refuses it, never replaces it" {

@@ -302,3 +302,25 @@ setup() {
     assert_no_stdout
     [[ $stderr == *"unknown device 'gpu'"* ]] || die "stderr: $stderr"
 }
+
+# ---- where the images go (issue 12) -------------------------------------------------------
+
+@test "pcnn-sample -o: '-' is stdout, a .png name a PNG grid (any case), any other name the netpbm stream" {
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 5 >"$D/stdout.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 5 -o - >"$D/dash.pgm" 2>/dev/null
+    cmp "$D/stdout.pgm" "$D/dash.pgm"
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 5 -o "$D/file.pgm" 2>/dev/null
+    cmp "$D/stdout.pgm" "$D/file.pgm"
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 5 -o "$D/grid.PNG" 2>/dev/null
+    is_png "$D/grid.PNG"
+    [ -z "$(find "$D" -name "*.tmp*")" ] || die "temporary files left behind"
+}
+
+@test "pcnn-sample with a terminal as stdout: exit 2 before any work, unless -o FILE" {
+    run timeout 20 script -qec "$(printf '%q ' "$SAMPLE" -m "$F/gray.pcnn" -n 1)" /dev/null </dev/null
+    [ "$status" -eq 2 ] || die "status $status: $output"
+    [[ $output == *"not writing images to a terminal"* ]] || die "$output"
+    run timeout 20 script -qec "$(printf '%q ' "$SAMPLE" -m "$F/gray.pcnn" -n 1 -o "$D/g.png")" /dev/null </dev/null
+    [ "$status" -eq 0 ] || die "with -o: status $status: $output"
+    is_png "$D/g.png"
+}
