@@ -1,7 +1,8 @@
 # pcnn -- Gated and Conditional PixelCNN as small Unix programs.
 #   make            build library and programs (CPU; CUDA when nvcc is found, see below)
 #   make demo       install missing Debian packages, build, draw samples.png
-#   make check      install missing Debian packages, build, run every test
+#   make check      install missing Debian packages, build, run every test (then again
+#                   under ASan and UBSan)
 #   make bench      speed figures (not a test)
 #   make install PREFIX=/usr/local
 #   make fuzz       libFuzzer runs of every reader (clang; FUZZ_SECONDS=60 each), not in check
@@ -95,9 +96,14 @@ $(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) $(wildcard li
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
 
+# every test, then every test again built with ASan and UBSan (in $(B)-san; about twice
+# the time of the first pass). SAN=1 runs only the sanitized pass.
 check: deps
 	$(MAKE) all $(UNIT_BIN)
 	@sh tests/run.sh $(B)
+ifneq ($(SAN),1)
+	$(MAKE) check SAN=1 B=$(B)-san
+endif
 
 # --- the demo: class-conditional Fashion-MNIST samples from the shipped model -----
 demo: deps
