@@ -15,6 +15,7 @@
 
 const char *cli_name = "pcnn";
 const char *cli_device = "auto";
+int cli_quiet;
 volatile sig_atomic_t cli_stop;
 
 static const cli_prog *cur;
@@ -36,6 +37,8 @@ static void print_usage(FILE *f, const cli_prog *p)
         if (o->kind != OPT_FLAG) snprintf(left + n, sizeof left - n, " %s", o->arg);
         fprintf(f, "  %-28s %s\n", left, o->help);
     }
+    fprintf(f, "  %-28s %s\n", "-q, --quiet", "no progress on stderr (errors and results still)");
+    fprintf(f, "  %-28s %s\n", "    --version", "show the version and exit");
     fprintf(f, "  %-28s %s\n", "-h, --help", "show this help and exit");
     fprintf(f, "\nSee %s(1).\n", p->name);
 }
@@ -167,8 +170,8 @@ int cli_parse(const cli_prog *p, int argc, char **argv)
     cur = p;
     cli_name = p->name;
     guard_std_fds();
-    struct option *lo = calloc((size_t)p->nopts + 2, sizeof *lo);
-    char shorts[128] = ":h";
+    struct option *lo = calloc((size_t)p->nopts + 4, sizeof *lo);
+    char shorts[128] = ":hq";
     if (!lo) cli_fail("out of memory");
     for (int i = 0; i < p->nopts; i++) {
         const cli_opt *o = &p->opts[i];
@@ -181,6 +184,8 @@ int cli_parse(const cli_prog *p, int argc, char **argv)
         }
     }
     lo[p->nopts] = (struct option){"help", no_argument, NULL, 'h'};
+    lo[p->nopts + 1] = (struct option){"quiet", no_argument, NULL, 'q'};
+    lo[p->nopts + 2] = (struct option){"version", no_argument, NULL, 'V'};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
@@ -188,6 +193,15 @@ int cli_parse(const cli_prog *p, int argc, char **argv)
             print_usage(stdout, p);
             free(lo);
             cli_exit(0);
+        }
+        if (c == 'V') {
+            printf("%s (pcnn) %s\n", p->name, PCNN_VERSION);
+            free(lo);
+            cli_exit(0);
+        }
+        if (c == 'q') {
+            cli_quiet = 1;
+            continue;
         }
         if (c == '?') {
             if (optopt) cli_usage_error("unknown option '-%c'", optopt);
@@ -234,6 +248,7 @@ static void fmt_time(char *buf, size_t n, double s)
 
 void cli_progress_update(cli_progress *pr, long done, const char *extra)
 {
+    if (cli_quiet) return;
     double now = cli_now();
     int last = pr->total > 0 && done >= pr->total;
     /* a terminal gets ~10 redraws a second; a log a line every 10 seconds, and nothing
@@ -265,7 +280,7 @@ void cli_progress_update(cli_progress *pr, long done, const char *extra)
 
 void cli_progress_end(cli_progress *pr)
 {
-    if (pr->tty) fputc('\n', stderr);
+    if (pr->tty && !cli_quiet) fputc('\n', stderr);
 }
 
 static void on_signal(int sig)

@@ -82,6 +82,7 @@ const char *cli_default_model(void);
  * it (an unknown name is a usage error); the program closes it at exit, after its
  * models are freed. */
 extern const char *cli_device;
+extern int cli_quiet; /* -q: no progress lines */
 #define CLI_DEVICE_OPT {0, "device", OPT_STR, &cli_device, 0, 0, "DEV", "cpu, cuda or auto (default: cuda when a GPU is usable)"}
 pcnn_backend *cli_open_device(void);
 

@@ -25,6 +25,7 @@ extern "C" {
 const char *pcnn_errstr(void);
 
 /* Sizes read from files are checked against these before anything is allocated. */
+#define PCNN_VERSION "0.1.0"          /* of the library and its programs */
 #define PCNN_MAX_SIDE 8192            /* width or height of one image */
 #define PCNN_MAX_PIXELS (1L << 26)    /* w*h*c of one image */
 

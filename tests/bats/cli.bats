@@ -247,3 +247,24 @@ on_tty() {
     [ "$status" -eq 2 ] || die "pcnn-nll -c 1: status $status: $output"
     [[ $output == *"reading images from a terminal"* ]] || die "$output"
 }
+
+# ---- --version and -q (issue 12) ----------------------------------------------------------
+
+@test "--version: every program prints its name and pcnn's version, exit 0" {
+    local prog version
+    version=$(sed -n 's/^#define PCNN_VERSION "\(.*\)".*/\1/p' "$BATS_TEST_DIRNAME/../../lib/pcnn.h")
+    [ -n "$version" ] || die "no PCNN_VERSION in lib/pcnn.h"
+    for prog in pcnn-train pcnn-nll pcnn-sample pcnn-interp pcnn-encode pcnn-embed pcnn-strip; do
+        run -0 --separate-stderr "$BIN/$prog" --version
+        [ "$output" = "$prog (pcnn) $version" ] || die "$prog --version: '$output'"
+    done
+}
+
+@test "-q: no progress bar on a terminal; without it there is one" {
+    run timeout 60 script -qec "$(printf '%q ' "$SAMPLE" -m "$F/gray.pcnn" -n 2 -o "$D/a.png")" /dev/null </dev/null
+    [ "$status" -eq 0 ] && [[ $output == *"sample ["* ]] || die "no bar without -q: $output"
+    run timeout 60 script -qec "$(printf '%q ' "$SAMPLE" -q -m "$F/gray.pcnn" -n 2 -o "$D/b.png")" /dev/null </dev/null
+    [ "$status" -eq 0 ] && [ -z "$output" ] || die "-q still printed: $output"
+    run timeout 60 script -qec "$(printf '%q ' "$TRAIN" --quiet -o "$D/m.pcnn" -L 1 -p 3 -n 3 -s 2 "$F/gray.pgm")" /dev/null </dev/null
+    [ "$status" -eq 0 ] && [[ $output != *"train ["* ]] || die "pcnn-train --quiet: $output"
+}
