@@ -19,6 +19,8 @@ int cli_quiet;
 volatile sig_atomic_t cli_stop;
 
 static const cli_prog *cur;
+static const cli_opt *given[64]; /* the options on the command line, for cli_given */
+static int ngiven;
 
 static void print_usage(FILE *f, const cli_prog *p)
 {
@@ -213,6 +215,7 @@ int cli_parse(const cli_prog *p, int argc, char **argv)
         for (int i = 0; !o && i < p->nopts; i++)
             if (p->opts[i].shortname == c) o = &p->opts[i];
         if (!o) cli_usage_error("unknown option");
+        if (ngiven < (int)(sizeof given / sizeof *given)) given[ngiven++] = o;
         switch (o->kind) {
         case OPT_FLAG: *(int *)o->dest = 1; break;
         case OPT_STR: *(const char **)o->dest = optarg; break;
@@ -221,6 +224,18 @@ int cli_parse(const cli_prog *p, int argc, char **argv)
     }
     free(lo);
     return optind;
+}
+
+const char *cli_given(const void *dest)
+{
+    static char name[64];
+    for (int i = 0; i < ngiven; i++)
+        if (given[i]->dest == dest) {
+            if (given[i]->shortname) snprintf(name, sizeof name, "-%c", given[i]->shortname);
+            else snprintf(name, sizeof name, "--%s", given[i]->longname);
+            return name;
+        }
+    return NULL;
 }
 
 double cli_now(void)

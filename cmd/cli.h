@@ -34,6 +34,9 @@ extern const char *cli_name;
 /* Parses argv by the table; --help prints the usage on stdout and exits 0; errors print
  * one line and the synopsis on stderr and exit 2. Returns the index of the first operand. */
 int cli_parse(const cli_prog *p, int argc, char **argv);
+/* the name of the option that set dest on the command line ("-L", "--lr"); NULL when
+ * it was not given */
+const char *cli_given(const void *dest);
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Flushes and checks stdout, so that `prog > /dev/full` fails; then exit(status).

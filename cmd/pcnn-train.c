@@ -287,6 +287,21 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
     return cli_stop != 0;
 }
 
+/* A resumed run goes on with the network and the recipe it was saved with: an option
+ * that would change them is refused rather than ignored. */
+static void refuse_kept_options(void)
+{
+    const void *kept[] = {&classes, &spatial, &encoder, &mse, &embed, &net_features, &layers,
+                          &features, &filter, &levels, &o.batch, &o.lr, &o.beta1, &o.beta2,
+                          &o.eps, &o.clip, &schedule_arg, &warmup, &o.ema, &o.dropout, &o.seed};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+        const char *name = cli_given(kept[i]);
+        if (name)
+            cli_usage_error("%s: --resume continues %s with the network and training options it was "
+                            "saved with; drop %s (or start over with --force)", name, out_path, name);
+    }
+}
+
 int main(int argc, char **argv)
 {
     pcnn_train_opts_default(&o);
@@ -305,6 +320,7 @@ int main(int argc, char **argv)
     pcnn_model *m = NULL;
     pcnn_trainer *t = NULL;
     if (resume) {
+        refuse_kept_options();
         m = cli_load_model(be, out_path);
         t = pcnn_trainer_load(m, out_path);
         if (!t) cli_fail("cannot resume: %s", pcnn_errstr());

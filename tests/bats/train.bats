@@ -238,6 +238,19 @@ setup() {
 
 # ---- resume ----------------------------------------------------------------------------
 
+@test "pcnn-train --resume with an option the run keeps (-L, --lr, --seed, ...): exit 2, the model is kept" {
+    tiny_train -o "$D/m.pcnn" "$MANY" 2>/dev/null
+    cp "$D/m.pcnn" "$D/before"
+    local opt
+    for opt in "-L 3" "-p 9" "--lr 0.1" "--seed 2" "-b 8" "--ema 0.9" "--lr-schedule cosine" "-k 16"; do
+        # shellcheck disable=SC2086  # opt is an option and its value
+        run -2 --separate-stderr "$TRAIN" --resume $opt -s 9 -o "$D/m.pcnn" "$MANY"
+        assert_usage_error pcnn-train "${opt%% *}" "--force"
+    done
+    cmp "$D/m.pcnn" "$D/before"
+    run -0 --separate-stderr "$TRAIN" --resume -s 9 --every 9 --valid-size 2 -o "$D/m.pcnn" "$MANY"
+}
+
 @test "pcnn-train: 4 steps + --resume to 8 is byte-identical to 8 steps" {
     local t=(-L 1 -p 6 -n 3 -b 4 --every 4 --seed 7)
     run -0 --separate-stderr "$TRAIN" "${t[@]}" -s 8 -o "$D/a.pcnn" "$MANY"
