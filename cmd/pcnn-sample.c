@@ -1,14 +1,17 @@
 /* pcnn-sample -- draws images from a model, pixel by pixel, channel by channel. */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "data.h"
 
 static const char *model_path, *out_path, *cls_arg, *cond_path;
-static int count = -1, naive;
-static uint64_t seed = 1;
+static int count = -1, naive, same_noise;
+static uint64_t seed;
 static float temperature = 1, top_p = 1;
 
 static const cli_opt opts[] = {
@@ -17,15 +20,28 @@ static const cli_opt opts[] = {
     {'n', "count", OPT_INT, &count, 1, 100000, "N", "images per class or conditioning record (default 1; 10 with -c all)"},
     {'c', "class", OPT_STR, &cls_arg, 0, 0, "K|all", "class to draw; 'all': N of every class, one row each"},
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors as .npy records (default: stdin)"},
-    {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws; image k of every row draws the same random numbers (default 1)"},
+    {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws, to draw the same images again (default: a new one each run, shown on stderr)"},
+    {0, "same-noise", OPT_FLAG, &same_noise, 0, 0, NULL, "image k of every row draws the same random numbers (for interpolation strips)"},
     {'t', "temperature", OPT_FLOAT, &temperature, 1e-3, 100, "T", "divide the logits by T (default 1)"},
     {0, "top-p", OPT_FLOAT, &top_p, 0, 1, "P", "draw only from the likeliest levels holding P of the probability, 0 < P <= 1 (default 1: all)"},
     {0, "naive", OPT_FLAG, &naive, 0, 0, NULL, "rerun the whole network for every pixel (slow; for comparison)"},
     {'o', "output", OPT_STR, &out_path, 0, 0, "FILE", "write to FILE: a PNG grid if it ends in .png, else a netpbm stream (-: stdout)"},
 };
-static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [-t T] [--top-p P] [--naive] [-o FILE]",
+static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [--same-noise] [-t T] [--top-p P] [--naive] [-o FILE]",
     "Draws images from a model (or decodes with an MSE autoencoder); writes a netpbm stream on stdout or a PNG grid.",
     opts, sizeof opts / sizeof *opts};
+
+/* a seed of its own for a run without --seed: the clock's nanoseconds and the process,
+ * mixed (splitmix64's finaliser) so that runs a moment apart differ in every bit */
+static uint64_t fresh_seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t z = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ((uint64_t)getpid() << 40);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
 
 static void show(long done, long total, void *arg)
 {
@@ -43,6 +59,8 @@ int main(int argc, char **argv)
     if (cls_arg && cond_path) cli_usage_error("give -c or --cond, not both");
     if (!(top_p > 0)) cli_usage_error("--top-p: 0 keeps no level; give a number in (0, 1]");
     if (!model_path) model_path = cli_default_model();
+    const int seeded = cli_given(&seed) != NULL;
+    if (!seeded) seed = fresh_seed();
     if (out_path && !strcmp(out_path, "-")) out_path = NULL;
     /* a PNG grid for a .png name; any other name gets the netpbm stream stdout would */
     const char *dot = out_path ? strrchr(out_path, '.') : NULL;
@@ -111,7 +129,7 @@ int main(int argc, char **argv)
     int rc = hp->kind == PCNN_MSE_AUTOENCODER
                  ? pcnn_model_decode(m, x, h, (int)n)
                  : pcnn_model_sample(m, x, h, (int)n, &(pcnn_sample_opts){.temperature = temperature,
-                       .top_p = top_p, .seed = seed, .per_row = count, .naive = naive, .progress = show, .arg = &pr});
+                       .top_p = top_p, .seed = seed, .per_row = same_noise ? count : 0, .naive = naive, .progress = show, .arg = &pr});
     if (rc) cli_fail("%s", pcnn_errstr());
     cli_progress_end(&pr);
     for (size_t i = 0; i < n; i++)
@@ -124,6 +142,10 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             if (pcnn_netpbm_write(stdout, &imgs[i])) cli_fail("stdout: %s", pcnn_errstr());
     }
+    /* how to draw these again: said once the images are out, so that a failure is one line */
+    if (fflush(stdout) != 0 || ferror(stdout)) cli_fail("error writing standard output: %s", strerror(errno));
+    if (!seeded && !cli_quiet && hp->kind != PCNN_MSE_AUTOENCODER)
+        fprintf(stderr, "%s: drawn with --seed %" PRIu64 "\n", cli_name, seed);
     free(imgs), free(x), free(h), free(hrows);
     pcnn_model_free(m);
     pcnn_backend_close(be);

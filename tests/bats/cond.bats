@@ -79,12 +79,12 @@ count_images() {
     [ "$(count_images "$BATS_TEST_TMPDIR/out.pgm")" -eq 3 ]
 }
 
-@test "interpolation rows: with one seed, image k of every record draws the same noise" {
+@test "interpolation rows: with --same-noise, image k of every record draws the same noise" {
     d=$BATS_FILE_TMPDIR
     # the same code three times: every row must repeat the first
     "$EMBED" -m "$d/emb.pcnn" "$d/one.pgm" >"$BATS_TEST_TMPDIR/a.npy"
     "$INTERP" -n 3 "$BATS_TEST_TMPDIR/a.npy" "$BATS_TEST_TMPDIR/a.npy" |
-        "$SAMPLE" -m "$d/dense.pcnn" -n 2 --seed 11 >"$BATS_TEST_TMPDIR/rows.pgm"
+        "$SAMPLE" -m "$d/dense.pcnn" -n 2 --seed 11 --same-noise >"$BATS_TEST_TMPDIR/rows.pgm"
     size=75
     for r in 1 2; do
         for k in 0 1; do

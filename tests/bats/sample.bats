@@ -135,10 +135,32 @@ setup() {
     "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 42 >"$D/a.pgm" 2>/dev/null
     "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 42 >"$D/b.pgm" 2>/dev/null
     "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 43 >"$D/c.pgm" 2>/dev/null
-    "$SAMPLE" -m "$F/gray.pcnn" -n 3 >"$D/d.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed 1 >"$D/d.pgm" 2>/dev/null
     cmp "$D/a.pgm" "$D/b.pgm"
     ! cmp -s "$D/a.pgm" "$D/c.pgm" || die "seeds 42 and 43 drew the same images"
     ! cmp -s "$D/a.pgm" "$D/d.pgm" || die "seeds 42 and 1 drew the same images"
+}
+
+@test "pcnn-sample without --seed: each run draws new images and names its seed, which draws them again" {
+    run -0 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -n 3 -o "$D/a.pgm"
+    [[ $stderr =~ ^pcnn-sample:\ drawn\ with\ --seed\ ([0-9]+)$ ]] || die "no seed line: $stderr"
+    local s=${BASH_REMATCH[1]}
+    run -0 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -n 3 -o "$D/b.pgm"
+    ! cmp -s "$D/a.pgm" "$D/b.pgm" || die "two runs without --seed drew the same images"
+    run -0 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -n 3 --seed "$s" -o "$D/c.pgm"
+    [ -z "$stderr" ] || die "a run with --seed named its seed: $stderr"
+    cmp "$D/a.pgm" "$D/c.pgm"
+    run -0 --separate-stderr "$SAMPLE" -q -m "$F/gray.pcnn" -n 1
+    [ -z "$stderr" ] || die "-q still named the seed: $stderr"
+}
+
+@test "pcnn-sample --same-noise: image k of every row draws the same numbers; without it they differ" {
+    { npy_record 0 1 0; npy_record 0 1 0; } >"$D/twice.npy"
+    "$SAMPLE" -m "$F/class.pcnn" --cond "$D/twice.npy" -n 2 --seed 8 --same-noise >"$D/same.pgm" 2>/dev/null
+    cmp <(head -c 54 "$D/same.pgm") <(tail -c 54 "$D/same.pgm") || die "--same-noise: the two rows differ"
+    "$SAMPLE" -m "$F/class.pcnn" --cond "$D/twice.npy" -n 2 --seed 8 >"$D/own.pgm" 2>/dev/null
+    ! cmp -s <(head -c 54 "$D/own.pgm") <(tail -c 54 "$D/own.pgm") || die "without it the rows repeat"
+    cmp <(head -c 54 "$D/same.pgm") <(head -c 54 "$D/own.pgm") || die "the first row changed"
 }
 
 @test "pcnn-sample: image b depends on (seed, b) alone: -n 1 is the first image of -n 3" {
@@ -285,14 +307,14 @@ setup() {
 }
 
 @test "pcnn-sample --device cpu and auto agree; --device cuda without a GPU says so in one line" {
-    run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --device cpu | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
+    run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --seed 3 --device cpu | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
     local cpu=$output
-    run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --device auto | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
+    run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --seed 3 --device auto | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
     [ "$output" = "$cpu" ] || die "--device auto differs from cpu"
     if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
         skip "a GPU is present: the fallback line does not apply"
     fi
-    run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --device cuda | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
+    run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --seed 3 --device cuda | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
     [ "$output" = "$cpu" ] || die "--device cuda (CPU fallback) differs from cpu"
     [ "$stderr" = "pcnn-sample: no usable CUDA device; using the CPU" ] || die "stderr: $stderr"
 }

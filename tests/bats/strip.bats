@@ -21,7 +21,7 @@ setup() {
     run -0 --separate-stderr "$STRIP" -o "$D/m.pcnn" "$CKPT"
     [ -z "$output" ] && [ -z "$stderr" ] || die "pcnn-strip is not silent"
     [ "$("$NLL" -m "$D/m.pcnn" "$MANY")" = "$("$NLL" -m "$CKPT" "$MANY")" ] || die "bits/dim differ"
-    cmp <("$SAMPLE" -m "$D/m.pcnn" -n 3) <("$SAMPLE" -m "$CKPT" -n 3) || die "samples differ"
+    cmp <("$SAMPLE" -m "$D/m.pcnn" -n 3 --seed 1) <("$SAMPLE" -m "$CKPT" -n 3 --seed 1) || die "samples differ"
     local big small
     big=$(stat -c %s "$CKPT") small=$(stat -c %s "$D/m.pcnn")
     [ $((small * 4)) -le $((big + 4096)) ] || die "$small bytes from $big"
