@@ -10,7 +10,7 @@
 #include "data.h"
 
 static const char *model_path, *out_path, *cls_arg, *cond_path;
-static int count = -1, naive, same_noise;
+static int count = -1, naive, same_noise, cols, scale = 1;
 static uint64_t seed;
 static float temperature = 1, top_p = 1;
 
@@ -26,6 +26,8 @@ static const cli_opt opts[] = {
     {0, "top-p", OPT_FLOAT, &top_p, 0, 1, "P", "draw only from the likeliest levels holding P of the probability, 0 < P <= 1 (default 1: all)"},
     {0, "naive", OPT_FLAG, &naive, 0, 0, NULL, "rerun the whole network for every pixel (slow; for comparison)"},
     {'o', "output", OPT_STR, &out_path, 0, 0, "FILE", "write to FILE: a PNG grid if it ends in .png, else a netpbm stream (-: stdout)"},
+    {0, "cols", OPT_INT, &cols, 1, 100000, "N", "PNG grid: N images across (default: a row's images; a square for one long row)"},
+    {0, "scale", OPT_INT, &scale, 1, 64, "S", "PNG grid: draw every pixel as an SxS block (default 1)"},
 };
 static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [--same-noise] [-t T] [--top-p P] [--naive] [-o FILE]",
     "Draws images from a model (or decodes with an MSE autoencoder); writes a netpbm stream on stdout or a PNG grid.",
@@ -41,6 +43,17 @@ static uint64_t fresh_seed(void)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
     return z ^ (z >> 31);
+}
+
+/* images across a PNG grid: --cols, else one row per class or record, except that a
+ * single row of more than 16 wraps into a square */
+static int grid_cols(size_t rows, int per_row)
+{
+    if (cols) return cols;
+    if (rows > 1 || per_row <= 16) return per_row;
+    int side = 1;
+    while (side * side < per_row) side++;
+    return side;
 }
 
 static void show(long done, long total, void *arg)
@@ -62,6 +75,9 @@ int main(int argc, char **argv)
     const int seeded = cli_given(&seed) != NULL;
     if (!seeded) seed = fresh_seed();
     if (out_path && !strcmp(out_path, "-")) out_path = NULL;
+    if ((cli_given(&cols) || cli_given(&scale)) && !(out_path && strlen(out_path) >= 4 &&
+                                                      !strcasecmp(out_path + strlen(out_path) - 4, ".png")))
+        cli_usage_error("--cols and --scale shape a PNG grid; give -o FILE.png");
     /* a PNG grid for a .png name; any other name gets the netpbm stream stdout would */
     const char *dot = out_path ? strrchr(out_path, '.') : NULL;
     const int png = dot && !strcasecmp(dot, ".png");
@@ -135,7 +151,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         imgs[i] = (pcnn_image){.c = hp->C, .h = hp->H, .w = hp->W, .maxval = hp->K - 1, .data = x + i * sz};
     if (out_png) {
-        if (pcnn_png_write_grid(out_png, imgs, (int)n, count)) cli_fail("%s", pcnn_errstr());
+        if (pcnn_png_write_grid(out_png, imgs, (int)n, grid_cols(rows, count), scale))
+            cli_fail("%s", pcnn_errstr());
     } else if (out_path) {
         if (pcnn_netpbm_write_file(out_path, imgs, (int)n)) cli_fail("%s", pcnn_errstr());
     } else {

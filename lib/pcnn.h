@@ -70,9 +70,10 @@ int pcnn_output_clean_temps(const char *path);
 int pcnn_netpbm_write(FILE *f, const pcnn_image *img);
 /* Writes n images as one netpbm stream to path, atomically (temporary file, fsync, rename). */
 int pcnn_netpbm_write_file(const char *path, const pcnn_image *imgs, int n);
-/* Writes n equal-sized images as one PNG grid with ncol columns (1 px gaps),
- * scaled to 8 bits, atomically (temporary file, fsync, rename). */
-int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int ncol);
+/* Writes n equal-sized images as one PNG grid with ncol columns (1 px gaps), levels
+ * scaled to 8 bits, every pixel drawn as a scale x scale block (1: as they are),
+ * atomically (temporary file, fsync, rename). */
+int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int ncol, int scale);
 
 /* ---- .npy records -------------------------------------------------------- */
 /* One record: NumPy .npy v1 (or v2/v3), dtype '<f4', C order, shape (n,) or (1,n).

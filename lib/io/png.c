@@ -142,12 +142,14 @@ static uint8_t scale8(unsigned v, unsigned maxval)
     return (uint8_t)((v * 255 + maxval / 2) / maxval);
 }
 
-/* Writes the grid to fp; the caller has checked every size. */
-static int write_grid(FILE *fp, const char *path, const pcnn_image *imgs, int n, int cols, int W, int H)
+/* Writes the grid to fp, each pixel (gaps too) as a scale x scale block; W and H are
+ * the grid's size before scaling. The caller has checked every size. */
+static int write_grid(FILE *fp, const char *path, const pcnn_image *imgs, int n, int cols, int W, int H,
+                      int scale)
 {
     png_structp png;
     png_infop info;
-    uint8_t *volatile row = NULL;
+    uint8_t *volatile row = NULL, *volatile big = NULL;
     int c = imgs[0].c, h = imgs[0].h, w = imgs[0].w;
 
     err_msg[0] = warn_msg[0] = '\0';
@@ -162,15 +164,17 @@ static int write_grid(FILE *fp, const char *path, const pcnn_image *imgs, int n,
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
         free(row);
+        free(big);
         return pcnn_seterr("%s: %s", path, err_msg[0] ? err_msg : "PNG write error");
     }
     png_init_io(png, fp);
-    png_set_IHDR(png, info, (png_uint_32)W, (png_uint_32)H, 8,
+    png_set_IHDR(png, info, (png_uint_32)W * scale, (png_uint_32)H * scale, 8,
                  c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     row = malloc((size_t)W * c);
-    if (!row)
+    big = malloc((size_t)W * scale * c);
+    if (!row || !big)
         png_error(png, "out of memory");
     size_t plane = (size_t)h * w;
     for (int gy = 0; gy < H; gy++) {
@@ -186,11 +190,15 @@ static int write_grid(FILE *fp, const char *path, const pcnn_image *imgs, int n,
                 for (int ch = 0; ch < c; ch++)
                     dst[x * c + ch] = scale8(im->data[ch * plane + (size_t)iy * w + x], (unsigned)im->maxval);
         }
-        png_write_row(png, row);
+        for (size_t x = 0; x < (size_t)W * scale; x++) /* nearest neighbour */
+            memcpy(big + x * c, row + x / scale * c, (size_t)c);
+        for (int r = 0; r < scale; r++)
+            png_write_row(png, big);
     }
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
     free(row);
+    free(big);
     return 0;
 }
 
@@ -211,19 +219,21 @@ static int check_grid(const char *path, const pcnn_image *imgs, int n, int ncol)
     return 0;
 }
 
-int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int ncol)
+int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int ncol, int scale)
 {
     if (check_grid(path, imgs, n, ncol) < 0)
         return -1;
+    if (scale < 1 || scale > GRID_MAX_SIDE)
+        return pcnn_seterr("%s: scale %d is not in 1..%d", path, scale, GRID_MAX_SIDE);
     int cols = ncol < n ? ncol : n, rows = (n + cols - 1) / cols;
     long long W = (long long)cols * (imgs[0].w + 1) - 1, H = (long long)rows * (imgs[0].h + 1) - 1;
-    if (W > GRID_MAX_SIDE || H > GRID_MAX_SIDE)
+    if (W * scale > GRID_MAX_SIDE || H * scale > GRID_MAX_SIDE)
         return pcnn_seterr("%s: a grid of %lldx%lld pixels is too large (limit %d per side)",
-                           path, W, H, GRID_MAX_SIDE);
+                           path, W * scale, H * scale, GRID_MAX_SIDE);
 
     pcnn_atomic out;
     if (pcnn_atomic_open(&out, path)) return -1;
-    if (write_grid(out.f, path, imgs, n, cols, (int)W, (int)H) < 0) {
+    if (write_grid(out.f, path, imgs, n, cols, (int)W, (int)H, scale) < 0) {
         pcnn_atomic_abort(&out);
         return -1;
     }

@@ -346,3 +346,27 @@ setup() {
     [ "$status" -eq 0 ] || die "with -o: status $status: $output"
     is_png "$D/g.png"
 }
+
+# ---- grids (issue 12) --------------------------------------------------------------------
+
+# png_size FILE: "WIDTHxHEIGHT" from the PNG's IHDR
+png_size() {
+    local w h
+    w=$(od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
+    h=$(od -An -tu1 -j20 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
+    echo "${w}x$h"
+}
+
+@test "pcnn-sample grids: one long row wraps into a square; --cols N across; --scale S enlarges" {
+    # 4x4 images with 1 px gaps: 20 in one row wrap to 5 across, 4 down
+    "$SAMPLE" -m "$F/gray.pcnn" -n 20 --seed 1 -o "$D/a.png" 2>/dev/null
+    [ "$(png_size "$D/a.png")" = 24x19 ] || die "20 images: $(png_size "$D/a.png")"
+    "$SAMPLE" -m "$F/gray.pcnn" -n 6 --seed 1 --cols 2 -o "$D/b.png" 2>/dev/null
+    [ "$(png_size "$D/b.png")" = 9x14 ] || die "--cols 2: $(png_size "$D/b.png")"
+    "$SAMPLE" -m "$F/gray.pcnn" -n 6 --seed 1 --cols 2 --scale 3 -o "$D/c.png" 2>/dev/null
+    [ "$(png_size "$D/c.png")" = 27x42 ] || die "--scale 3: $(png_size "$D/c.png")"
+    "$SAMPLE" -m "$F/class.pcnn" -c all -n 2 --seed 1 -o "$D/d.png" 2>/dev/null
+    [ "$(png_size "$D/d.png")" = 9x14 ] || die "-c all: one row per class: $(png_size "$D/d.png")"
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -n 2 --scale 2
+    assert_usage_error pcnn-sample "--scale" "-o FILE.png"
+}

@@ -350,7 +350,7 @@ static void test_png(void)
     for (int i = 0; i < 6; i++)
         g[2].data[i] = (uint8_t)(i % 2);
     /* 3 images of 2x3 in 2 columns: 7 wide, 5 high */
-    CHECK(pcnn_png_write_grid(tp("grid.png"), g, 3, 2) == 0, "write gray grid: %s", pcnn_errstr());
+    CHECK(pcnn_png_write_grid(tp("grid.png"), g, 3, 2, 1) == 0, "write gray grid: %s", pcnn_errstr());
     pcnn_image img;
     CHECK(read_all(tp("grid.png"), &img) == 1, "read gray grid: %s", pcnn_errstr());
     CHECK(img.c == 1 && img.h == 5 && img.w == 7 && img.maxval == 255, "gray grid shape %dx%dx%d",
@@ -366,9 +366,25 @@ static void test_png(void)
     }
     pcnn_image_free(&img);
 
+    /* the same grid 3x larger: pixel (y, x) is pixel (y/3, x/3) of the plain one */
+    pcnn_image plain, big;
+    CHECK(read_all(tp("grid.png"), &plain) == 1, "reread gray grid: %s", pcnn_errstr());
+    CHECK(pcnn_png_write_grid(tp("big.png"), g, 3, 2, 3) == 0, "write scaled grid: %s", pcnn_errstr());
+    CHECK(read_all(tp("big.png"), &big) == 1, "read scaled grid: %s", pcnn_errstr());
+    CHECK(big.c == 1 && big.h == 15 && big.w == 21, "scaled grid shape %dx%dx%d", big.c, big.h, big.w);
+    if (big.data && plain.data && big.h == 15 && big.w == 21) {
+        int same = 1;
+        for (int y = 0; y < 15; y++)
+            for (int x = 0; x < 21; x++) same &= big.data[y * 21 + x] == plain.data[y / 3 * 7 + x / 3];
+        CHECK(same, "scaled grid is not the plain one's pixels repeated");
+    }
+    pcnn_image_free(&plain);
+    pcnn_image_free(&big);
+    CHECK(pcnn_png_write_grid(tp("s0.png"), g, 3, 2, 0) == -1, "scale 0 accepted");
+
     /* RGB in one column */
     pcnn_image c[2] = {make_image(3, 2, 2, 255, 5), make_image(3, 2, 2, 15, 6)};
-    CHECK(pcnn_png_write_grid(tp("rgb.png"), c, 2, 1) == 0, "write RGB grid: %s", pcnn_errstr());
+    CHECK(pcnn_png_write_grid(tp("rgb.png"), c, 2, 1, 1) == 0, "write RGB grid: %s", pcnn_errstr());
     CHECK(read_all(tp("rgb.png"), &img) == 1, "read RGB grid: %s", pcnn_errstr());
     CHECK(img.c == 3 && img.h == 5 && img.w == 2, "RGB grid shape %dx%dx%d", img.c, img.h, img.w);
     if (img.data && img.c == 3 && img.h == 5 && img.w == 2) {
@@ -383,11 +399,11 @@ static void test_png(void)
     CHECK(count_tmp_files() == 0, "temporary files left behind");
 
     /* write failures leave nothing */
-    CHECK(pcnn_png_write_grid(tp("no-such-dir/x.png"), g, 3, 2) == -1 && pcnn_errstr()[0], "write into a missing dir");
+    CHECK(pcnn_png_write_grid(tp("no-such-dir/x.png"), g, 3, 2, 1) == -1 && pcnn_errstr()[0], "write into a missing dir");
     pcnn_image mixed[2] = {g[0], c[0]};
-    CHECK(pcnn_png_write_grid(tp("mixed.png"), mixed, 2, 2) == -1, "mixed sizes accepted");
+    CHECK(pcnn_png_write_grid(tp("mixed.png"), mixed, 2, 2, 1) == -1, "mixed sizes accepted");
     CHECK(access(tp("mixed.png"), F_OK) != 0, "mixed.png created");
-    CHECK(pcnn_png_write_grid(tp("zero.png"), g, 0, 2) == -1, "n = 0 accepted");
+    CHECK(pcnn_png_write_grid(tp("zero.png"), g, 0, 2, 1) == -1, "n = 0 accepted");
     CHECK(count_tmp_files() == 0, "temporary files left behind after failures");
 
     /* PNG on stdin */
@@ -511,7 +527,7 @@ static void test_idx(void)
     expect_bad_image("IDX too wide", b, len, "out of range");
     const uint32_t one[1] = {12};
     len = idx_bytes(b, 1, one, data, 12);
-    expect_bad_image("label file as images", b, len, "dimension");
+    expect_bad_image("label file as images", b, len, "IDX labels, not images");
     len = idx_bytes(b, 3, dims, data, 12);
     b[2] = 0x0d;
     expect_bad_image("IDX of floats", b, len, "unsigned byte");
@@ -894,12 +910,12 @@ static void test_output_check(void)
     CHECK(pcnn_output_check(path) == -1 && strstr(pcnn_errstr(), "too long"), "246-byte name: %s",
           pcnn_errstr());
     pcnn_image g = make_image(1, 2, 2, 255, 1);
-    CHECK(pcnn_png_write_grid(path, &g, 1, 1) == -1 && !exists(path), "246-byte name written");
+    CHECK(pcnn_png_write_grid(path, &g, 1, 1, 1) == -1 && !exists(path), "246-byte name written");
     /* 245 bytes: the temporary name fits, and the write works */
     name[245] = 0;
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     CHECK(pcnn_output_check(path) == 0, "245-byte name: %s", pcnn_errstr());
-    CHECK(pcnn_png_write_grid(path, &g, 1, 1) == 0 && exists(path), "245-byte name: %s", pcnn_errstr());
+    CHECK(pcnn_png_write_grid(path, &g, 1, 1, 1) == 0 && exists(path), "245-byte name: %s", pcnn_errstr());
     unlink(path);
     pcnn_image_free(&g);
 
