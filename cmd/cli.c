@@ -298,14 +298,27 @@ void cli_progress_end(cli_progress *pr)
     if (pr->tty && !cli_quiet) fputc('\n', stderr);
 }
 
+static int stderr_tty; /* the message first ends a progress bar's line */
+
+/* The first Ctrl-C (or SIGTERM) asks the work to stop where it can save; it says so at
+ * once, since a step may take long. The second one quits without saving: the default
+ * action, restored here. Only async-signal-safe calls. */
 static void on_signal(int sig)
 {
     (void)sig;
     cli_stop = 1;
+    static const char msg[] = ": stopping after this step (Ctrl-C again to quit without saving)\n";
+    if ((stderr_tty && write(2, "\n", 1) < 0) || write(2, cli_name, strlen(cli_name)) < 0 ||
+        write(2, msg, sizeof msg - 1) < 0) {
+        /* nothing to do about a failed message */
+    }
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
 }
 
 void cli_catch_signals(void)
 {
+    stderr_tty = isatty(2);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

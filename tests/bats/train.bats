@@ -353,6 +353,34 @@ setup() {
     [ "$(model_meta "$m" train.step)" = $((step + 3)) ]
 }
 
+# wait_for_text FILE TEXT: until FILE holds TEXT (at most 30 s)
+wait_for_text() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+@test "pcnn-train: Ctrl-C says it stops after the step; a second one quits at once, saving nothing" {
+    local m=$D/twice.pcnn pid rc=0 i
+    # steps of seconds (8 layers of 64 maps, 32 images of 64x64), so both signals land in one
+    for i in 1 2 3 4 5 6; do printf 'P5\n64 64\n255\n'; head -c 4096 /dev/urandom; done >"$D/big.pgm"
+    "$TRAIN" -L 8 -p 64 -n 5 -b 32 -s 100000000 --every 100000 -o "$m" "$D/big.pgm" >"$D/out" 2>"$D/err" 3>&- &
+    pid=$!
+    wait_for_text "$D/err" "step 0 of" || { kill -KILL "$pid"; die "training did not start"; }
+    kill -INT "$pid"
+    wait_for_text "$D/err" "stopping after this step (Ctrl-C again to quit without saving)" ||
+        { kill -KILL "$pid"; die "no message after the first Ctrl-C: $(cat "$D/err")"; }
+    kill -INT "$pid" 2>/dev/null || die "the step ended before the second Ctrl-C (too fast a machine?)"
+    wait_gone "$pid" || { kill -KILL "$pid"; die "still running 30 s after the second Ctrl-C"; }
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 130 ] || die "exit status $rc, expected 130 (killed by SIGINT): $(cat "$D/err")"
+    [ ! -e "$m" ] || die "a model was saved"
+    ! grep -q "saved" "$D/err" || die "it says it saved: $(cat "$D/err")"
+}
+
 @test "pcnn-train: SIGTERM also saves and exits 1" {
     local m=$D/term.pcnn pid rc=0
     "$TRAIN" -L 1 -p 6 -n 3 -b 4 -s 100000000 --every 5 -o "$m" "$SIX" >"$D/out" 2>"$D/err" 3>&- &
