@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,6 +255,29 @@ void cli_progress_start(cli_progress *pr, const char *what, long total)
     pr->what = what;
 }
 
+/* the terminal's width now (asked at every redraw, so a resized window is followed) */
+static int terminal_columns(void)
+{
+    struct winsize ws;
+    return ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+}
+
+/* redraws the progress line in place, cut to the terminal's width so that it never
+ * wraps (a wrapped line cannot be redrawn, and each redraw would leave one behind) */
+static void draw_line(cli_progress *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void draw_line(cli_progress *pr, const char *fmt, ...)
+{
+    (void)pr;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    int cols = terminal_columns() - 1;
+    if (cols > 0 && (int)strlen(line) > cols) line[cols] = 0;
+    fprintf(stderr, "\r%s\033[K", line);
+}
+
 static void fmt_time(char *buf, size_t n, double s)
 {
     long t = (long)(s + 0.5);
@@ -276,21 +300,30 @@ void cli_progress_update(cli_progress *pr, long done, const char *extra)
     fmt_time(eb, sizeof eb, eta);
     fmt_time(elb, sizeof elb, el);
     if (pr->total <= 0) { /* a stream of unknown length: a count, no bar, no ETA */
-        if (pr->tty) fprintf(stderr, "\r%s %ld %s \033[K", pr->what, done, extra ? extra : "");
+        if (pr->tty) draw_line(pr, "%s %ld %s", pr->what, done, extra ? extra : "");
         else fprintf(stderr, "%s: %s %ld %s elapsed %s\n", cli_name, pr->what, done, extra ? extra : "", elb);
         return;
     }
     if (pr->tty) {
-        int width = 24, fill = pr->total ? (int)(width * done / pr->total) : width;
+        /* the bar takes what the terminal's width leaves, 10 to 24 characters */
+        char text[256];
+        snprintf(text, sizeof text, "%ld/%ld %s ETA %s", done, pr->total, extra ? extra : "", eb);
+        int width = terminal_columns() - 1 - (int)strlen(pr->what) - (int)strlen(text) - 4;
+        width = width < 10 ? 10 : width > 24 ? 24 : width;
+        int fill = (int)(width * done / pr->total);
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = 0;
-        fprintf(stderr, "\r%s [%s] %ld/%ld %s ETA %s \033[K", pr->what, bar, done, pr->total,
-                extra ? extra : "", eb);
+        draw_line(pr, "%s [%s] %s", pr->what, bar, text);
     } else {
         fprintf(stderr, "%s: %s %ld/%ld %s elapsed %s ETA %s\n", cli_name, pr->what, done,
                 pr->total, extra ? extra : "", elb, eb);
     }
+}
+
+void cli_progress_clear(cli_progress *pr)
+{
+    if (pr->tty && !cli_quiet) fputs("\r\033[K", stderr);
 }
 
 void cli_progress_end(cli_progress *pr)

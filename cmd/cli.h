@@ -70,6 +70,9 @@ void cli_progress_start(cli_progress *pr, const char *what, long total);
 /* extra: a short text appended (loss, rate); done = items finished */
 void cli_progress_update(cli_progress *pr, long done, const char *extra);
 void cli_progress_end(cli_progress *pr);
+/* on a terminal, erases the bar's line so that a message can take it (the next update
+ * draws the bar again below) */
+void cli_progress_clear(cli_progress *pr);
 double cli_now(void);
 
 /* SIGINT/SIGTERM set cli_stop instead of killing the program */

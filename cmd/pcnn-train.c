@@ -276,8 +276,10 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
         cli_progress_update(&pr, s, extra);
         if (s % every == 0 || s == steps) {
             save(t);
-            if (va->x.n && pr.tty) fputc('\n', stderr);
-            if (va->x.n) validate(m, t, va, s);
+            if (va->x.n) {
+                cli_progress_clear(&pr); /* the line goes where the bar was; the bar comes back below */
+                validate(m, t, va, s);
+            }
         }
     }
     cli_progress_end(&pr);

@@ -353,6 +353,23 @@ setup() {
     [ "$(model_meta "$m" train.step)" = $((step + 3)) ]
 }
 
+@test "pcnn-train on a terminal: the bar fits its width; a validation line replaces the bar" {
+    run timeout 120 script -qec "stty cols 50; $(printf '%q ' "$TRAIN" -L 1 -p 6 -n 3 -b 4 -s 12 --every 6 \
+        --valid "$SIX" --valid-size 2 -o "$D/m.pcnn" "$MANY")" /dev/null </dev/null
+    [ "$status" -eq 0 ] || die "status $status: $output"
+    local seg longest=0 plain
+    # every drawing of the bar: the pieces between carriage returns and newlines that
+    # begin with it, escape sequences removed
+    while IFS= read -r seg; do
+        plain=$(sed 's/\x1b\[K//g' <<<"$seg")
+        [[ $plain == "train ["* ]] || continue
+        [ "${#plain}" -le "$longest" ] || longest=${#plain}
+    done < <(tr '\r' '\n' <<<"$output")
+    [ "$longest" -gt 0 ] || die "no bar drawn: $output"
+    [ "$longest" -le 49 ] || die "a bar of $longest characters on a 50-column terminal"
+    [[ $output == *$'\r\e[Kpcnn-train: step 6 valid'* ]] || die "the validation line does not replace the bar"
+}
+
 # wait_for_text FILE TEXT: until FILE holds TEXT (at most 30 s)
 wait_for_text() {
     local i
