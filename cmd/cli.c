@@ -23,14 +23,44 @@ static const cli_prog *cur;
 static const cli_opt *given[64]; /* the options on the command line, for cli_given */
 static int ngiven;
 
+/* the words of text from column col on, wrapped to fit 80 columns, continued lines
+ * beginning at column indent; ends the line */
+static void print_wrapped(FILE *f, int col, int indent, const char *text)
+{
+    int first = 1;
+    while (*text) {
+        size_t word = strcspn(text, " ");
+        int sep = first && col == 0 ? 0 : 1;
+        if (!first && col + 1 + (int)word > 80) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent, sep = 0;
+        }
+        fprintf(f, "%s%.*s", sep ? " " : "", (int)word, text);
+        col += sep + (int)word;
+        first = 0;
+        text += word;
+        while (*text == ' ') text++;
+    }
+    fputc('\n', f);
+}
+
+/* "  -x, --xxx ARG   help text", the text in a column of its own */
+static void print_option(FILE *f, const char *left, const char *help)
+{
+    int n = fprintf(f, "  %-28s", left);
+    print_wrapped(f, n, 31, help);
+}
+
 static void print_usage(FILE *f, const cli_prog *p)
 {
-    fprintf(f, "usage: %s %s\n", p->name, p->synopsis);
+    int n = fprintf(f, "usage: %s", p->name);
+    print_wrapped(f, n, n + 1, p->synopsis);
     if (f == stderr) {
         fprintf(f, "Try '%s --help' for more information.\n", p->name);
         return;
     }
-    fprintf(f, "%s\n\noptions:\n", p->about);
+    print_wrapped(f, 0, 0, p->about);
+    fprintf(f, "\noptions:\n");
     for (int i = 0; i < p->nopts; i++) {
         const cli_opt *o = &p->opts[i];
         char left[64];
@@ -38,11 +68,11 @@ static void print_usage(FILE *f, const cli_prog *p)
         n += snprintf(left + n, sizeof left - n, o->shortname ? "-%c, " : "    ", o->shortname);
         n += snprintf(left + n, sizeof left - n, "--%s", o->longname);
         if (o->kind != OPT_FLAG) snprintf(left + n, sizeof left - n, " %s", o->arg);
-        fprintf(f, "  %-28s %s\n", left, o->help);
+        print_option(f, left, o->help);
     }
-    fprintf(f, "  %-28s %s\n", "-q, --quiet", "no progress on stderr (errors and results still)");
-    fprintf(f, "  %-28s %s\n", "    --version", "show the version and exit");
-    fprintf(f, "  %-28s %s\n", "-h, --help", "show this help and exit");
+    print_option(f, "-q, --quiet", "no progress on stderr (errors and results still)");
+    print_option(f, "    --version", "show the version and exit");
+    print_option(f, "-h, --help", "show this help and exit");
     fprintf(f, "\nSee %s(1).\n", p->name);
 }
 

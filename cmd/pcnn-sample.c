@@ -29,7 +29,7 @@ static const cli_opt opts[] = {
     {0, "cols", OPT_INT, &cols, 1, 100000, "N", "PNG grid: N images across (default: a row's images; a square for one long row)"},
     {0, "scale", OPT_INT, &scale, 1, 64, "S", "PNG grid: draw every pixel as an SxS block (default 1)"},
 };
-static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-n N] [-c K|all | --cond FILE] [--seed S] [--same-noise] [-t T] [--top-p P] [--naive] [-o FILE]",
+static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-c K|all | --cond FILE] [-n N] [options]",
     "Draws images from a model (or decodes with an MSE autoencoder); writes a netpbm stream on stdout or a PNG grid.",
     opts, sizeof opts / sizeof *opts};
 

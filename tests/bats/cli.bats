@@ -268,3 +268,14 @@ on_tty() {
     run timeout 60 script -qec "$(printf '%q ' "$TRAIN" --quiet -o "$D/m.pcnn" -L 1 -p 3 -n 3 -s 2 "$F/gray.pgm")" /dev/null </dev/null
     [ "$status" -eq 0 ] && [[ $output != *"train ["* ]] || die "pcnn-train --quiet: $output"
 }
+
+@test "--help of every program fits 80 columns; a usage error is still three lines" {
+    local prog
+    for prog in pcnn-train pcnn-nll pcnn-sample pcnn-interp pcnn-encode pcnn-embed pcnn-strip; do
+        run -0 --separate-stderr "$BIN/$prog" --help
+        ! awk 'length > 80 { found = 1 } END { exit !found }' <<<"$output" ||
+            die "$prog --help: $(awk 'length > 80' <<<"$output" | head -n 1)"
+        run -2 --separate-stderr "$BIN/$prog" --no-such-option
+        assert_usage_error "$prog" "--no-such-option"
+    done
+}
