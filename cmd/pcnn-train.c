@@ -346,9 +346,12 @@ int main(int argc, char **argv)
         if (!(t = pcnn_trainer_new(m, &o))) cli_usage_error("%s", pcnn_errstr());
     }
     const pcnn_hparams *hp = pcnn_model_hparams(m);
-    fprintf(stderr, "%s: %zu training images %dx%dx%d, %zu held out; %zu parameters; step %lld of %d\n",
+    /* the size of the work before it starts: what a step costs follows from these */
+    char cost[64] = "";
+    if (pcnn_model_flops(m) > 0) snprintf(cost, sizeof cost, ", %.3g GFLOP per image", pcnn_model_flops(m) * 1e-9);
+    fprintf(stderr, "%s: %zu training images %dx%dx%d, %zu held out; %zu parameters (%.1f MB)%s; step %lld of %d\n",
             cli_name, tr.x.n, hp->W, hp->H, hp->C, va.x.n, pcnn_model_nparams(m),
-            (long long)pcnn_trainer_step_count(t), steps);
+            pcnn_model_nparams(m) * 4e-6, cost, (long long)pcnn_trainer_step_count(t), steps);
     if (train(m, t, &tr, &va, hw)) {
         fprintf(stderr, "%s: interrupted at step %lld; saved %s (continue with --resume)\n", cli_name,
                 (long long)pcnn_trainer_step_count(t), out_path);

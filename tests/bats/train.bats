@@ -413,3 +413,9 @@ wait_for_text() {
     grep -q interrupted "$D/err"
     run -0 --separate-stderr "$NLL" -m "$m" "$SIX"
 }
+
+@test "pcnn-train says the model's size and its cost per image before the first step" {
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" "$SIX"
+    [[ ${stderr_lines[0]} =~ [0-9]+\ parameters\ \([0-9.]+\ MB\),\ [0-9.e-]+\ GFLOP\ per\ image\;\ step\ 0\ of\ 6$ ]] ||
+        die "first line: ${stderr_lines[0]}"
+}
