@@ -16,6 +16,7 @@ INTERP="$BIN/pcnn-interp"
 ENCODE="$BIN/pcnn-encode"
 EMBED="$BIN/pcnn-embed"
 STRIP="$BIN/pcnn-strip"
+INFO="$BIN/pcnn-info"
 
 # Never fall back to the shipped model (models/fashion.pcnn may be half-trained, or
 # missing): a test that forgets -m fails loudly on this path instead.
