@@ -17,6 +17,7 @@ ENCODE="$BIN/pcnn-encode"
 EMBED="$BIN/pcnn-embed"
 STRIP="$BIN/pcnn-strip"
 INFO="$BIN/pcnn-info"
+CONVERT="$BIN/pcnn-convert"
 
 # Never fall back to the shipped model (models/fashion.pcnn may be half-trained, or
 # missing): a test that forgets -m fails loudly on this path instead.

@@ -1,0 +1,125 @@
+/* pcnn-convert -- images of any format pcnn reads (netpbm, PNG, IDX, CIFAR-10 records) as
+ * a netpbm stream or a PNG grid, and their labels as text: the step from a data set's
+ * own files to what netpbm's programs and pcnn's pipelines take. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "data.h"
+
+static const char *out_path, *labels_path, *labels_out;
+static int skip, limit, cols, scale = 1;
+
+static const cli_opt opts[] = {
+    {'o', "output", OPT_STR, &out_path, 0, 0, "FILE", "write to FILE: a PNG grid if it ends in .png, else a netpbm stream (-: stdout)"},
+    {0, "skip", OPT_INT, &skip, 0, 100000000, "N", "leave out the first N images"},
+    {0, "limit", OPT_INT, &limit, 1, 100000000, "N", "write at most N images (default all; a PNG grid: 10000)"},
+    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "labels of the input images (IDX, CIFAR-10 .bin, or one integer per line)"},
+    {0, "labels-out", OPT_STR, &labels_out, 0, 0, "FILE", "write the labels of the images written to FILE, one per line"},
+    {0, "cols", OPT_INT, &cols, 1, 100000, "N", "PNG grid: N images across (default: a square)"},
+    {0, "scale", OPT_INT, &scale, 1, 64, "S", "PNG grid: draw every pixel as an SxS block (default 1)"},
+};
+static const cli_prog prog = {"pcnn-convert", "[--skip N] [--limit N] [-o FILE] [options] [FILE...]",
+    "Writes images of any format pcnn reads (netpbm, PNG, IDX, CIFAR-10 .bin; stdin when no FILE) as a "
+    "netpbm stream or a PNG grid, and their labels as text.",
+    opts, sizeof opts / sizeof *opts};
+
+enum { GRID_LIMIT = 10000 };
+
+static int ends_in_png(const char *path)
+{
+    size_t n = path ? strlen(path) : 0;
+    return n >= 4 && !strcasecmp(path + n - 4, ".png");
+}
+
+/* one label per line, through a temporary file renamed when complete */
+static void write_labels(const char *path, const int *v, size_t n)
+{
+    char *tmp = malloc(strlen(path) + 16);
+    if (!tmp) cli_fail("out of memory");
+    sprintf(tmp, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f) cli_fail("%s: cannot create %s", path, tmp);
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) bad = fprintf(f, "%d\n", v[i]) < 0;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path)) {
+        unlink(tmp);
+        cli_fail("%s: cannot write the labels", path);
+    }
+    free(tmp);
+}
+
+int main(int argc, char **argv)
+{
+    int first = cli_parse(&prog, argc, argv);
+    if (out_path && !strcmp(out_path, "-")) out_path = NULL;
+    const int png = ends_in_png(out_path);
+    if ((cli_given(&cols) || cli_given(&scale)) && !png)
+        cli_usage_error("--cols and --scale shape a PNG grid; give -o FILE.png");
+    if (!labels_path != !labels_out) cli_usage_error("give -l LABELS and --labels-out FILE together");
+    if (!out_path && isatty(1))
+        cli_usage_error("not writing images to a terminal; redirect stdout or give -o FILE");
+    static const char *stdin_only[] = {"-"};
+    const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
+    const int npaths = first < argc ? argc - first : 1;
+    for (int i = 0; i < npaths; i++) {
+        if (out_path) cli_output_not_input(out_path, paths[i], NULL);
+        if (labels_out) cli_output_not_input(labels_out, paths[i], NULL);
+    }
+    if (out_path && pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
+    if (labels_out && pcnn_output_check(labels_out)) cli_fail("%s", pcnn_errstr());
+    const size_t want = limit ? (size_t)limit : png ? GRID_LIMIT : (size_t)-1;
+
+    int *labels = NULL;
+    size_t nlabels = 0;
+    if (labels_path && pcnn_labels_load(&labels, &nlabels, labels_path)) cli_fail("%s", pcnn_errstr());
+
+    cli_image_stream in;
+    cli_image_stream_open(&in, paths, npaths, 256, NULL);
+    uint8_t *one = malloc(PCNN_MAX_PIXELS), *kept = NULL;
+    int *chosen = NULL; /* the labels of the images written */
+    if (!one) cli_fail("out of memory");
+    size_t seen = 0, written = 0, sz = 0;
+    while (written < want && cli_image_stream_next(&in, one, 1) == 1) {
+        if (seen++ < (size_t)skip) continue;
+        sz = (size_t)in.C * in.H * in.W;
+        if (labels) {
+            if (seen > nlabels) cli_fail("%s: %zu labels for more images", labels_path, nlabels);
+            int *c = realloc(chosen, (written + 1) * sizeof *chosen);
+            if (!c) cli_fail("out of memory");
+            chosen = c;
+            chosen[written] = labels[seen - 1];
+        }
+        if (out_path) { /* kept, so that the file is written whole or not at all */
+            uint8_t *k = realloc(kept, (written + 1) * sz);
+            if (!k) cli_fail("out of memory");
+            kept = k;
+            memcpy(kept + written * sz, one, sz);
+        } else {
+            pcnn_image img = {.c = in.C, .h = in.H, .w = in.W, .maxval = 255, .data = one};
+            if (pcnn_netpbm_write(stdout, &img)) cli_fail("standard output: %s", pcnn_errstr());
+        }
+        written++;
+    }
+    if (written == 0) cli_fail("%s: no images after the first %d", npaths == 1 ? paths[0] : "the input", skip);
+    if (out_path) {
+        pcnn_image *imgs = malloc(written * sizeof *imgs);
+        if (!imgs) cli_fail("out of memory");
+        for (size_t i = 0; i < written; i++)
+            imgs[i] = (pcnn_image){.c = in.C, .h = in.H, .w = in.W, .maxval = 255, .data = kept + i * sz};
+        int across = cols;
+        if (!across)
+            while ((size_t)across * across < written) across++;
+        if (png ? pcnn_png_write_grid(out_path, imgs, (int)written, across, scale)
+                : pcnn_netpbm_write_file(out_path, imgs, (int)written))
+            cli_fail("%s", pcnn_errstr());
+        free(imgs);
+    }
+    if (labels_out) write_labels(labels_out, chosen, written);
+    free(one), free(kept), free(chosen), free(labels);
+    cli_exit(0);
+}
