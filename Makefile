@@ -28,6 +28,19 @@ NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvc
 ifeq ($(CUDA),0)
 NVCC :=
 endif
+# The CUDA backend needs cuDNN (the stacks' convolutions) beside cuBLAS: with nvcc but no
+# cudnn.h next to it or in /usr/include, the CPU-only programs are built, and make says why.
+ifneq ($(NVCC),)
+CUDNN_H := $(wildcard $(patsubst %/bin/nvcc,%,$(NVCC))/include/cudnn.h /usr/include/cudnn.h \
+                      /usr/include/$(shell uname -m)-linux-gnu/cudnn.h)
+ifeq ($(CUDNN_H),)
+ifeq ($(CUDA),1)
+$(error CUDA=1 but no cudnn.h beside $(NVCC) or in /usr/include: the CUDA backend needs cuDNN 9)
+endif
+$(info no cuDNN (cudnn.h) beside $(NVCC) or in /usr/include: building the CPU backend only)
+override NVCC :=
+endif
+endif
 ifeq ($(CUDA),1)
 ifeq ($(NVCC),)
 $(error CUDA=1 but no nvcc on PATH or in /usr/local/cuda/bin)
@@ -61,7 +74,7 @@ $(B)/kernels/%.o: kernels/%.cu kernels/cuda.h lib/backend.h lib/real.h
 endif
 
 all: $(B)/libpcnn.a $(PROG_BIN)
-	@echo "built: $(PROGS) with the CPU backend$(if $(NVCC), and the CUDA backend (nvcc: $(NVCC)),; no nvcc found, so no CUDA backend)"
+	@echo "built: $(PROGS) with the CPU backend$(if $(NVCC), and the CUDA backend (nvcc: $(NVCC)),; no CUDA backend (no nvcc, or no cuDNN beside it))"
 
 $(B)/cmd/cli.o: CFLAGS += -DPCNN_DATADIR='"$(PREFIX)/share/pcnn"'
 # The CPU backend's elementwise loops must vectorize: at -O2 a relu is a mispredicted

@@ -36,3 +36,16 @@ C
     run -0 --separate-stderr bash -c 'PCNN_MODEL= "$1/usr/bin/pcnn-sample" -c 3 | head -c 2' _ "$d"
     [ "$output" = "P5" ] || die "no image from the installed default model"
 }
+
+@test "make with nvcc but no cuDNN beside it: the CPU-only programs, and one line saying why" {
+    local top=$BATS_TEST_DIRNAME/../.. d=$BATS_TEST_TMPDIR
+    mkdir -p "$d/cuda/bin"
+    printf '#!/bin/sh\nexit 1\n' >"$d/cuda/bin/nvcc" # never run: no cudnn.h in $d/cuda/include
+    chmod +x "$d/cuda/bin/nvcc"
+    run -0 make -n -C "$top" all NVCC="$d/cuda/bin/nvcc" B="$d/b"
+    [[ $output == *"no cuDNN (cudnn.h) beside $d/cuda/bin/nvcc"*"building the CPU backend only"* ]] || die "no message"
+    [[ $output != *"kernels/"* ]] || die "CUDA kernels would be built"
+    [[ $output == *"lib/model.c"* ]] || die "the CPU library would not be built"
+    run -2 make -n -C "$top" all NVCC="$d/cuda/bin/nvcc" CUDA=1 B="$d/b"
+    [[ $output == *"CUDA=1 but no cudnn.h"* ]] || die "CUDA=1 without cuDNN did not stop"
+}
