@@ -1,4 +1,5 @@
 /* pcnn-train -- trains a Gated PixelCNN on images and writes it as a model file. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,8 @@
 
 #include "data.h"
 
+static const char *log_path;
+static FILE *log_file; /* --log: one JSON line per validation */
 static const char *out_path, *schedule_arg, *labels_path, *valid_path, *valid_labels_path, *cond_path, *valid_cond_path;
 static int layers = 15, features = 64, filter = 5, levels = 256, classes = -1;
 static int spatial, encoder, mse, embed, net_features = 32;
@@ -39,6 +42,7 @@ static const cli_opt opts[] = {
     {0, "ema", OPT_FLOAT, &o.ema, 0, 0.999999999, "D", "keep a moving average of the weights with decay D; saved and validated instead of the trained weights (default 0: off)"},
     {0, "dropout", OPT_FLOAT, &o.dropout, 0, 0.99, "P", "dropout rate on the residual layers' gated output in training (default 0)"},
     {0, "seed", OPT_U64, &o.seed, 0, 0, "S", "seed of the initial weights and the data order (default 1)"},
+    {0, "log", OPT_STR, &log_path, 0, 0, "FILE", "append one JSON line per validation to FILE (step, time, figures)"},
     {0, "every", OPT_INT, &every, 1, 100000000, "N", "checkpoint and validate every N steps (default 100)"},
     {'v', "valid", OPT_STR, &valid_path, 0, 0, "FILE", "held-out images (default: the last 5% of the input)"},
     {0, "valid-labels", OPT_STR, &valid_labels_path, 0, 0, "FILE", "labels of the held-out images"},
@@ -133,6 +137,11 @@ static void check_output(const char *const *paths, int npaths)
     struct stat st;
     if (!resume && !force && stat(out_path, &st) == 0)
         cli_usage_error("%s exists: give --resume to continue its run, or --force to start over", out_path);
+    if (log_path) { /* appended to, so that a resumed run continues its log */
+        for (int i = 0; i < npaths; i++) cli_output_not_input(log_path, paths[i], "--log");
+        cli_output_not_input(log_path, out_path, "--log");
+        if (!(log_file = fopen(log_path, "a"))) cli_fail("%s: %s", log_path, strerror(errno));
+    }
     int n = pcnn_output_clean_temps(out_path);
     if (n > 0)
         fprintf(stderr, "%s: removed %d temporary file%s of an interrupted save (%s.tmp*)\n", cli_name, n,
@@ -221,23 +230,42 @@ static void held_out(train_set *va, train_set *tr, int kind, int hw, int K)
     }
 }
 
+/* --log: a JSON line of a validation, flushed at once so that a reader follows the run;
+ * seconds count this run only (a resumed run starts again from 0) */
+static void log_line(long s, double seconds, const char *what, double v, double loss, double lr)
+{
+    if (!log_file) return;
+    char vb[32] = "null", lb[32] = "null"; /* JSON has no NaN */
+    if (!isnan(v)) snprintf(vb, sizeof vb, "%.6g", v);
+    if (!isnan(loss)) snprintf(lb, sizeof lb, "%.6g", loss);
+    if (fprintf(log_file, "{\"step\":%ld,\"seconds\":%.1f,\"%s\":%s,\"train_loss\":%s,\"lr\":%.6g}\n", s,
+                seconds, what, vb, lb, lr) < 0 || fflush(log_file))
+        cli_fail("%s: write error", log_path);
+}
+
 /* A validation line at step s, of the weights a reader of the file gets (the average). */
-static void validate(pcnn_model *m, pcnn_trainer *t, const train_set *va, long s)
+static void validate(pcnn_model *m, pcnn_trainer *t, const train_set *va, long s, double seconds,
+                     double loss)
 {
     const pcnn_hparams *hp = pcnn_model_hparams(m);
     const char *unit = pcnn_model_loss_unit(m);
+    double v;
     pcnn_trainer_use_average(t, 1);
     if (pcnn_model_cond(m) == PCNN_COND_IDENTITY) {
-        double triplets, acc = verify(m, &va->x, va->ids, &triplets);
-        if (isnan(acc)) fprintf(stderr, "%s: step %ld valid verification: %s\n", cli_name, s, pcnn_errstr());
-        else fprintf(stderr, "%s: step %ld valid verification %.4f (%.0f triplets; chance 0.5)\n", cli_name, s, acc, triplets);
+        double triplets;
+        v = verify(m, &va->x, va->ids, &triplets);
+        if (isnan(v)) fprintf(stderr, "%s: step %ld valid verification: %s\n", cli_name, s, pcnn_errstr());
+        else fprintf(stderr, "%s: step %ld valid verification %.4f (%.0f triplets; chance 0.5)\n", cli_name, s, v, triplets);
+        unit = "verification";
     } else {
-        double nats, v = evaluate(m, &va->x, va->h, &nats);
+        double nats;
+        v = evaluate(m, &va->x, va->h, &nats);
         if (hp->K == 2 && hp->kind == PCNN_PIXELCNN)
             fprintf(stderr, "%s: step %ld valid %.4f bpd %.2f nats/image\n", cli_name, s, v, nats);
         else fprintf(stderr, "%s: step %ld valid %.4f %s\n", cli_name, s, v, unit);
     }
     pcnn_trainer_use_average(t, 0);
+    log_line(s, seconds, unit, v, loss, pcnn_train_lr(pcnn_trainer_opts(t), s));
 }
 
 /* Steps until --steps or a signal, a checkpoint and a validation every --every steps;
@@ -278,7 +306,7 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
             save(t);
             if (va->x.n) {
                 cli_progress_clear(&pr); /* the line goes where the bar was; the bar comes back below */
-                validate(m, t, va, s);
+                validate(m, t, va, s, cli_now() - t0, smooth);
             }
         }
     }

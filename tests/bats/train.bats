@@ -419,3 +419,19 @@ wait_for_text() {
     [[ ${stderr_lines[0]} =~ [0-9]+\ parameters\ \([0-9.]+\ MB\),\ [0-9.e-]+\ GFLOP\ per\ image\;\ step\ 0\ of\ 6$ ]] ||
         die "first line: ${stderr_lines[0]}"
 }
+
+@test "pcnn-train --log FILE: one JSON line per validation, appended across a resume" {
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" --log "$D/log.jsonl" --valid "$SIX" --valid-size 2 "$MANY"
+    [ "$(nlines "$(cat "$D/log.jsonl")")" -eq 2 ] || die "expected 2 lines (steps 3 and 6): $(cat "$D/log.jsonl")"
+    grep -qE '^\{"step":3,"seconds":[0-9.]+,"bpd":[0-9.]+,"train_loss":[0-9.]+,"lr":0\.001\}$' "$D/log.jsonl" ||
+        die "line: $(head -n 1 "$D/log.jsonl")"
+    # the bpd logged is the validation line's (to its 4 decimals)
+    local v w
+    v=$(sed -n 's/.*step 6 valid \([0-9.]*\) bpd.*/\1/p' <<<"$stderr")
+    w=$(sed -n 's/^{"step":6,.*"bpd":\([0-9.]*\),.*/\1/p' "$D/log.jsonl")
+    awk -v a="$v" -v b="$w" 'BEGIN { exit !(a - b < 6e-5 && b - a < 6e-5) }' || die "step 6: $v on stderr, $w in the log"
+    run -0 --separate-stderr "$TRAIN" --resume -s 9 --every 3 -o "$D/m.pcnn" --log "$D/log.jsonl" --valid "$SIX" --valid-size 2 "$MANY"
+    [ "$(nlines "$(cat "$D/log.jsonl")")" -eq 3 ] || die "the resumed run did not append its line"
+    run -2 --separate-stderr tiny_train -o "$D/n.pcnn" --log "$MANY" "$MANY"
+    assert_usage_error pcnn-train "--log"
+}
