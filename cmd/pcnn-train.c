@@ -8,6 +8,7 @@
 #include "data.h"
 
 static const char *log_path;
+static int sample_every;
 static FILE *log_file; /* --log: one JSON line per validation */
 static const char *out_path, *schedule_arg, *labels_path, *valid_path, *valid_labels_path, *cond_path, *valid_cond_path;
 static int layers = 15, features = 64, filter = 5, levels = 256, classes = -1;
@@ -42,6 +43,7 @@ static const cli_opt opts[] = {
     {0, "ema", OPT_FLOAT, &o.ema, 0, 0.999999999, "D", "keep a moving average of the weights with decay D; saved and validated instead of the trained weights (default 0: off)"},
     {0, "dropout", OPT_FLOAT, &o.dropout, 0, 0.99, "P", "dropout rate on the residual layers' gated output in training (default 0)"},
     {0, "seed", OPT_U64, &o.seed, 0, 0, "S", "seed of the initial weights and the data order (default 1)"},
+    {0, "sample-every", OPT_INT, &sample_every, 1, 100000000, "N", "every N steps, draw a grid of samples into MODEL-stepN.png"},
     {0, "log", OPT_STR, &log_path, 0, 0, "FILE", "append one JSON line per validation to FILE (step, time, figures)"},
     {0, "every", OPT_INT, &every, 1, 100000000, "N", "checkpoint and validate every N steps (default 100)"},
     {'v', "valid", OPT_STR, &valid_path, 0, 0, "FILE", "held-out images (default: the last 5% of the input)"},
@@ -268,6 +270,52 @@ static void validate(pcnn_model *m, pcnn_trainer *t, const train_set *va, long s
     log_line(s, seconds, unit, v, loss, pcnn_train_lr(pcnn_trainer_opts(t), s));
 }
 
+/* --sample-every: a PNG grid beside the model, drawn with the weights a reader gets: 16
+ * images of an unconditional model, 8 per class (at most 10 classes), or 4 each for the
+ * first 4 held-out images' vectors or codes (an MSE autoencoder: their reconstructions) */
+static void sample_grid(pcnn_model *m, pcnn_trainer *t, const train_set *va, long s)
+{
+    const pcnn_hparams *hp = pcnn_model_hparams(m);
+    const int cond = pcnn_model_cond(m), D = hp->D;
+    const size_t sz = (size_t)hp->C * hp->H * hp->W;
+    int rows = 1, per = 16, cols = 4;
+    float *hrows = NULL;
+    if (cond == PCNN_COND_CLASS) {
+        rows = hp->classes < 10 ? hp->classes : 10, per = cols = 8;
+        if (!(hrows = calloc((size_t)rows * D, sizeof *hrows))) cli_fail("out of memory");
+        for (int r = 0; r < rows; r++) hrows[(size_t)r * D + r] = 1;
+    } else if (cond == PCNN_COND_VECTOR || cond == PCNN_COND_CODE) {
+        rows = va->x.n < 4 ? (int)va->x.n : 4, per = cols = hp->kind == PCNN_MSE_AUTOENCODER ? 1 : 4;
+        if (rows == 0) return; /* nothing held out to take the conditioning from */
+        if (!(hrows = malloc((size_t)rows * D * sizeof *hrows))) cli_fail("out of memory");
+        if (cond == PCNN_COND_VECTOR) memcpy(hrows, va->h, (size_t)rows * D * sizeof *hrows);
+        else if (pcnn_model_encode(m, hrows, va->x.x, rows)) cli_fail("%s", pcnn_errstr());
+    }
+    const size_t n = (size_t)rows * per;
+    uint8_t *x = malloc(n * sz);
+    float *h = hrows ? malloc(n * D * sizeof *h) : NULL;
+    pcnn_image *imgs = malloc(n * sizeof *imgs);
+    if (!x || !imgs || (hrows && !h)) cli_fail("out of memory");
+    for (size_t i = 0; hrows && i < n; i++) memcpy(h + i * D, hrows + (i / per) * D, D * sizeof *h);
+    pcnn_trainer_use_average(t, 1);
+    pcnn_sample_opts o;
+    pcnn_sample_opts_default(&o);
+    o.seed = (uint64_t)s;
+    int rc = hp->kind == PCNN_MSE_AUTOENCODER ? pcnn_model_decode(m, x, h, (int)n)
+                                              : pcnn_model_sample(m, x, h, (int)n, &o);
+    pcnn_trainer_use_average(t, 0);
+    if (rc) cli_fail("%s", pcnn_errstr());
+    for (size_t i = 0; i < n; i++)
+        imgs[i] = (pcnn_image){.c = hp->C, .h = hp->H, .w = hp->W, .maxval = hp->K - 1, .data = x + i * sz};
+    size_t base = strlen(out_path);
+    if (base > 5 && !strcmp(out_path + base - 5, ".pcnn")) base -= 5;
+    char *path = malloc(base + 32);
+    if (!path) cli_fail("out of memory");
+    snprintf(path, base + 32, "%.*s-step%ld.png", (int)base, out_path, s);
+    if (pcnn_png_write_grid(path, imgs, (int)n, cols, hp->H < 64 ? 2 : 1)) cli_fail("%s", pcnn_errstr());
+    free(path), free(imgs), free(h), free(x), free(hrows);
+}
+
 /* Steps until --steps or a signal, a checkpoint and a validation every --every steps;
  * returns 1 when a signal stopped it. */
 static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const train_set *va, int hw)
@@ -308,6 +356,10 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
                 cli_progress_clear(&pr); /* the line goes where the bar was; the bar comes back below */
                 validate(m, t, va, s, cli_now() - t0, smooth);
             }
+        }
+        if (sample_every && (s % sample_every == 0 || s == steps)) {
+            cli_progress_clear(&pr);
+            sample_grid(m, t, va, s);
         }
     }
     cli_progress_end(&pr);
@@ -360,6 +412,7 @@ int main(int argc, char **argv)
     const pcnn_hparams *want = m ? pcnn_model_hparams(m) : NULL;
     const int K = want ? want->K : levels;
     const int kind = want ? want->kind : embed ? PCNN_EMBEDDING : mse ? PCNN_MSE_AUTOENCODER : PCNN_PIXELCNN;
+    if (sample_every && kind == PCNN_EMBEDDING) cli_usage_error("--sample-every: an embedding net draws no images");
     train_set tr = {0}, va;
     cli_load_images(&tr.x, paths, npaths, K, want, (size_t)limit);
     int D, hw = load_conditioning(&tr, m, kind, &D);

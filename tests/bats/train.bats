@@ -435,3 +435,16 @@ wait_for_text() {
     run -2 --separate-stderr tiny_train -o "$D/n.pcnn" --log "$MANY" "$MANY"
     assert_usage_error pcnn-train "--log"
 }
+
+@test "pcnn-train --sample-every N: a grid beside the model every N steps; training is the same as without" {
+    local labels=$BATS_TEST_TMPDIR/labels.txt
+    for ((k = 0; k < 24; k++)); do echo $((k % 3)); done >"$labels"
+    run -0 --separate-stderr tiny_train -o "$D/a.pcnn" -l "$labels" --sample-every 3 "$MANY"
+    is_png "$D/a-step3.png" && is_png "$D/a-step6.png" || die "no grids: $(ls "$D")"
+    # 3 classes of 8 images of 4x4, 1 px gaps, drawn twice their size: 78x28
+    [ "$(od -An -tu1 -j16 -N8 "$D/a-step6.png" | tr -s ' ')" = " 0 0 0 78 0 0 0 28" ] || die "not 78x28"
+    run -0 --separate-stderr tiny_train -o "$D/b.pcnn" -l "$labels" "$MANY"
+    cmp "$D/a.pcnn" "$D/b.pcnn" || die "sampling changed the training"
+    run -2 --separate-stderr "$TRAIN" --embed 4 -l "$labels" --sample-every 3 -o "$D/e.pcnn" "$MANY"
+    assert_usage_error pcnn-train "--sample-every"
+}
