@@ -121,7 +121,7 @@ endif
 # --- the demo: class-conditional Fashion-MNIST samples from the shipped model -----
 demo: deps
 	$(MAKE) all
-	$(B)/pcnn-sample -m models/fashion.pcnn -c all -n 10 -o samples.png
+	@$(MAKE) -s -f examples/Makefile fashion-samples BIN=$(B) OUT=.
 	@echo "wrote samples.png"
 
 $(B)/tests/bench: tests/bench/bench.c $(B)/libpcnn.a
