@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -269,6 +270,19 @@ const char *cli_given(const void *dest)
     return NULL;
 }
 
+int cli_png_name(const char *path)
+{
+    size_t n = path ? strlen(path) : 0;
+    return n >= 4 && !strcasecmp(path + n - 4, ".png");
+}
+
+int cli_square_cols(size_t n)
+{
+    int side = 1;
+    while ((size_t)side * side < n) side++;
+    return side;
+}
+
 double cli_now(void)
 {
     struct timespec ts;
@@ -294,10 +308,9 @@ static int terminal_columns(void)
 
 /* redraws the progress line in place, cut to the terminal's width so that it never
  * wraps (a wrapped line cannot be redrawn, and each redraw would leave one behind) */
-static void draw_line(cli_progress *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void draw_line(cli_progress *pr, const char *fmt, ...)
+static void draw_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void draw_line(const char *fmt, ...)
 {
-    (void)pr;
     char line[512];
     va_list ap;
     va_start(ap, fmt);
@@ -330,7 +343,7 @@ void cli_progress_update(cli_progress *pr, long done, const char *extra)
     fmt_time(eb, sizeof eb, eta);
     fmt_time(elb, sizeof elb, el);
     if (pr->total <= 0) { /* a stream of unknown length: a count, no bar, no ETA */
-        if (pr->tty) draw_line(pr, "%s %ld %s", pr->what, done, extra ? extra : "");
+        if (pr->tty) draw_line("%s %ld %s", pr->what, done, extra ? extra : "");
         else fprintf(stderr, "%s: %s %ld %s elapsed %s\n", cli_name, pr->what, done, extra ? extra : "", elb);
         return;
     }
@@ -344,7 +357,7 @@ void cli_progress_update(cli_progress *pr, long done, const char *extra)
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = 0;
-        draw_line(pr, "%s [%s] %s", pr->what, bar, text);
+        draw_line("%s [%s] %s", pr->what, bar, text);
     } else {
         fprintf(stderr, "%s: %s %ld/%ld %s elapsed %s ETA %s\n", cli_name, pr->what, done,
                 pr->total, extra ? extra : "", elb, eb);

@@ -37,6 +37,11 @@ int cli_parse(const cli_prog *p, int argc, char **argv);
 /* the name of the option that set dest on the command line ("-L", "--lr"); NULL when
  * it was not given */
 const char *cli_given(const void *dest);
+
+/* -o FILE is a PNG grid when its name ends in .png, in any case (else a netpbm stream) */
+int cli_png_name(const char *path);
+/* the columns of a square grid of n images */
+int cli_square_cols(size_t n);
 void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* Flushes and checks stdout, so that `prog > /dev/full` fails; then exit(status).

@@ -3,7 +3,6 @@
  * own files to what netpbm's programs and pcnn's pipelines take. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "data.h"
@@ -27,37 +26,11 @@ static const cli_prog prog = {"pcnn-convert", "[--skip N] [--limit N] [-o FILE] 
 
 enum { GRID_LIMIT = 10000 };
 
-static int ends_in_png(const char *path)
-{
-    size_t n = path ? strlen(path) : 0;
-    return n >= 4 && !strcasecmp(path + n - 4, ".png");
-}
-
-/* one label per line, through a temporary file renamed when complete */
-static void write_labels(const char *path, const int *v, size_t n)
-{
-    char *tmp = malloc(strlen(path) + 16);
-    if (!tmp) cli_fail("out of memory");
-    sprintf(tmp, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-    if (!f) cli_fail("%s: cannot create %s", path, tmp);
-    int bad = 0;
-    for (size_t i = 0; i < n && !bad; i++) bad = fprintf(f, "%d\n", v[i]) < 0;
-    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path)) {
-        unlink(tmp);
-        cli_fail("%s: cannot write the labels", path);
-    }
-    free(tmp);
-}
-
 int main(int argc, char **argv)
 {
     int first = cli_parse(&prog, argc, argv);
     if (out_path && !strcmp(out_path, "-")) out_path = NULL;
-    const int png = ends_in_png(out_path);
+    const int png = cli_png_name(out_path);
     if ((cli_given(&cols) || cli_given(&scale)) && !png)
         cli_usage_error("--cols and --scale shape a PNG grid; give -o FILE.png");
     if (!labels_path != !labels_out) cli_usage_error("give -l LABELS and --labels-out FILE together");
@@ -111,15 +84,13 @@ int main(int argc, char **argv)
         if (!imgs) cli_fail("out of memory");
         for (size_t i = 0; i < written; i++)
             imgs[i] = (pcnn_image){.c = in.C, .h = in.H, .w = in.W, .maxval = 255, .data = kept + i * sz};
-        int across = cols;
-        if (!across)
-            while ((size_t)across * across < written) across++;
+        int across = cols ? cols : cli_square_cols(written);
         if (png ? pcnn_png_write_grid(out_path, imgs, (int)written, across, scale)
                 : pcnn_netpbm_write_file(out_path, imgs, (int)written))
             cli_fail("%s", pcnn_errstr());
         free(imgs);
     }
-    if (labels_out) write_labels(labels_out, chosen, written);
+    if (labels_out && pcnn_labels_write(labels_out, chosen, written)) cli_fail("%s", pcnn_errstr());
     free(one), free(kept), free(chosen), free(labels);
     cli_exit(0);
 }

@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,10 +49,7 @@ static uint64_t fresh_seed(void)
 static int grid_cols(size_t rows, int per_row)
 {
     if (cols) return cols;
-    if (rows > 1 || per_row <= 16) return per_row;
-    int side = 1;
-    while (side * side < per_row) side++;
-    return side;
+    return rows > 1 || per_row <= 16 ? per_row : cli_square_cols((size_t)per_row);
 }
 
 static void show(long done, long total, void *arg)
@@ -75,13 +71,10 @@ int main(int argc, char **argv)
     const int seeded = cli_given(&seed) != NULL;
     if (!seeded) seed = fresh_seed();
     if (out_path && !strcmp(out_path, "-")) out_path = NULL;
-    if ((cli_given(&cols) || cli_given(&scale)) && !(out_path && strlen(out_path) >= 4 &&
-                                                      !strcasecmp(out_path + strlen(out_path) - 4, ".png")))
-        cli_usage_error("--cols and --scale shape a PNG grid; give -o FILE.png");
     /* a PNG grid for a .png name; any other name gets the netpbm stream stdout would */
-    const char *dot = out_path ? strrchr(out_path, '.') : NULL;
-    const int png = dot && !strcasecmp(dot, ".png");
-    const char *out_png = png ? out_path : NULL;
+    const char *out_png = cli_png_name(out_path) ? out_path : NULL;
+    if ((cli_given(&cols) || cli_given(&scale)) && !out_png)
+        cli_usage_error("--cols and --scale shape a PNG grid; give -o FILE.png");
     if (!out_path && isatty(1))
         cli_usage_error("not writing images to a terminal; redirect stdout or give -o FILE.png");
     if (out_path) {

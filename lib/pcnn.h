@@ -56,6 +56,8 @@ int pcnn_images_load(pcnn_image **out, size_t *n, const char *const *paths, int 
  * binary records (a path ending in ".bin"), or a text file of one non-negative
  * integer per line. */
 int pcnn_labels_load(int **labels, size_t *n, const char *path);
+/* Writes n labels as text, one integer per line, atomically (temporary file, rename). */
+int pcnn_labels_write(const char *path, const int *labels, size_t n);
 
 /* Whether path can be written as an output file: a non-empty name not ending in '/', its
  * directory exists and is writable, it is not something other than a regular file (a

@@ -147,6 +147,18 @@ static int load_text(int **labels, size_t *n, FILE *f, const char *name)
     return 0;
 }
 
+int pcnn_labels_write(const char *path, const int *labels, size_t n)
+{
+    pcnn_atomic out;
+    if (pcnn_atomic_open(&out, path)) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (fprintf(out.f, "%d\n", labels[i]) < 0) {
+            pcnn_atomic_abort(&out);
+            return pcnn_seterr("%s: %s", path, strerror(errno));
+        }
+    return pcnn_atomic_commit(&out);
+}
+
 int pcnn_labels_load(int **labels, size_t *n, const char *path)
 {
     if (!labels || !n || !path)

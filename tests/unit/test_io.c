@@ -962,6 +962,21 @@ static void test_output_clean_temps(void)
     rmdir(tp("m.pcnn.tmpDir001"));
 }
 
+/* labels written as text read back the same; a failed write leaves nothing */
+static void test_labels_write(void)
+{
+    const int want[4] = {3, 0, 9, 12};
+    CHECK(pcnn_labels_write(tp("w.txt"), want, 4) == 0, "write labels: %s", pcnn_errstr());
+    int *got = NULL;
+    size_t n = 0;
+    CHECK(pcnn_labels_load(&got, &n, tp("w.txt")) == 0, "read written labels: %s", pcnn_errstr());
+    CHECK(n == 4 && got && !memcmp(got, want, sizeof want), "labels differ after a round trip (%zu)", n);
+    free(got);
+    CHECK(pcnn_labels_write(tp("no-such-dir/w.txt"), want, 4) == -1 && pcnn_errstr()[0],
+          "labels written into a missing folder");
+    CHECK(count_tmp_files() == 0, "temporary files left behind by labels");
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_io.XXXXXX");
@@ -976,6 +991,7 @@ int main(void)
     test_idx();
     test_cifar();
     test_labels();
+    test_labels_write();
     test_npy();
     test_output_check();
     test_output_clean_temps();
