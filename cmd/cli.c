@@ -199,8 +199,22 @@ void cli_output_not_input(const char *out, const char *in, const char *opt)
     cli_usage_error("-o %s is the input file %s: writing it would destroy it; give another output file", out, in);
 }
 
+/* OpenMP threads that wait for work by spinning (libgomp's default) take the cores from
+ * any other process: two trainings side by side ran at a tenth of their speed each, and
+ * at 0.37 of it with passive waiting, which costs nothing alone (tests/bench/contention.sh;
+ * pcnn(7)). libgomp reads OMP_WAIT_POLICY only when it is loaded, so a program started
+ * without it sets it and runs itself again, once, before reading anything. A failed
+ * exec leaves the program running as it was. */
+static void passive_threads(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);
+}
+
 int cli_parse(const cli_prog *p, int argc, char **argv)
 {
+    passive_threads(argv);
     cur = p;
     cli_name = p->name;
     guard_std_fds();

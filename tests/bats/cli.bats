@@ -279,3 +279,25 @@ on_tty() {
         assert_usage_error "$prog" "--no-such-option"
     done
 }
+
+# The environment a running program has: it waits in open() on a FIFO nobody writes to.
+wait_policy_of() { # ENV-ARGS... -- OMP_WAIT_POLICY of a pcnn-train started so (empty: none in 10 s)
+    local fifo="$BATS_TEST_TMPDIR/fifo.$RANDOM" pid policy=""
+    mkfifo "$fifo"
+    env "$@" "$TRAIN" -o "$BATS_TEST_TMPDIR/m.pcnn" --force "$fifo" 2>/dev/null &
+    pid=$!
+    for _ in $(seq 100); do # the program runs itself again at start: wait for that
+        policy=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^OMP_WAIT_POLICY=//p')
+        [ -n "$policy" ] && break
+        sleep 0.1
+    done
+    kill "$pid"
+    wait "$pid" || true
+    echo "$policy"
+}
+
+@test "threads: OpenMP threads wait passively unless OMP_WAIT_POLICY is set (pcnn(7))" {
+    [ "$(wait_policy_of -u OMP_WAIT_POLICY)" = passive ]
+    [ "$(wait_policy_of OMP_WAIT_POLICY=active)" = active ]
+    [ "$(wait_policy_of OMP_WAIT_POLICY=PASSIVE)" = PASSIVE ]
+}
