@@ -311,6 +311,7 @@ void cli_progress_start(cli_progress *pr, const char *what, long total)
     pr->t0 = pr->last = cli_now();
     pr->tty = isatty(2);
     pr->what = what;
+    pr->done = 0, pr->logged = -1, pr->extra[0] = 0;
 }
 
 /* the terminal's width now (asked at every redraw, so a resized window is followed) */
@@ -342,40 +343,55 @@ static void fmt_time(char *buf, size_t n, double s)
     else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
+/* off a terminal: one line of the latest count */
+static void log_progress(cli_progress *pr, double now)
+{
+    long run = pr->done - pr->first;
+    double el = now - pr->t0, eta = run > 0 ? el * (pr->total - pr->done) / run : 0;
+    char eb[32], elb[32];
+    fmt_time(eb, sizeof eb, eta);
+    fmt_time(elb, sizeof elb, el);
+    if (pr->total <= 0) fprintf(stderr, "%s: %s %ld %s elapsed %s\n", cli_name, pr->what, pr->done, pr->extra, elb);
+    else fprintf(stderr, "%s: %s %ld/%ld %s elapsed %s ETA %s\n", cli_name, pr->what, pr->done, pr->total,
+                 pr->extra, elb, eb);
+    pr->logged = pr->done;
+}
+
 void cli_progress_update(cli_progress *pr, long done, const char *extra)
 {
     if (cli_quiet) return;
     double now = cli_now();
+    if (!pr->tty) { /* a line every 10 seconds, and nothing for work that ends sooner */
+        pr->done = done;
+        snprintf(pr->extra, sizeof pr->extra, "%s", extra ? extra : "");
+        if (now - pr->last >= 10.0) {
+            pr->last = now;
+            log_progress(pr, now);
+        }
+        return;
+    }
+    /* a terminal gets ~10 redraws a second, and the last one */
     int last = pr->total > 0 && done >= pr->total;
-    /* a terminal gets ~10 redraws a second; a log a line every 10 seconds, and nothing
-     * for work that ends sooner */
-    if (pr->tty ? !last && now - pr->last < 0.1 : now - pr->last < 10.0) return;
+    if (!last && now - pr->last < 0.1) return;
     pr->last = now;
     long run = done - pr->first;
     double el = now - pr->t0, eta = run > 0 ? el * (pr->total - done) / run : 0;
-    char eb[32], elb[32];
+    char eb[32];
     fmt_time(eb, sizeof eb, eta);
-    fmt_time(elb, sizeof elb, el);
     if (pr->total <= 0) { /* a stream of unknown length: a count, no bar, no ETA */
-        if (pr->tty) draw_line("%s %ld %s", pr->what, done, extra ? extra : "");
-        else fprintf(stderr, "%s: %s %ld %s elapsed %s\n", cli_name, pr->what, done, extra ? extra : "", elb);
+        draw_line("%s %ld %s", pr->what, done, extra ? extra : "");
         return;
     }
-    if (pr->tty) {
-        /* the bar takes what the terminal's width leaves, 10 to 24 characters */
-        char text[256];
-        snprintf(text, sizeof text, "%ld/%ld %s ETA %s", done, pr->total, extra ? extra : "", eb);
-        int width = terminal_columns() - 1 - (int)strlen(pr->what) - (int)strlen(text) - 4;
-        width = width < 10 ? 10 : width > 24 ? 24 : width;
-        int fill = (int)(width * done / pr->total);
-        char bar[32];
-        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-        bar[width] = 0;
-        draw_line("%s [%s] %s", pr->what, bar, text);
-    } else {
-        fprintf(stderr, "%s: %s %ld/%ld %s elapsed %s ETA %s\n", cli_name, pr->what, done,
-                pr->total, extra ? extra : "", elb, eb);
-    }
+    /* the bar takes what the terminal's width leaves, 10 to 24 characters */
+    char text[256];
+    snprintf(text, sizeof text, "%ld/%ld %s ETA %s", done, pr->total, extra ? extra : "", eb);
+    int width = terminal_columns() - 1 - (int)strlen(pr->what) - (int)strlen(text) - 4;
+    width = width < 10 ? 10 : width > 24 ? 24 : width;
+    int fill = (int)(width * done / pr->total);
+    char bar[32];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    draw_line("%s [%s] %s", pr->what, bar, text);
 }
 
 void cli_progress_clear(cli_progress *pr)
@@ -385,7 +401,9 @@ void cli_progress_clear(cli_progress *pr)
 
 void cli_progress_end(cli_progress *pr)
 {
-    if (pr->tty && !cli_quiet) fputc('\n', stderr);
+    if (cli_quiet) return;
+    if (pr->tty) fputc('\n', stderr);
+    else if (pr->logged >= 0 && pr->logged != pr->done) log_progress(pr, cli_now());
 }
 
 static int stderr_tty; /* the message first ends a progress bar's line */

@@ -61,14 +61,16 @@ int cli_to_double(const char *s, double *v);
  * named the input ("-m"), NULL for an operand; in == NULL or a missing file is no input. */
 void cli_output_not_input(const char *out, const char *in, const char *opt);
 
-/* Progress on stderr: a bar redrawn in place on a terminal, a log line now and then
- * otherwise. */
+/* Progress on stderr: a bar redrawn in place on a terminal; otherwise a log line every
+ * ten seconds and, after work long enough to have printed one, a last line at the end. */
 typedef struct {
     long total;
     long first;     /* items already done when the work (re)started: not part of the rate */
     double t0, last;
     int tty;
     const char *what;
+    long done, logged; /* off a terminal: the latest count, and the last one printed (-1: none) */
+    char extra[160];   /* off a terminal: the latest extra text */
 } cli_progress;
 /* total <= 0: not known (a stream); the line then counts without a bar or an ETA */
 void cli_progress_start(cli_progress *pr, const char *what, long total);

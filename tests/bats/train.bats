@@ -448,3 +448,16 @@ wait_for_text() {
     run -2 --separate-stderr "$TRAIN" --embed 4 -l "$labels" --sample-every 3 -o "$D/e.pcnn" "$MANY"
     assert_usage_error pcnn-train "--sample-every"
 }
+
+@test "pcnn-train: off a terminal, progress is a line every 10 s and a last one at the end" {
+    # stopped by SIGINT after 11 s: one line near 10 s, then the last at the step it stopped at
+    run -1 --separate-stderr timeout --preserve-status -s INT 11 "$TRAIN" -o "$D/m.pcnn" -L 1 -p 4 -n 3 -b 2 \
+        --steps 100000000 --every 100000000 "$SIX"
+    local progress step
+    progress=$(grep -c '^pcnn-train: train [0-9]*/100000000 ' <<<"$stderr")
+    [ "$progress" -eq 2 ] || die "expected 2 progress lines, got $progress"
+    step=$(sed -n 's/^pcnn-train: interrupted at step \([0-9]*\);.*/\1/p' <<<"$stderr")
+    [ -n "$step" ] || die "no interruption line"
+    grep "^pcnn-train: train [0-9]*/100000000 " <<<"$stderr" | tail -n 1 | grep -q "train $step/" ||
+        die "the last progress line is not at step $step"
+}
