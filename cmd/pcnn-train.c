@@ -4,10 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "data.h"
 
-static const char *log_path;
+static const char *log_path, *best_path;
 static int sample_every;
 static FILE *log_file; /* --log: one JSON line per validation */
 static const char *out_path, *schedule_arg, *labels_path, *valid_path, *valid_labels_path, *cond_path, *valid_cond_path;
@@ -45,8 +46,9 @@ static const cli_opt opts[] = {
     {0, "seed", OPT_U64, &o.seed, 0, 0, "S", "seed of the initial weights and the data order (default 1)"},
     {0, "sample-every", OPT_INT, &sample_every, 1, 100000000, "N", "every N steps, draw a grid of samples into MODEL-stepN.png"},
     {0, "log", OPT_STR, &log_path, 0, 0, "FILE", "append one JSON line per validation to FILE (step, time, figures)"},
+    {0, "keep-best", OPT_STR, &best_path, 0, 0, "FILE", "write the model to FILE whenever a validation is the best so far"},
     {0, "every", OPT_INT, &every, 1, 100000000, "N", "checkpoint and validate every N steps (default 100)"},
-    {'v', "valid", OPT_STR, &valid_path, 0, 0, "FILE", "held-out images (default: the last 5% of the input)"},
+    {'v', "valid", OPT_STR, &valid_path, 0, 0, "FILE", "held-out images (default: a random 5% of the input, by the seed)"},
     {0, "valid-labels", OPT_STR, &valid_labels_path, 0, 0, "FILE", "labels of the held-out images"},
     {0, "valid-cond", OPT_STR, &valid_cond_path, 0, 0, "FILE", "conditioning vectors of the held-out images"},
     {0, "valid-size", OPT_INT, &valid_size, 1, 100000000, "N", "held-out images evaluated each time (default 1000)"},
@@ -139,6 +141,14 @@ static void check_output(const char *const *paths, int npaths)
     struct stat st;
     if (!resume && !force && stat(out_path, &st) == 0)
         cli_usage_error("%s exists: give --resume to continue its run, or --force to start over", out_path);
+    if (best_path) {
+        if (pcnn_output_check(best_path)) cli_fail("%s", pcnn_errstr());
+        for (int i = 0; i < npaths; i++) cli_output_not_input(best_path, paths[i], "--keep-best");
+        if (!strcmp(best_path, out_path)) cli_usage_error("--keep-best %s is -o's file; give another", best_path);
+        cli_output_not_input(best_path, out_path, "--keep-best");
+        if (!resume && !force && stat(best_path, &st) == 0)
+            cli_usage_error("--keep-best %s exists: give --resume to continue its run, or --force to start over", best_path);
+    }
     if (log_path) { /* appended to, so that a resumed run continues its log */
         for (int i = 0; i < npaths; i++) cli_output_not_input(log_path, paths[i], "--log");
         cli_output_not_input(log_path, out_path, "--log");
@@ -206,9 +216,24 @@ static int load_conditioning(train_set *tr, const pcnn_model *m, int kind, int *
     return hw;
 }
 
-/* The held-out set: --valid and its labels or vectors, or the last 5% of the input
- * (then taken from tr, sharing its memory). */
-static void held_out(train_set *va, train_set *tr, int kind, int hw, int K)
+/* Moves the elements of base (n of size each) that held marks to its end, keeping the
+ * order of both parts. */
+static void move_held_to_end(void *base, size_t size, size_t n, const unsigned char *held)
+{
+    char *tmp = malloc(n * size), *b = base;
+    if (!tmp) cli_fail("out of memory");
+    size_t k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++)
+            if (held[i] == pass) memcpy(tmp + k++ * size, b + i * size, size);
+    memcpy(base, tmp, n * size);
+    free(tmp);
+}
+
+/* The held-out set: --valid and its labels or vectors, or 5% of the input chosen as to
+ * says (pcnn_train_held_out), moved to the end of tr and taken from there, sharing its
+ * memory. */
+static void held_out(train_set *va, train_set *tr, int kind, int hw, int K, const pcnn_train_opts *to)
 {
     const size_t sz = (size_t)tr->x.C * tr->x.H * tr->x.W;
     *va = (train_set){0};
@@ -224,7 +249,14 @@ static void held_out(train_set *va, train_set *tr, int kind, int hw, int K)
             va->h = cli_read_vectors(valid_cond_path, &n, &hw);
         }
     } else if (tr->x.n >= 20) {
-        size_t nv = tr->x.n / 20, keep = tr->x.n - nv;
+        size_t n = tr->x.n, nv = n / 20, keep = n - nv;
+        unsigned char *held = malloc(n);
+        if (!held) cli_fail("out of memory");
+        pcnn_train_held_out(to, n, held);
+        move_held_to_end(tr->x.x, sz, n, held);
+        if (tr->h) move_held_to_end(tr->h, (size_t)hw * sizeof *tr->h, n, held);
+        if (tr->ids) move_held_to_end(tr->ids, sizeof *tr->ids, n, held);
+        free(held);
         va->x = (cli_dataset){.n = nv, .C = tr->x.C, .H = tr->x.H, .W = tr->x.W, .x = tr->x.x + keep * sz};
         va->h = tr->h && kind != PCNN_EMBEDDING ? tr->h + keep * hw : NULL;
         va->ids = tr->ids ? tr->ids + keep : NULL;
@@ -245,7 +277,8 @@ static void log_line(long s, double seconds, const char *what, double v, double 
         cli_fail("%s: write error", log_path);
 }
 
-/* A validation line at step s, of the weights a reader of the file gets (the average). */
+/* A validation line at step s, of the weights a reader of the file gets (the average);
+ * with --keep-best, those weights go to its file when they are the best so far. */
 static void validate(pcnn_model *m, pcnn_trainer *t, const train_set *va, long s, double seconds,
                      double loss)
 {
@@ -265,6 +298,10 @@ static void validate(pcnn_model *m, pcnn_trainer *t, const train_set *va, long s
         if (hp->K == 2 && hp->kind == PCNN_PIXELCNN)
             fprintf(stderr, "%s: step %ld valid %.4f bpd %.2f nats/image\n", cli_name, s, v, nats);
         else fprintf(stderr, "%s: step %ld valid %.4f %s\n", cli_name, s, v, unit);
+    }
+    if (pcnn_trainer_note_valid(t, v, pcnn_model_cond(m) == PCNN_COND_IDENTITY) && best_path) {
+        if (pcnn_model_save(m, best_path)) cli_fail("%s", pcnn_errstr());
+        fprintf(stderr, "%s: step %ld is the best so far: wrote %s\n", cli_name, s, best_path);
     }
     pcnn_trainer_use_average(t, 0);
     log_line(s, seconds, unit, v, loss, pcnn_train_lr(pcnn_trainer_opts(t), s));
@@ -351,11 +388,11 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
                  pcnn_train_lr(to, s), smooth, pcnn_model_loss_unit(m));
         cli_progress_update(&pr, s, extra);
         if (s % every == 0 || s == steps) {
-            save(t);
-            if (va->x.n) {
+            if (va->x.n) { /* before the checkpoint, which keeps the best figure so far */
                 cli_progress_clear(&pr); /* the line goes where the bar was; the bar comes back below */
                 validate(m, t, va, s, cli_now() - t0, smooth);
             }
+            save(t);
         }
         if (sample_every && (s % sample_every == 0 || s == steps)) {
             cli_progress_clear(&pr);
@@ -416,7 +453,8 @@ int main(int argc, char **argv)
     train_set tr = {0}, va;
     cli_load_images(&tr.x, paths, npaths, K, want, (size_t)limit);
     int D, hw = load_conditioning(&tr, m, kind, &D);
-    held_out(&va, &tr, kind, hw, K);
+    held_out(&va, &tr, kind, hw, K, t ? pcnn_trainer_opts(t) : &o);
+    if (best_path && !va.x.n) cli_usage_error("--keep-best needs held-out images (20 or more, or --valid)");
 
     if (!m) {
         pcnn_hparams hp = {.L = layers, .p = features, .n = filter, .C = tr.x.C, .H = tr.x.H,
@@ -433,6 +471,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: %zu training images %dx%dx%d, %zu held out; %zu parameters (%.1f MB)%s; step %lld of %d\n",
             cli_name, tr.x.n, hp->W, hp->H, hp->C, va.x.n, pcnn_model_nparams(m),
             pcnn_model_nparams(m) * 4e-6, cost, (long long)pcnn_trainer_step_count(t), steps);
+    int64_t best_step;
+    double best = pcnn_trainer_best(t, &best_step);
+    if (best_path && !isnan(best) && access(best_path, F_OK))
+        fprintf(stderr, "%s: --keep-best: the best so far (%.4f at step %lld) was not kept; %s comes with a better one\n",
+                cli_name, best, (long long)best_step, best_path);
     if (train(m, t, &tr, &va, hw)) {
         fprintf(stderr, "%s: interrupted at step %lld; saved %s (continue with --resume)\n", cli_name,
                 (long long)pcnn_trainer_step_count(t), out_path);

@@ -187,6 +187,10 @@ double pcnn_verify_accuracy(const float *e, const int *id, size_t n, int D, doub
  * (constant), is multiplied by lr_decay every step (exp), or follows half a cosine
  * from lr to 0 at step lr_steps (cosine). */
 enum { PCNN_LR_CONSTANT = 0, PCNN_LR_EXP = 1, PCNN_LR_COSINE = 2 };
+/* Which images of a training set a run holds out when it is given no separate held-out
+ * set: a random 5% chosen by the seed, or the last 5% (runs saved before the choice was
+ * recorded; a sorted input then held out whole classes). */
+enum { PCNN_HELD_OUT_RANDOM = 0, PCNN_HELD_OUT_LAST = 1 };
 
 typedef struct {
     int batch;       /* images per step */
@@ -199,6 +203,7 @@ typedef struct {
     int64_t lr_steps; /* cosine: the step at which the rate reaches 0 */
     float ema;       /* decay of the weights' moving average (Polyak); 0 = none */
     float dropout;   /* rate of dropout on the residual layers' gated output; 0 = none */
+    int held_out;    /* PCNN_HELD_OUT_* */
 } pcnn_train_opts;
 
 /* Optimizer state beside a model it does not own: Adam moments, step count, data order.
@@ -223,6 +228,14 @@ double pcnn_train_ema_decay(const pcnn_train_opts *o, int64_t t);
  * (for validation, sampling, saving a plain model) and on = 0 the trained ones back;
  * steps need the trained ones. A no-op without averaging. */
 void pcnn_trainer_use_average(pcnn_trainer *t, int on);
+/* Marks in held[0..n) the n / 20 images of a training set of n that o holds out (1) and
+ * those it trains on (0): a function of o->seed and o->held_out alone. */
+void pcnn_train_held_out(const pcnn_train_opts *o, size_t n, unsigned char *held);
+/* Records a validation figure v at the current step (lower is better, or higher with
+ * higher_better); returns 1 when it is the best so far, which the saved state keeps. */
+int pcnn_trainer_note_valid(pcnn_trainer *t, double v, int higher_better);
+/* The best validation figure recorded (NaN: none yet) and its step. */
+double pcnn_trainer_best(const pcnn_trainer *t, int64_t *step);
 /* The dataset indices of the next step's batch, for a dataset of n images: a fresh
  * permutation each epoch, derived from (seed, epoch) alone. idx has opts.batch slots. */
 int pcnn_trainer_batch(pcnn_trainer *t, size_t n, size_t *idx);

@@ -18,6 +18,8 @@ struct pcnn_trainer {
     int averaged;          /* the model holds the average now (its w and avg swapped) */
     size_t *perm, perm_n;  /* this epoch's data order, derived, kept between steps */
     uint64_t perm_epoch;
+    double best;           /* the best validation figure so far (NaN: none), and its step */
+    int64_t best_step;
 };
 
 void pcnn_train_opts_default(pcnn_train_opts *o)
@@ -83,6 +85,7 @@ pcnn_trainer *pcnn_trainer_new(pcnn_model *m, const pcnn_train_opts *o)
     if (!t) return NULL;
     t->m = m;
     t->o = *o;
+    t->best = NAN;
     t->adam_m = be_alloc(m->be, m->total * sizeof(real));
     t->adam_v = be_alloc(m->be, m->total * sizeof(real));
     if (o->ema > 0) {
@@ -121,6 +124,36 @@ void pcnn_trainer_use_average(pcnn_trainer *t, int on)
     real *w = t->m->w;
     t->m->w = t->avg, t->avg = w;
     t->averaged = !!on;
+}
+
+void pcnn_train_held_out(const pcnn_train_opts *o, size_t n, unsigned char *held)
+{
+    size_t k = n / 20;
+    memset(held, 0, n);
+    if (o->held_out == PCNN_HELD_OUT_LAST) {
+        memset(held + (n - k), 1, k);
+        return;
+    }
+    /* k draws without replacement (Floyd's algorithm), from a stream of the seed that
+     * the data order does not use */
+    uint64_t rng = o->seed * 0x9e3779b97f4a7c15ULL ^ 0x68656c646f7574ULL;
+    for (size_t j = n - k; j < n; j++) {
+        size_t r = pcnn_rng_next(&rng) % (j + 1);
+        held[held[r] ? j : r] = 1;
+    }
+}
+
+int pcnn_trainer_note_valid(pcnn_trainer *t, double v, int higher_better)
+{
+    if (isnan(v) || (!isnan(t->best) && (higher_better ? v <= t->best : v >= t->best))) return 0;
+    t->best = v, t->best_step = t->step;
+    return 1;
+}
+
+double pcnn_trainer_best(const pcnn_trainer *t, int64_t *step)
+{
+    if (step) *step = t->best_step;
+    return t->best;
 }
 
 int pcnn_trainer_batch(pcnn_trainer *t, size_t n, size_t *idx)
@@ -213,6 +246,11 @@ int pcnn_trainer_save(const pcnn_trainer *t, const char *path)
     META("train.lr_steps", "%" PRId64, t->o.lr_steps);
     META("train.ema", "%.9g", t->o.ema);
     META("train.dropout", "%.9g", t->o.dropout);
+    META("train.held_out", "%s", t->o.held_out == PCNN_HELD_OUT_LAST ? "last" : "random");
+    if (!isnan(t->best)) {
+        META("train.best", "%.17g", t->best);
+        META("train.best_step", "%" PRId64, t->best_step);
+    }
 #undef META
     if (!rc) rc = pcnn_st_write(&st, path);
     pcnn_st_free(&st);
@@ -269,9 +307,29 @@ pcnn_trainer *pcnn_trainer_load(pcnn_model *m, const char *path)
             goto out;
         o.warmup = warmup, o.lr_steps = lr_steps;
     }
+    /* a state without the choice held out the last 5%; one without a best had none */
+    const char *held = pcnn_st_meta(&st, "train.held_out");
+    o.held_out = held && !strcmp(held, "random") ? PCNN_HELD_OUT_RANDOM : PCNN_HELD_OUT_LAST;
+    if (held && strcmp(held, "random") && strcmp(held, "last")) {
+        pcnn_seterr("%s: metadata 'train.held_out' = '%s' is not 'random' or 'last'", path, held);
+        goto out;
+    }
+    const char *bs = pcnn_st_meta(&st, "train.best");
+    double best = NAN;
+    long best_step = 0;
+    if (bs) {
+        errno = 0;
+        best = strtod(bs, &end);
+        if (errno || end == bs || *end || !isfinite(best)) {
+            pcnn_seterr("%s: metadata 'train.best' = '%s' is not a number", path, bs);
+            goto out;
+        }
+        if (pcnn_modelfile_meta_int(&st, path, "train.best_step", 0, 1L << 40, &best_step)) goto out;
+    }
     t = pcnn_trainer_new(m, &o);
     if (!t) goto out;
     t->step = step;
+    t->best = best, t->best_step = best_step;
     /* with an average, the model was loaded with it: it goes to t->avg, the trained
      * weights into the model */
     if (t->avg) be_copy_rows(m->be, t->avg, 0, m->w, 0, (int)m->total, 1, 0);

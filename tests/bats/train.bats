@@ -461,3 +461,54 @@ wait_for_text() {
     grep "^pcnn-train: train [0-9]*/100000000 " <<<"$stderr" | tail -n 1 | grep -q "train $step/" ||
         die "the last progress line is not at step $step"
 }
+
+# ---- the held-out set and --keep-best ------------------------------------------------
+
+# flat_pgm N W H VALUE: N P5 images of one gray value
+flat_pgm() {
+    local n=$1 w=$2 h=$3 v=$4 k
+    for ((k = 0; k < n; k++)); do
+        printf 'P5\n%d %d\n255\n' "$w" "$h"
+        head -c $((w * h)) /dev/zero | tr '\0' "\\$(printf '%03o' "$v")"
+    done
+}
+
+@test "pcnn-train: the held-out 5% is drawn from the whole input, not its sorted tail" {
+    # 38 black images, then 2 white ones: the last 5% would be the white ones, which a
+    # model of black images finds very unlikely
+    { flat_pgm 38 4 4 0; flat_pgm 2 4 4 255; } >"$D/sorted.pgm"
+    run -0 --separate-stderr "$TRAIN" -o "$D/m.pcnn" -L 1 -p 4 -n 3 -b 4 -s 40 --every 40 --lr 0.01 "$D/sorted.pgm"
+    local v
+    v=$(sed -n 's/^pcnn-train: step 40 valid \([0-9.]*\) bpd$/\1/p' <<<"$stderr")
+    [ -n "$v" ] || die "no validation line"
+    awk -v v="$v" 'BEGIN { exit !(v < 2) }' || die "held-out bits/dim $v: the held-out images look white"
+    [ "$(model_meta "$D/m.pcnn" train.held_out)" = random ] || die "the choice is not in the training state"
+}
+
+@test "pcnn-train --keep-best: FILE holds the weights of the best validation, and a resume goes on from it" {
+    pgm_stream 8 4 4 >"$D/valid.pgm"
+    run -0 --separate-stderr tiny_train -o "$D/m.pcnn" --steps 12 --valid "$D/valid.pgm" --keep-best "$D/best.pcnn" "$MANY"
+    local first="$stderr" all best nll
+    run -0 --separate-stderr "$TRAIN" -o "$D/m.pcnn" --resume --steps 30 --every 3 --valid "$D/valid.pgm" \
+        --keep-best "$D/best.pcnn" "$MANY"
+    all=$(printf '%s\n%s\n' "$first" "$stderr" | sed -n 's/^pcnn-train: step [0-9]* valid \([0-9.]*\) bpd$/\1/p')
+    [ "$(nlines "$all")" -eq 10 ] || die "expected 10 validations, got: $all"
+    best=$(model_meta "$D/m.pcnn" train.best)
+    [ -n "$best" ] || die "the checkpoint keeps no best figure"
+    awk -v b="$best" 'NR == 1 || $1 < min { min = $1 } END { exit !(sprintf("%.4f", b) == sprintf("%.4f", min)) }' <<<"$all" ||
+        die "best $best is not the least of: $all"
+    nll=$("$NLL" -m "$D/best.pcnn" "$D/valid.pgm" | tail -n 1 | cut -f2)
+    awk -v a="$nll" -v b="$best" 'BEGIN { exit !(sprintf("%.4f", a) == sprintf("%.4f", b)) }' ||
+        die "pcnn-nll of the best model: $nll, the best validation: $best"
+    [ -z "$(model_meta "$D/best.pcnn" train.step)" ] || die "the best model carries training state"
+}
+
+@test "pcnn-train --keep-best: refused as -o's file, as an input, and without held-out images" {
+    run -2 --separate-stderr tiny_train -o "$D/m.pcnn" --keep-best "$D/m.pcnn" "$MANY"
+    assert_usage_error pcnn-train "--keep-best"
+    run -2 --separate-stderr tiny_train -o "$D/m.pcnn" --keep-best "$MANY" "$MANY"
+    assert_usage_error pcnn-train "--keep-best"
+    run -2 --separate-stderr tiny_train -o "$D/m.pcnn" --keep-best "$D/best.pcnn" "$SIX"
+    assert_usage_error pcnn-train "held-out"
+    [ ! -e "$D/best.pcnn" ] && [ ! -e "$D/m.pcnn" ] || die "an output was written"
+}

@@ -192,11 +192,12 @@ static void test_old_state(const pcnn_hparams *hp, const char *path)
     for (int i = 0; i < st.nmeta; i++) {
         int newer = !strcmp(st.meta_keys[i], "train.schedule") || !strcmp(st.meta_keys[i], "train.warmup") ||
                     !strcmp(st.meta_keys[i], "train.lr_decay") || !strcmp(st.meta_keys[i], "train.lr_steps") ||
-                    !strcmp(st.meta_keys[i], "train.ema") || !strcmp(st.meta_keys[i], "train.dropout");
+                    !strcmp(st.meta_keys[i], "train.ema") || !strcmp(st.meta_keys[i], "train.dropout") ||
+                    !strcmp(st.meta_keys[i], "train.held_out");
         if (newer) { free(st.meta_keys[i]), free(st.meta_vals[i]); continue; }
         st.meta_keys[kept] = st.meta_keys[i], st.meta_vals[kept] = st.meta_vals[i], kept++;
     }
-    CHECK(st.nmeta - kept == 6, "the six newer keys were there (%d)", st.nmeta - kept);
+    CHECK(st.nmeta - kept == 7, "the seven newer keys were there (%d)", st.nmeta - kept);
     st.nmeta = kept;
     CHECK(pcnn_st_write(&st, path) == 0, "write: %s", pcnn_errstr());
     pcnn_st_free(&st);
@@ -207,6 +208,8 @@ static void test_old_state(const pcnn_hparams *hp, const char *path)
         const pcnn_train_opts *lo = pcnn_trainer_opts(t);
         CHECK(lo->schedule == PCNN_LR_CONSTANT && lo->warmup == 0 && lo->ema == 0 && lo->dropout == 0,
               "an older state has a constant rate, no average and no dropout");
+        CHECK(lo->held_out == PCNN_HELD_OUT_LAST, "an older state held out the last 5%%");
+        CHECK(isnan(pcnn_trainer_best(t, NULL)), "an older state has no best validation");
         CHECK(memcmp(back->w, m->w, m->total * sizeof(real)) == 0, "its weights are the model's");
     }
     pcnn_trainer_free(t);
@@ -248,6 +251,64 @@ static void test_resume_recipe(const pcnn_hparams *hp, const uint8_t *x, const f
     pcnn_model_free(a), pcnn_model_free(b);
 }
 
+/* the held-out 5%: n / 20 images, a function of the seed, spread over the set (not the
+ * tail, which is whole classes when the input is sorted), or the tail for older runs */
+static void test_held_out(void)
+{
+    enum { N = 1000 };
+    unsigned char a[N], b[N], c[N];
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    CHECK(o.held_out == PCNN_HELD_OUT_RANDOM, "a new run holds out a random 5%%");
+    pcnn_train_held_out(&o, N, a);
+    pcnn_train_held_out(&o, N, b);
+    o.seed = 2;
+    pcnn_train_held_out(&o, N, c);
+    int na = 0, tail = 0, quarter[4] = {0};
+    for (int i = 0; i < N; i++) na += a[i], tail += i >= N - N / 20 && a[i], quarter[i / (N / 4)] += a[i];
+    CHECK(na == N / 20, "%d held out of %d, want %d", na, N, N / 20);
+    CHECK(memcmp(a, b, N) == 0, "the same seed holds out the same images");
+    CHECK(memcmp(a, c, N) != 0, "another seed holds out others");
+    CHECK(tail < N / 40, "%d of the last 50 held out: not spread", tail);
+    for (int q = 0; q < 4; q++) CHECK(quarter[q] >= 5, "only %d held out in quarter %d", quarter[q], q);
+    o.held_out = PCNN_HELD_OUT_LAST;
+    pcnn_train_held_out(&o, N, a);
+    na = tail = 0;
+    for (int i = 0; i < N; i++) na += a[i], tail += i >= N - N / 20 && a[i];
+    CHECK(na == N / 20 && tail == N / 20, "the older choice holds out the last 5%%");
+    o.held_out = PCNN_HELD_OUT_RANDOM;
+    pcnn_train_held_out(&o, 19, a);
+    CHECK(memchr(a, 1, 19) == NULL, "nothing held out of 19 images");
+}
+
+/* the best validation figure: lower is better (or higher), kept in the saved state */
+static void test_best(const pcnn_hparams *hp, const char *path)
+{
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    pcnn_model *m = pcnn_model_new(cpu, hp, 10);
+    pcnn_trainer *t = pcnn_trainer_new(m, &o);
+    int64_t step = -1;
+    CHECK(isnan(pcnn_trainer_best(t, &step)), "no best before a validation");
+    CHECK(pcnn_trainer_note_valid(t, NAN, 0) == 0, "a failed validation is no best");
+    CHECK(pcnn_trainer_note_valid(t, 3.25, 0) == 1, "the first figure is the best");
+    CHECK(pcnn_trainer_note_valid(t, 3.5, 0) == 0, "a worse one is not");
+    CHECK(pcnn_trainer_note_valid(t, 3.25, 0) == 0, "an equal one is not");
+    CHECK(pcnn_trainer_note_valid(t, 3.0 + 1e-12, 0) == 1, "a better one is");
+    CHECK(pcnn_trainer_save(t, path) == 0, "save: %s", pcnn_errstr());
+    pcnn_model *back = pcnn_model_load(cpu, path);
+    pcnn_trainer *u = back ? pcnn_trainer_load(back, path) : NULL;
+    CHECK(u && pcnn_trainer_best(u, &step) == 3.0 + 1e-12 && step == 0, "the best comes back exactly from the file");
+    CHECK(u && pcnn_trainer_note_valid(u, 3.1, 0) == 0, "and a resumed run compares with it");
+    CHECK(u && pcnn_trainer_opts(u)->held_out == PCNN_HELD_OUT_RANDOM, "the held-out choice comes back");
+    pcnn_trainer_free(u), pcnn_model_free(back);
+    pcnn_trainer_free(t);
+    t = pcnn_trainer_new(m, &o);
+    CHECK(pcnn_trainer_note_valid(t, 0.75, 1) == 1 && pcnn_trainer_note_valid(t, 0.7, 1) == 0 &&
+          pcnn_trainer_note_valid(t, 0.8, 1) == 1, "higher is better for a verification accuracy");
+    pcnn_trainer_free(t), pcnn_model_free(m);
+}
+
 /* what h carries, for each kind of model */
 static void test_cond_kinds(void)
 {
@@ -281,6 +342,7 @@ int main(void)
         return 1;
     }
     test_cond_kinds();
+    test_held_out();
     if (access(FM "train-images-idx3-ubyte.gz", R_OK)) {
         SKIP("Fashion-MNIST not installed (Debian package dataset-fashion-mnist)");
         return check_summary("test_train");
@@ -350,6 +412,7 @@ int main(void)
     test_dropout(&hp, x, h);
     test_resume_recipe(&hp, x, h, path);
     test_old_state(&hp, path);
+    test_best(&hp, path);
     unlink(path);
     free(x), free(h), free(vx), free(vh);
     pcnn_backend_close(cpu);
