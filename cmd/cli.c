@@ -336,7 +336,7 @@ static void draw_line(const char *fmt, ...)
     fprintf(stderr, "\r%s\033[K", line);
 }
 
-static void fmt_time(char *buf, size_t n, double s)
+void cli_fmt_time(char *buf, size_t n, double s)
 {
     long t = (long)(s + 0.5);
     if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
@@ -349,8 +349,8 @@ static void log_progress(cli_progress *pr, double now)
     long run = pr->done - pr->first;
     double el = now - pr->t0, eta = run > 0 ? el * (pr->total - pr->done) / run : 0;
     char eb[32], elb[32];
-    fmt_time(eb, sizeof eb, eta);
-    fmt_time(elb, sizeof elb, el);
+    cli_fmt_time(eb, sizeof eb, eta);
+    cli_fmt_time(elb, sizeof elb, el);
     if (pr->total <= 0) fprintf(stderr, "%s: %s %ld %s elapsed %s\n", cli_name, pr->what, pr->done, pr->extra, elb);
     else fprintf(stderr, "%s: %s %ld/%ld %s elapsed %s ETA %s\n", cli_name, pr->what, pr->done, pr->total,
                  pr->extra, elb, eb);
@@ -377,7 +377,7 @@ void cli_progress_update(cli_progress *pr, long done, const char *extra)
     long run = done - pr->first;
     double el = now - pr->t0, eta = run > 0 ? el * (pr->total - done) / run : 0;
     char eb[32];
-    fmt_time(eb, sizeof eb, eta);
+    cli_fmt_time(eb, sizeof eb, eta);
     if (pr->total <= 0) { /* a stream of unknown length: a count, no bar, no ETA */
         draw_line("%s %ld %s", pr->what, done, extra ? extra : "");
         return;

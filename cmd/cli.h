@@ -81,6 +81,8 @@ void cli_progress_end(cli_progress *pr);
  * draws the bar again below) */
 void cli_progress_clear(cli_progress *pr);
 double cli_now(void);
+/* s seconds as M:SS, or H:MM:SS from an hour on */
+void cli_fmt_time(char *buf, size_t n, double s);
 
 /* SIGINT/SIGTERM set cli_stop instead of killing the program */
 extern volatile sig_atomic_t cli_stop;

@@ -369,7 +369,7 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
     const long start = (long)pcnn_trainer_step_count(t);
     cli_progress_start(&pr, "train", steps);
     pr.first = start;
-    double t0 = cli_now(), smooth = NAN;
+    double t0 = cli_now(), t1 = 0, smooth = NAN;
     while (pcnn_trainer_step_count(t) < steps && !cli_stop) {
         if (pcnn_trainer_batch(t, tr->x.n, idx)) cli_fail("%s", pcnn_errstr());
         for (int b = 0; b < B; b++) {
@@ -386,6 +386,17 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
         char extra[128];
         snprintf(extra, sizeof extra, "%.1f img/s lr %.3g loss %.4f %s", (s - start) * B / (cli_now() - t0),
                  pcnn_train_lr(to, s), smooth, pcnn_model_loss_unit(m));
+        /* what the run will cost, said once: from the second step, since the first one
+         * also sets up the workspaces and the convolutions' code */
+        if (s == start + 1) t1 = cli_now();
+        if (s == start + 2 && s < steps && !cli_quiet) {
+            char left[32];
+            double per = cli_now() - t1;
+            cli_fmt_time(left, sizeof left, per * (steps - s));
+            cli_progress_clear(&pr);
+            fprintf(stderr, "%s: %.2g s per step: the %ld steps left take about %s\n", cli_name, per,
+                    steps - s, left);
+        }
         cli_progress_update(&pr, s, extra);
         if (s % every == 0 || s == steps) {
             if (va->x.n) { /* before the checkpoint, which keeps the best figure so far */
