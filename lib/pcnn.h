@@ -269,8 +269,14 @@ typedef struct {
                       and layer. Both compute the same function. */
     void (*progress)(long done, long total, void *arg); /* may be NULL */
     void *arg;
+    /* completion: where known (H,W) is 1, every channel of the pixel is kept from given
+     * (B,C,H,W levels) instead of drawn, and the pixels after it are drawn given it. Both
+     * NULL: draw every pixel. The random numbers of the drawn values are those they would
+     * have without known pixels. */
+    const uint8_t *given, *known;
 } pcnn_sample_opts;
-/* temperature 1, top_p 1, seed 1, per_row 0, cached, no progress */
+/* temperature 1, top_p 1, seed 1, per_row 0, cached, no progress; temperature 0 is
+ * greedy: every value the likeliest level (the lowest of equal ones) */
 void pcnn_sample_opts_default(pcnn_sample_opts *o);
 /* Draws B images pixel by pixel in raster order, channel by channel: x (B,C,H,W) levels,
  * h (B,D) or NULL. */

@@ -12,6 +12,7 @@
  * Image b takes its random numbers from stream (seed, b), one number per pixel and
  * channel in raster order, in both samplers. */
 #include <stdio.h>
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,12 @@ static void seed_streams(uint64_t *rng, int B, uint64_t seed, int period)
         rng[b] = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)(b % period) * 0xd1b54a32d192ed03ULL;
 }
 
-static int check_args(const pcnn_model *m, const float *h, int B, float temperature, float top_p)
+static int check_args(const pcnn_model *m, const float *h, int B, const pcnn_sample_opts *o)
 {
+    const float temperature = o->temperature, top_p = o->top_p;
+    if (!o->given != !o->known) return pcnn_seterr("completion needs both the known pixels and their values");
+    for (size_t k = 0; o->given && k < (size_t)B * m->hp.C * m->hp.H * m->hp.W; k++)
+        if (o->given[k] >= m->hp.K) return pcnn_seterr("a known value %d is not below the model's %d levels", o->given[k], m->hp.K);
     if (B < 1) return pcnn_seterr("nothing to sample");
     if (!(temperature > 0)) return pcnn_seterr("temperature must be positive");
     if (!(top_p > 0 && top_p <= 1)) return pcnn_seterr("top-p %g is not in (0, 1]", top_p);
@@ -40,7 +45,7 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const 
 {
     const pcnn_hparams hp = m->hp;
     const int C = hp.C, H = hp.H, W = hp.W, K = hp.K;
-    if (check_args(m, h, B, o->temperature, o->top_p) || pcnn_model_reserve(m, B)) return -1;
+    if (check_args(m, h, B, o) || pcnn_model_reserve(m, B)) return -1;
 
     real *hr = hp.D ? malloc((size_t)B * hp.D * sizeof *hr) : NULL;
     uint8_t *rows = malloc((size_t)B * C * H * W);
@@ -66,6 +71,14 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const 
         const int Hi = hp.S ? H : i + 1;
         for (int j = 0; j < W; j++)
             for (int c = 0; c < C; c++) {
+                for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
+                if (o->known && o->known[(size_t)i * W + j]) { /* kept: nothing to run */
+                    for (int b = 0; b < B; b++) {
+                        size_t at = (((size_t)b * C + c) * H + i) * W + j;
+                        x[at] = o->given[at];
+                    }
+                    continue;
+                }
                 /* the first Hi rows of every image and channel, contiguous */
                 for (int bc = 0; bc < B * C; bc++)
                     memcpy(rows + (size_t)bc * Hi * W, x + (size_t)bc * H * W, (size_t)Hi * W);
@@ -73,7 +86,6 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const 
                 rc = pcnn_model_run(m, NULL, rows, hr, B, 0, 1);
                 m->hp.H = H;
                 if (rc) goto out;
-                for (int b = 0; b < B; b++) u[b] = pcnn_rng_uniform(&rng[b]);
                 size_t off = (((size_t)i * W + j) * C + c) * K; /* image 0, pixel (i,j), channel c */
                 be_to_device(m->be, du, u, (size_t)B * sizeof *u);
                 be_sample(m->be, ddraw, m->logits + off, B, K, Hi * W * C * K, (real)o->temperature,
@@ -204,7 +216,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const int C = hp->C, H = hp->H, W = hp->W, K = hp->K, p = hp->p;
-    if (check_args(m, h, B, o->temperature, o->top_p)) return -1;
+    if (check_args(m, h, B, o)) return -1;
     cache c = {0};
     const long total = (long)H * W * C;
     const size_t npix = (size_t)B * C * H * W;
@@ -264,10 +276,11 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
             for (int ch = 0; ch < C; ch++) {
                 horizontal_pixel(m, &c, B, i, j);
                 const long k = ((long)i * W + j) * C + ch;
-                if (teacher) { /* tests only: a few bytes each way per value */
-                    for (int b = 0; b < B; b++) draw[b] = teacher[(((size_t)b * C + ch) * H + i) * W + j];
+                const uint8_t *keep = teacher ? teacher : o->known && o->known[(size_t)i * W + j] ? o->given : NULL;
+                if (keep) { /* a few bytes each way per value */
+                    for (int b = 0; b < B; b++) draw[b] = keep[(((size_t)b * C + ch) * H + i) * W + j];
                     be_to_device(be, ddraw, draw, (size_t)B);
-                    if (logits_out)
+                    if (teacher && logits_out)
                         for (int b = 0; b < B; b++)
                             be_to_host(be, logits_out + ((((size_t)b * H + i) * W + j) * C + ch) * K,
                                        c.logits + ((size_t)b * C + ch) * K, (size_t)K * sizeof(real));
@@ -298,6 +311,12 @@ void pcnn_sample_opts_default(pcnn_sample_opts *o)
 int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o)
 {
     if (o->per_row < 0) return pcnn_seterr("images per row must not be negative");
+    if (o->temperature == 0) { /* greedy: the smallest nucleus, the likeliest level (the
+                                  lowest of equal ones), with no random number that matters */
+        pcnn_sample_opts g = *o;
+        g.temperature = 1, g.top_p = FLT_MIN;
+        return pcnn_model_sample(m, x, h, B, &g);
+    }
     if (o->naive) return sample_naive(m, x, h, B, o);
     return pcnn_sample_cached(m, x, h, B, o, NULL, NULL);
 }

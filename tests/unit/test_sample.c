@@ -18,6 +18,48 @@ static pcnn_backend *cpu; /* the device of every model here, opened in main */
 /* the sampler's options as one expression: temperature, top-p, seed, images per row, naive */
 #define OPTS(T, P, S, R, N) (&(pcnn_sample_opts){.temperature = (T), .top_p = (P), .seed = (S), .per_row = (R), .naive = (N)})
 
+/* completion: known pixels come out as given, in both samplers; a sample completed from
+ * its own first rows with its own seed comes back bit for bit (the drawn values' random
+ * numbers and everything they see are unchanged); a greedy draw (T = 0) depends on no seed */
+static void test_completion(pcnn_model *m, const float *h, int B, const uint8_t *x, const uint8_t *y,
+                            const uint8_t *z)
+{
+    const int C = m->hp.C, H = m->hp.H, W = m->hp.W;
+    const size_t npix = (size_t)B * C * H * W;
+    uint8_t known[64 * 64] = {0}, checker[64 * 64], *a = malloc(npix), *b = malloc(npix);
+    for (int k = 0; k < H * W; k++) known[k] = k < 3 * W, checker[k] = (k / W + k % W) % 2;
+    pcnn_sample_opts o = *OPTS(1, 1, 42, 0, 0);
+    o.known = known, o.given = y;
+    CHECK(pcnn_model_sample(m, a, h, B, &o) == 0, "completion: %s", pcnn_errstr());
+    CHECK(memcmp(a, y, npix) == 0, "C=%d: a sample completed from its own top rows is not itself", C);
+    o.naive = 1, o.given = z;
+    CHECK(pcnn_model_sample(m, a, h, B, &o) == 0, "naive completion: %s", pcnn_errstr());
+    CHECK(memcmp(a, z, npix) == 0, "C=%d: naive: a sample completed from its own top rows is not itself", C);
+    for (int naive = 0; naive < 2; naive++) { /* another image's pixels, a mask not a prefix */
+        o.naive = naive, o.given = x, o.known = checker;
+        CHECK(pcnn_model_sample(m, naive ? b : a, h, B, &o) == 0, "completion: %s", pcnn_errstr());
+        size_t wrong = 0;
+        for (size_t k = 0; k < npix; k++) wrong += checker[k % (H * W)] && (naive ? b : a)[k] != x[k];
+        CHECK(wrong == 0, "C=%d naive=%d: %zu known values changed", C, naive, wrong);
+    }
+    size_t differ = 0;
+    for (size_t k = 0; k < npix; k++) differ += a[k] != b[k];
+    CHECK(differ * 1000 <= npix, "completions: cached and naive differ in %zu of %zu", differ, npix);
+    o = *OPTS(0, 1, 1, 0, 0);
+    o.known = known, o.given = x;
+    pcnn_model_sample(m, a, h, B, &o);
+    o.seed = 2;
+    pcnn_model_sample(m, b, h, B, &o);
+    CHECK(memcmp(a, b, npix) == 0, "C=%d: a greedy completion depends on the seed", C);
+    o.given = NULL;
+    CHECK(pcnn_model_sample(m, a, h, B, &o) != 0, "known pixels without their values accepted");
+    memcpy(b, x, npix);
+    b[npix - 1] = (uint8_t)m->hp.K == 0 ? 255 : (uint8_t)(m->hp.K < 256 ? m->hp.K : 255);
+    o.given = b;
+    if (m->hp.K < 256) CHECK(pcnn_model_sample(m, a, h, B, &o) != 0, "a known value of K levels accepted");
+    free(a), free(b);
+}
+
 static void run_case(int C, int n, int D, int K, int S)
 {
     const int B = 3, H = 6, W = 7, L = 3;
@@ -64,6 +106,7 @@ static void run_case(int C, int n, int D, int K, int S)
     CHECK(differ_p * 1000 <= npix, "top_p 0.9: cached and naive draws differ in %zu of %zu samples", differ_p, npix);
     CHECK(changed > 0, "top_p 0.9 drew the same images as top_p 1");
     free(yp), free(zp);
+    test_completion(m, h, B, x, y, z);
     /* and the draws are not all one value: the test would be void otherwise */
     size_t distinct = 0;
     for (size_t i = 1; i < npix; i++) distinct += y[i] != y[0];
