@@ -8,8 +8,8 @@
 
 #include "data.h"
 
-static const char *model_path, *out_path, *cls_arg, *cond_path;
-static int count = -1, naive, same_noise, cols, scale = 1;
+static const char *model_path, *out_path, *cls_arg, *cond_path, *prefix_path, *known_path;
+static int count = -1, naive, same_noise, cols, scale = 1, keep_rows = -1;
 static uint64_t seed;
 static float temperature = 1, top_p = 1;
 
@@ -21,8 +21,11 @@ static const cli_opt opts[] = {
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors as .npy records (default: stdin)"},
     {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws, to draw the same images again (default: a new one each run, shown on stderr)"},
     {0, "same-noise", OPT_FLAG, &same_noise, 0, 0, NULL, "image k of every row draws the same random numbers (for interpolation strips)"},
-    {'t', "temperature", OPT_FLOAT, &temperature, 1e-3, 100, "T", "divide the logits by T (default 1)"},
+    {'t', "temperature", OPT_FLOAT, &temperature, 0, 100, "T", "divide the logits by T (default 1; 0: always the likeliest level)"},
     {0, "top-p", OPT_FLOAT, &top_p, 0, 1, "P", "draw only from the likeliest levels holding P of the probability, 0 < P <= 1 (default 1: all)"},
+    {0, "prefix", OPT_STR, &prefix_path, 0, 0, "FILE", "complete FILE's images: keep their top rows, draw the rest, N of each"},
+    {0, "rows", OPT_INT, &keep_rows, 0, 100000, "R", "with --prefix: keep R rows (default: half the image)"},
+    {0, "known", OPT_STR, &known_path, 0, 0, "MASK", "with --prefix: keep the pixels where MASK (PBM or PGM) is white, not rows"},
     {0, "naive", OPT_FLAG, &naive, 0, 0, NULL, "rerun the whole network for every pixel (slow; for comparison)"},
     {'o', "output", OPT_STR, &out_path, 0, 0, "FILE", "write to FILE: a PNG grid if it ends in .png, else a netpbm stream (-: stdout)"},
     {0, "cols", OPT_INT, &cols, 1, 100000, "N", "PNG grid: N images across (default: a row's images; a square for one long row)"},
@@ -50,6 +53,50 @@ static int grid_cols(size_t rows, int per_row)
 {
     if (cols) return cols;
     return rows > 1 || per_row <= 16 ? per_row : cli_square_cols((size_t)per_row);
+}
+
+/* --rows R or --known MASK: the pixels a completion keeps, (H,W) of 0 and 1 */
+static uint8_t *known_pixels(const pcnn_hparams *hp)
+{
+    uint8_t *known = malloc((size_t)hp->H * hp->W);
+    if (!known) cli_fail("out of memory");
+    if (!known_path) {
+        int R = keep_rows >= 0 ? keep_rows : hp->H / 2;
+        if (R > hp->H) cli_usage_error("--rows %d: the model's images have %d rows", R, hp->H);
+        for (int k = 0; k < hp->H * hp->W; k++) known[k] = k / hp->W < R;
+        return known;
+    }
+    if (keep_rows >= 0) cli_usage_error("give --rows or --known, not both");
+    cli_dataset mask;
+    pcnn_hparams shape = {.C = 1, .H = hp->H, .W = hp->W};
+    cli_load_images(&mask, &known_path, 1, 2, &shape, 1); /* white: level 1 of 2 */
+    memcpy(known, mask.x, (size_t)hp->H * hp->W);
+    cli_dataset_free(&mask);
+    return known;
+}
+
+/* --prefix: its images, one row each; the conditioning rows (one for every image, or one
+ * -c K for all of them) and the kept pixels */
+static void load_prefix(cli_dataset *pre, uint8_t **known, const pcnn_hparams *hp, size_t *rows, float **hrows)
+{
+    if (hp->kind == PCNN_MSE_AUTOENCODER)
+        cli_usage_error("%s: an MSE autoencoder decodes whole images; it completes none", model_path);
+    if (cls_arg && !strcmp(cls_arg, "all")) cli_usage_error("--prefix takes one class for every image (-c K), not -c all");
+    if (!strcmp(prefix_path, "-") && hp->D && !cls_arg && !cond_path)
+        cli_usage_error("--prefix - and conditioning records both on stdin: give one of them as a file");
+    cli_load_images(pre, &prefix_path, 1, hp->K, hp, 0);
+    if (hp->D && *rows != pre->n) {
+        if (!cls_arg)
+            cli_fail("%s: %zu conditioning records for %zu images of %s", cond_path ? cond_path : "stdin",
+                     *rows, pre->n, prefix_path);
+        float *h = malloc(pre->n * hp->D * sizeof *h);
+        if (!h) cli_fail("out of memory");
+        for (size_t i = 0; i < pre->n; i++) memcpy(h + i * hp->D, *hrows, hp->D * sizeof *h);
+        free(*hrows);
+        *hrows = h;
+    }
+    *rows = pre->n;
+    *known = known_pixels(hp);
 }
 
 static void show(long done, long total, void *arg)
@@ -81,6 +128,8 @@ int main(int argc, char **argv)
         if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
         cli_output_not_input(out_path, model_path, "-m");
         cli_output_not_input(out_path, cond_path, "--cond");
+        cli_output_not_input(out_path, prefix_path, "--prefix");
+        cli_output_not_input(out_path, known_path, "--known");
     }
     pcnn_backend *be = cli_open_device();
     pcnn_model *m = cli_load_model(be, model_path);
@@ -119,6 +168,10 @@ int main(int argc, char **argv)
     } else if (cond_path) {
         cli_usage_error("%s: the model is unconditional; drop --cond", model_path);
     }
+    cli_dataset pre = {0};
+    uint8_t *known = NULL, *given = NULL;
+    if (prefix_path) load_prefix(&pre, &known, hp, &rows, &hrows);
+    else if (keep_rows >= 0 || known_path) cli_usage_error("--rows and --known go with --prefix FILE");
     if (count < 0) count = 1;
     if (hp->kind == PCNN_MSE_AUTOENCODER) count = 1; /* its decoder is deterministic */
 
@@ -133,12 +186,17 @@ int main(int argc, char **argv)
     uint8_t *x = malloc(n * sz);
     pcnn_image *imgs = calloc(n, sizeof *imgs);
     if (!x || !imgs) cli_fail("out of memory");
+    if (prefix_path) { /* row r completes image r of --prefix */
+        if (!(given = malloc(n * sz))) cli_fail("out of memory");
+        for (size_t i = 0; i < n; i++) memcpy(given + i * sz, pre.x + (i / count) * sz, sz);
+    }
     cli_progress pr;
     cli_progress_start(&pr, "sample", 1);
     int rc = hp->kind == PCNN_MSE_AUTOENCODER
                  ? pcnn_model_decode(m, x, h, (int)n)
                  : pcnn_model_sample(m, x, h, (int)n, &(pcnn_sample_opts){.temperature = temperature,
-                       .top_p = top_p, .seed = seed, .per_row = same_noise ? count : 0, .naive = naive, .progress = show, .arg = &pr});
+                       .top_p = top_p, .seed = seed, .per_row = same_noise ? count : 0, .naive = naive, .progress = show, .arg = &pr,
+                       .given = given, .known = known});
     if (rc) cli_fail("%s", pcnn_errstr());
     cli_progress_end(&pr);
     for (size_t i = 0; i < n; i++)
@@ -156,7 +214,8 @@ int main(int argc, char **argv)
     if (fflush(stdout) != 0 || ferror(stdout)) cli_fail("error writing standard output: %s", strerror(errno));
     if (!seeded && !cli_quiet && hp->kind != PCNN_MSE_AUTOENCODER)
         fprintf(stderr, "%s: drawn with --seed %" PRIu64 "\n", cli_name, seed);
-    free(imgs), free(x), free(h), free(hrows);
+    free(imgs), free(x), free(h), free(hrows), free(given), free(known);
+    cli_dataset_free(&pre);
     pcnn_model_free(m);
     pcnn_backend_close(be);
     cli_exit(0);
