@@ -31,4 +31,23 @@ const pcnn_tensor *pcnn_st_find(const pcnn_st *st, const char *name);
 const char *pcnn_st_meta(const pcnn_st *st, const char *key); /* NULL if absent */
 void pcnn_st_free(pcnn_st *st); /* frees contents, keeps the struct */
 
+/* ---- rANS coding of levels (rans.c) --------------------------------------- */
+#define PCNN_RANS_BITS 16
+#define PCNN_RANS_TOTAL (1u << PCNN_RANS_BITS)
+/* K (2..256) levels' frequencies out of PCNN_RANS_TOTAL from their logits, each >= 1. */
+int pcnn_rans_freqs(const float *logits, int K, uint32_t *freq);
+/* The cumulative starts of the frequencies. */
+void pcnn_rans_starts(const uint32_t *freq, int K, uint32_t *start);
+/* n symbols given by their start and frequency into *out (malloc'd), *len bytes. */
+int pcnn_rans_encode(const uint32_t *start, const uint32_t *freq, size_t n, uint8_t **out, size_t *len);
+typedef struct {
+    uint32_t x;
+    const uint8_t *p, *end;
+} pcnn_rans_dec;
+int pcnn_rans_dec_init(pcnn_rans_dec *d, const uint8_t *buf, size_t len);
+/* The next symbol (0..K-1), or -1 when the data ran out. */
+int pcnn_rans_dec_get(pcnn_rans_dec *d, const uint32_t *freq, const uint32_t *start, int K);
+/* 1 when every byte was read and the state is the encoder's first: the data was whole. */
+int pcnn_rans_dec_done(const pcnn_rans_dec *d);
+
 #endif
