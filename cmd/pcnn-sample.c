@@ -17,7 +17,7 @@ static const cli_opt opts[] = {
     CLI_DEVICE_OPT,
     {'m', "model", OPT_STR, &model_path, 0, 0, "MODEL", "model file (default: the shipped Fashion-MNIST model)"},
     {'n', "count", OPT_INT, &count, 1, 100000, "N", "images per class or conditioning record (default 1; 10 with -c all)"},
-    {'c', "class", OPT_STR, &cls_arg, 0, 0, "K|all", "class to draw; 'all': N of every class, one row each"},
+    {'c', "class", OPT_STR, &cls_arg, 0, 0, "K|NAME|all", "class to draw, by number or by name; 'all': N of every class, one row each"},
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors as .npy records (default: stdin)"},
     {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws, to draw the same images again (default: a new one each run, shown on stderr)"},
     {0, "same-noise", OPT_FLAG, &same_noise, 0, 0, NULL, "image k of every row draws the same random numbers (for interpolation strips)"},
@@ -28,7 +28,7 @@ static const cli_opt opts[] = {
     {0, "cols", OPT_INT, &cols, 1, 100000, "N", "PNG grid: N images across (default: a row's images; a square for one long row)"},
     {0, "scale", OPT_INT, &scale, 1, 64, "S", "PNG grid: draw every pixel as an SxS block (default 1)"},
 };
-static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-c K|all | --cond FILE] [-n N] [options]",
+static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-c K|NAME|all | --cond FILE] [-n N] [options]",
     "Draws images from a model (or decodes with an MSE autoencoder); writes a netpbm stream on stdout or a PNG grid.",
     opts, sizeof opts / sizeof *opts};
 
@@ -100,11 +100,8 @@ int main(int argc, char **argv)
             hrows = calloc(rows * hp->D, sizeof *hrows);
             if (!hrows) cli_fail("out of memory");
             for (size_t r = 0; r < rows; r++) hrows[r * hp->D + r] = 1;
-        } else {
-            long long k;
-            if (cli_to_ll(cls_arg, &k) || k < 0 || k >= hp->classes)
-                cli_usage_error("-c: '%s' is not 'all' or a class in 0..%d", cls_arg, hp->classes - 1);
-            hrows = cli_onehot_repeat((int)k, 1, hp->classes);
+        } else { /* "all" is every class, even where one is named so: that one by number */
+            hrows = cli_onehot_repeat(cli_class_arg(m, model_path, "-c", cls_arg), 1, hp->classes);
         }
     } else if (hp->D) {
         if (!cond_path && isatty(0))
