@@ -9,7 +9,7 @@
 #include "data.h"
 
 static const char *model_path, *out_path, *cls_arg, *cond_path;
-static int count = -1, naive, same_noise, cols, scale = 1;
+static int count = -1, naive, same_noise, cols, scale = 1, row_labels;
 static uint64_t seed;
 static float temperature = 1, top_p = 1;
 
@@ -27,6 +27,7 @@ static const cli_opt opts[] = {
     {'o', "output", OPT_STR, &out_path, 0, 0, "FILE", "write to FILE: a PNG grid if it ends in .png, else a netpbm stream (-: stdout)"},
     {0, "cols", OPT_INT, &cols, 1, 100000, "N", "PNG grid: N images across (default: a row's images; a square for one long row)"},
     {0, "scale", OPT_INT, &scale, 1, 64, "S", "PNG grid: draw every pixel as an SxS block (default 1)"},
+    {0, "labels", OPT_FLAG, &row_labels, 0, 0, NULL, "PNG grid: write at the left of each row its class (name, else number) or its record's number (from 1)"},
 };
 static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-c K|NAME|all | --cond FILE] [-n N] [options]",
     "Draws images from a model (or decodes with an MSE autoencoder); writes a netpbm stream on stdout or a PNG grid.",
@@ -52,6 +53,27 @@ static int grid_cols(size_t rows, int per_row)
     return rows > 1 || per_row <= 16 ? per_row : cli_square_cols((size_t)per_row);
 }
 
+/* --labels: the text of each row of the grid, where a row of the output begins: its
+ * class, by name when the model has names (class rows from first_class on), or its
+ * record's number from 1 (first_class < 0). One allocation. */
+static char **grid_labels(const pcnn_model *m, int first_class, size_t rows, int per_row, int across)
+{
+    const size_t grid_rows = (rows * per_row + across - 1) / across;
+    const char *const *names = pcnn_model_class_names(m);
+    char **lab = calloc(1, grid_rows * (sizeof *lab + PCNN_MAX_NAME + 1));
+    if (!lab) cli_fail("out of memory");
+    char *text = (char *)(lab + grid_rows);
+    for (size_t g = 0; g < grid_rows; g++) {
+        size_t first = g * across, r = first / per_row; /* the output row of its first image */
+        if (first % per_row) continue; /* its output row began on a grid row above */
+        lab[g] = text + g * (PCNN_MAX_NAME + 1);
+        if (first_class < 0) snprintf(lab[g], PCNN_MAX_NAME + 1, "%zu", r + 1);
+        else if (names) snprintf(lab[g], PCNN_MAX_NAME + 1, "%s", names[first_class + r]);
+        else snprintf(lab[g], PCNN_MAX_NAME + 1, "%zu", first_class + r);
+    }
+    return lab;
+}
+
 static void show(long done, long total, void *arg)
 {
     char extra[48];
@@ -73,8 +95,8 @@ int main(int argc, char **argv)
     if (out_path && !strcmp(out_path, "-")) out_path = NULL;
     /* a PNG grid for a .png name; any other name gets the netpbm stream stdout would */
     const char *out_png = cli_png_name(out_path) ? out_path : NULL;
-    if ((cli_given(&cols) || cli_given(&scale)) && !out_png)
-        cli_usage_error("--cols and --scale shape a PNG grid; give -o FILE.png");
+    if ((cli_given(&cols) || cli_given(&scale) || row_labels) && !out_png)
+        cli_usage_error("--cols, --scale and --labels shape a PNG grid; give -o FILE.png");
     if (!out_path && isatty(1))
         cli_usage_error("not writing images to a terminal; redirect stdout or give -o FILE.png");
     if (out_path) {
@@ -91,6 +113,7 @@ int main(int argc, char **argv)
 
     /* rows of the output: one per class or conditioning record, count images each */
     size_t rows = 1;
+    int first_class = 0; /* the class of row 0 */
     float *hrows = NULL;
     if (cls_arg) {
         if (cond != PCNN_COND_CLASS) cli_usage_error("%s: the model is not class-conditional; drop -c", model_path);
@@ -101,7 +124,8 @@ int main(int argc, char **argv)
             if (!hrows) cli_fail("out of memory");
             for (size_t r = 0; r < rows; r++) hrows[r * hp->D + r] = 1;
         } else { /* "all" is every class, even where one is named so: that one by number */
-            hrows = cli_onehot_repeat(cli_class_arg(m, model_path, "-c", cls_arg), 1, hp->classes);
+            first_class = cli_class_arg(m, model_path, "-c", cls_arg);
+            hrows = cli_onehot_repeat(first_class, 1, hp->classes);
         }
     } else if (hp->D) {
         if (!cond_path && isatty(0))
@@ -118,6 +142,12 @@ int main(int argc, char **argv)
     }
     if (count < 0) count = 1;
     if (hp->kind == PCNN_MSE_AUTOENCODER) count = 1; /* its decoder is deterministic */
+    const int across = grid_cols(rows, count);
+    if (row_labels && !hp->D)
+        cli_usage_error("--labels: %s is unconditional; its rows have no class or record to name", model_path);
+    if (row_labels && rows > 1 && count % across)
+        cli_usage_error("--labels: with %d images across, a row of the grid would hold images of two classes "
+                        "or records; give --cols dividing -n %d", across, count);
 
     size_t n = rows * (size_t)count, sz = (size_t)hp->C * hp->H * hp->W;
     if (n > 100000) cli_usage_error("%zu images is more than 100000", n);
@@ -141,8 +171,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         imgs[i] = (pcnn_image){.c = hp->C, .h = hp->H, .w = hp->W, .maxval = hp->K - 1, .data = x + i * sz};
     if (out_png) {
-        if (pcnn_png_write_grid(out_png, imgs, (int)n, grid_cols(rows, count), scale))
+        char **labels = row_labels ? grid_labels(m, cls_arg ? first_class : -1, rows, count, across) : NULL;
+        if (pcnn_png_write_grid_labels(out_png, imgs, (int)n, across, scale, (const char *const *)labels))
             cli_fail("%s", pcnn_errstr());
+        free(labels);
     } else if (out_path) {
         if (pcnn_netpbm_write_file(out_path, imgs, (int)n)) cli_fail("%s", pcnn_errstr());
     } else {

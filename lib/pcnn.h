@@ -105,6 +105,13 @@ int pcnn_netpbm_write_file(const char *path, const pcnn_image *imgs, int n);
  * scaled to 8 bits, every pixel drawn as a scale x scale block (1: as they are),
  * atomically (temporary file, fsync, rename). */
 int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int ncol, int scale);
+/* The same grid with a column of text at its left: labels[r] (ceil(n / ncol) of them;
+ * NULL or "" for none) at the left of grid row r, black on white, in libnetpbm's built-in
+ * BDF font at its own size (about 12 pixels high) whatever the scale. A row shorter than
+ * the text gets taller, its images at the top. UTF-8 beyond Latin-1 shows as '?'.
+ * labels == NULL writes exactly what pcnn_png_write_grid writes. */
+int pcnn_png_write_grid_labels(const char *path, const pcnn_image *imgs, int n, int ncol, int scale,
+                               const char *const *labels);
 
 /* ---- .npy records -------------------------------------------------------- */
 /* One record: NumPy .npy v1 (or v2/v3), dtype '<f4', C order, shape (n,) or (1,n).

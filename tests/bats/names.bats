@@ -3,7 +3,8 @@
 # Class names: a text label file of names trains a model that keeps them (pcnn-info), numbered
 # in sorted order whatever the file's order; pcnn-sample -c NAME, pcnn-nll -c NAME and -l NAMES
 # map through the model's table, as do --valid-labels and a resumed run; files that mix numbers
-# and names or hold a name too long are refused in one line.
+# and names or hold a name too long are refused in one line. pcnn-sample --labels names the rows
+# of a PNG grid.
 bats_require_minimum_version 1.5.0
 
 load helpers
@@ -23,6 +24,14 @@ setup_file() {
 setup() {
     D=$BATS_TEST_TMPDIR
     F=$BATS_FILE_TMPDIR
+}
+
+# png_size FILE: "WIDTHxHEIGHT" from the PNG's IHDR
+png_size() {
+    local w h
+    w=$(od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
+    h=$(od -An -tu1 -j20 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
+    echo "${w}x$h"
 }
 
 # ---- training and pcnn-info ---------------------------------------------------------------
@@ -173,4 +182,57 @@ setup() {
 @test "pcnn-convert: the labels of a file of names go out as names" {
     "$CONVERT" --skip 1 --limit 3 -l "$F/names.txt" --labels-out "$D/out.txt" "$F/gray.pgm" >/dev/null
     [ "$(cat "$D/out.txt")" = "$(printf '%s\n' boot s10 sneaker)" ] || die "$(cat "$D/out.txt")"
+}
+
+# ---- grids with row labels --------------------------------------------------------------------
+
+@test "pcnn-sample --labels: a column of names at the left; the grid beside it unchanged" {
+    # without --labels: 2 images of 4x4 across, 4 classes: 9x19
+    "$SAMPLE" -m "$F/named.pcnn" -c all -n 2 --seed 1 -o "$D/plain.png" 2>/dev/null
+    [ "$(png_size "$D/plain.png")" = 9x19 ] || die "plain: $(png_size "$D/plain.png")"
+    # with: wider by the names' column; rows as tall as the text (15 pixels) with 1 px gaps
+    "$SAMPLE" -m "$F/named.pcnn" -c all -n 2 --seed 1 --labels -o "$D/named.png" 2>/dev/null
+    local size w
+    size=$(png_size "$D/named.png")
+    w=${size%x*}
+    [ "${size#*x}" -eq 63 ] && [ "$w" -gt 40 ] && [ "$w" -lt 90 ] || die "labelled: $size"
+    # at --scale 4 the images are 16 high, taller than the text: cutting the column off gives
+    # the plain grid, pixel for pixel
+    command -v pngtopnm >/dev/null && command -v pamcut >/dev/null || skip "no netpbm programs"
+    "$SAMPLE" -m "$F/named.pcnn" -c all -n 2 --seed 1 --scale 4 -o "$D/p4.png" 2>/dev/null
+    "$SAMPLE" -m "$F/named.pcnn" -c all -n 2 --seed 1 --scale 4 --labels -o "$D/l4.png" 2>/dev/null
+    run -0 bash -c 'pngtopnm "$1" | pamfile' _ "$D/l4.png"
+    [[ $output == *"PGM raw, "*" by 76 "* ]] || die "$output"
+    w=$(png_size "$D/l4.png")
+    w=${w%x*}
+    pngtopnm "$D/p4.png" >"$D/p4.pgm"
+    pngtopnm "$D/l4.png" | pamcut -left $((w - 36)) >"$D/cut.pgm"
+    cmp -s "$D/p4.pgm" "$D/cut.pgm" || die "the grid beside the labels is not the plain grid"
+    # the column holds ink (black) on white, and nothing else
+    run -0 bash -c 'pngtopnm "$1" | pamcut -right $(( $2 - 37 )) | pgmhist -machine' _ "$D/l4.png" "$w"
+    [ "$(awk '$1 != 0 && $1 != 255 { n += $2 } END { print n + 0 }' <<<"$output")" -eq 0 ] || die "gray in the column"
+    [ "$(awk '$1 == 0 { print $2 }' <<<"$output")" -gt 50 ] || die "no text in the column"
+}
+
+@test "pcnn-sample --labels: numbered classes, records, a wrapped row; refusals exit 2" {
+    # numbered classes: the numbers, narrower than the names
+    "$SAMPLE" -m "$F/ints.pcnn" -c all -n 2 --seed 1 --labels -o "$D/n.png" 2>/dev/null
+    "$SAMPLE" -m "$F/named.pcnn" -c all -n 2 --seed 1 --labels -o "$D/s.png" 2>/dev/null
+    local wn ws
+    wn=$(png_size "$D/n.png") ws=$(png_size "$D/s.png")
+    [ "${wn%x*}" -lt "${ws%x*}" ] && [ "${wn%x*}" -gt 9 ] || die "numbers $wn, names $ws"
+    # one class over rows of 4: one band per row
+    "$SAMPLE" -m "$F/named.pcnn" -c boot -n 8 --cols 4 --seed 1 --labels -o "$D/w.png" 2>/dev/null
+    [ "$(png_size "$D/w.png" | cut -dx -f2)" -eq 31 ] || die "wrapped: $(png_size "$D/w.png")"
+    # records of a conditioning stream
+    { npy_record 1 0 0 0; npy_record 0 0 0 1; } >"$D/c.npy"
+    "$SAMPLE" -m "$F/named.pcnn" --cond "$D/c.npy" -n 2 --seed 1 --labels -o "$D/r.png" 2>/dev/null
+    [ "$(png_size "$D/r.png" | cut -dx -f2)" -eq 31 ] || die "records: $(png_size "$D/r.png")"
+    run -2 --separate-stderr "$SAMPLE" -m "$F/named.pcnn" -c all -n 2 --labels
+    assert_usage_error pcnn-sample "--labels" "-o FILE.png"
+    run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" -n 2 --labels -o "$D/x.png"
+    assert_usage_error pcnn-sample "--labels" "unconditional"
+    run -2 --separate-stderr "$SAMPLE" -m "$F/named.pcnn" -c all -n 4 --cols 3 --labels -o "$D/x.png"
+    assert_usage_error pcnn-sample "--labels" "--cols dividing -n 4"
+    [ ! -e "$D/x.png" ] || die "a grid was written"
 }

@@ -341,6 +341,96 @@ static int count_tmp_files(void)
     return n;
 }
 
+static int same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    unsigned char *x = read_file(a, &na), *y = read_file(b, &nb);
+    int same = na == nb && na > 0 && !memcmp(x, y, na);
+    free(x), free(y);
+    return same;
+}
+
+/* g: three gray 2x3 images (test_png) */
+static void test_png_labels(const pcnn_image *g)
+{
+    CHECK(pcnn_png_write_grid_labels(tp("nl.png"), g, 3, 2, 2, NULL) == 0 &&
+          pcnn_png_write_grid(tp("pl.png"), g, 3, 2, 2) == 0 && same_bytes(tp("nl.png"), tp("pl.png")),
+          "without labels, not the plain grid's bytes: %s", pcnn_errstr());
+    /* 20x10 images, taller than the text: the grid keeps its rows */
+    pcnn_image t[3];
+    for (int i = 0; i < 3; i++) t[i] = make_image(1, 20, 10, 255, 20 + i);
+    const char *const labels[2] = {"s10", "sneaker"};
+    pcnn_image plain, lab;
+    CHECK(pcnn_png_write_grid(tp("p.png"), t, 3, 2, 1) == 0 && read_all(tp("p.png"), &plain) == 1, "plain: %s",
+          pcnn_errstr());
+    CHECK(pcnn_png_write_grid_labels(tp("l.png"), t, 3, 2, 1, labels) == 0 && read_all(tp("l.png"), &lab) == 1,
+          "labelled: %s", pcnn_errstr());
+    int lw = lab.w - plain.w;
+    CHECK(lab.h == plain.h && lw > 20 && lw < 80 && lab.c == 1, "labelled grid %dx%d, plain %dx%d", lab.w, lab.h,
+          plain.w, plain.h);
+    if (lab.h == plain.h && lw > 0) {
+        int same = 1, ink[2] = {0, 0}, other = 0;
+        for (int y = 0; y < lab.h; y++) {
+            for (int x = 0; x < plain.w; x++) same &= lab.data[y * lab.w + lw + x] == plain.data[y * plain.w + x];
+            for (int x = 0; x < lw; x++) {
+                uint8_t v = lab.data[y * lab.w + x];
+                if (v == 0 && y < 20) ink[0]++;
+                else if (v == 0 && y > 20) ink[1]++;
+                else other += v != 255 && v != 0;
+            }
+        }
+        CHECK(same, "the grid beside the labels is not the plain grid");
+        CHECK(ink[0] > 10 && ink[1] > ink[0] && other == 0, "ink of the labels: %d, %d, %d other", ink[0], ink[1], other);
+        /* no ink in the 3 columns at each side of the text */
+        int margin = 0;
+        for (int y = 0; y < lab.h; y++)
+            for (int x = 0; x < 3; x++) margin += lab.data[y * lab.w + x] != 255 || lab.data[y * lab.w + lw - 1 - x] != 255;
+        CHECK(margin == 0, "ink in the margins (%d)", margin);
+    }
+    pcnn_image_free(&lab);
+    /* a row without a label: its band is white */
+    const char *const one[2] = {NULL, "x"};
+    CHECK(pcnn_png_write_grid_labels(tp("l.png"), t, 3, 2, 1, one) == 0 && read_all(tp("l.png"), &lab) == 1,
+          "one label: %s", pcnn_errstr());
+    int ink = 0;
+    for (int y = 0; y < 20 && lab.data; y++)
+        for (int x = 0; x < lab.w - plain.w; x++) ink += lab.data[y * lab.w + x] != 255;
+    CHECK(ink == 0, "a row without a label has %d dark pixels", ink);
+    pcnn_image_free(&lab);
+    pcnn_image_free(&plain);
+    for (int i = 0; i < 3; i++) pcnn_image_free(&t[i]);
+
+    /* 2x3 images, shorter than the text: each band as tall as the text, the images at its top */
+    const char *const ab[2] = {"a", "b"};
+    CHECK(pcnn_png_write_grid_labels(tp("s.png"), g, 3, 2, 1, ab) == 0 && read_all(tp("s.png"), &lab) == 1,
+          "short rows: %s", pcnn_errstr());
+    CHECK(lab.h > 2 * 10 && lab.h < 2 * 20, "two bands of text and a gap: %d rows", lab.h);
+    if (lab.data && lab.h > 20) {
+        int W = lab.w, x0 = W - 7;
+        CHECK(lab.data[x0] == g[0].data[0] && lab.data[W + x0 + 2] == g[0].data[5], "image 1 at the top of its band");
+        CHECK(lab.data[2 * W + x0] == 128 && lab.data[(lab.h / 2 - 1) * W + x0] == 128, "the band below the images is gap");
+        int gap = (lab.h - 1) / 2; /* the one-pixel gap between the two bands */
+        CHECK(lab.data[(gap + 1) * W + x0] == 0 && lab.data[(gap + 1) * W + x0 + 1] == 255, "image 3 after the gap");
+    }
+    pcnn_image_free(&lab);
+
+    /* RGB, UTF-8 beyond Latin-1 ('?'), a label too long for the grid's limit */
+    pcnn_image c = make_image(3, 16, 16, 255, 9);
+    const char *const u[1] = {"\xe6\x97\xa5 caf\xc3\xa9 \xff"};
+    CHECK(pcnn_png_write_grid_labels(tp("u.png"), &c, 1, 1, 1, u) == 0 && read_all(tp("u.png"), &lab) == 1 &&
+          lab.c == 3 && lab.w > 16, "RGB labelled: %s", pcnn_errstr());
+    pcnn_image_free(&lab);
+    char *huge = malloc(200001);
+    memset(huge, 'W', 200000);
+    huge[200000] = 0;
+    const char *const h1[1] = {huge};
+    CHECK(pcnn_png_write_grid_labels(tp("h.png"), &c, 1, 1, 1, h1) == -1 && strstr(pcnn_errstr(), "too large") &&
+          access(tp("h.png"), F_OK) != 0, "a label 2 million pixels wide: %s", pcnn_errstr());
+    free(huge);
+    pcnn_image_free(&c);
+    CHECK(count_tmp_files() == 0, "temporary files left behind by labelled grids");
+}
+
 static void test_png(void)
 {
     pcnn_image g[3];
@@ -405,6 +495,9 @@ static void test_png(void)
     CHECK(access(tp("mixed.png"), F_OK) != 0, "mixed.png created");
     CHECK(pcnn_png_write_grid(tp("zero.png"), g, 0, 2, 1) == -1, "n = 0 accepted");
     CHECK(count_tmp_files() == 0, "temporary files left behind after failures");
+
+    /* a label column: the plain grid's pixels to its right, row bands as tall as the text */
+    test_png_labels(g);
 
     /* PNG on stdin */
     size_t len;
