@@ -43,7 +43,7 @@ int main(int argc, char **argv)
             cli_usage_error("%s: the model is %s", model_path, cond == PCNN_COND_CODE ? "an autoencoder; it encodes each image itself" : "unconditional");
     } else if (cls_arg || labels_path) {
         if (cond != PCNN_COND_CLASS) cli_usage_error("%s: the model is not class-conditional; use --cond", model_path);
-        if (cls_arg) cls = cli_class_arg(m, model_path, "-c", cls_arg);
+        if (cls_arg) cls = cli_class_arg(m, model_path, "--class", cls_arg); /* named as its numbers were */
         if (labels_path) { /* names by the model's table */
             cli_labels_read(&lab, labels_path, 0);
             cli_labels_map(&lab, m);
