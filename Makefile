@@ -53,7 +53,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-encode pcnn-embed pcnn-interp pcnn-strip pcnn-info pcnn-convert
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
-UNIT     := test_io test_rans test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress
+UNIT     := test_io test_names test_rans test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
 DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev libdnnl-dev \
@@ -166,7 +166,7 @@ FUZZ_PKGS    := clang libclang-rt-dev
 FUZZERS      := netpbm png idx cifar labels npy model
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unknown-pragmas -Ilib -g -O1 \
                 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_IO_OBJ  := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/io/*.c) lib/errors.c)
+FUZZ_IO_OBJ  := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/io/*.c) lib/errors.c lib/names.c)
 FUZZ_ALL_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/*.c lib/io/*.c lib/cpu/*.c))
 FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm
 

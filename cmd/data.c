@@ -90,22 +90,51 @@ float *cli_onehot_repeat(int cls, size_t n, int classes)
     return h;
 }
 
-float *cli_onehot_from_labels(const char *path, size_t n, int classes, int *maxlabel)
+void cli_labels_read(pcnn_labels *l, const char *path, size_t n)
 {
-    int *lab;
-    size_t nl;
-    if (pcnn_labels_load(&lab, &nl, path)) cli_fail("%s", pcnn_errstr());
-    if (nl < n) cli_fail("%s: %zu labels for %zu images", path, nl, n);
+    if (pcnn_labels_read(l, path)) cli_fail("%s", pcnn_errstr());
+    if (l->n < n) cli_fail("%s: %zu labels for %zu images", l->path, l->n, n);
+}
+
+void cli_labels_map(pcnn_labels *l, const pcnn_model *m)
+{
+    if (pcnn_labels_map(l, pcnn_model_class_names(m), pcnn_model_hparams(m)->classes))
+        cli_fail("%s", pcnn_errstr());
+}
+
+int cli_labels_max(const pcnn_labels *l, size_t n)
+{
     int mx = 0;
-    for (size_t i = 0; i < n; i++) mx = lab[i] > mx ? lab[i] : mx;
-    if (maxlabel) *maxlabel = mx;
-    if (classes <= 0) classes = mx + 1;
-    if (mx >= classes) cli_fail("%s: label %d is not below the %d classes", path, mx, classes);
+    for (size_t i = 0; i < n; i++) mx = l->label[i] > mx ? l->label[i] : mx;
+    return mx;
+}
+
+float *cli_onehot(const pcnn_labels *l, size_t n, int classes)
+{
+    int mx = cli_labels_max(l, n);
+    if (mx >= classes) cli_fail("%s: label %d is not below the %d classes", l->path, mx, classes);
     float *h = calloc(n * (size_t)classes, sizeof *h);
     if (!h) cli_fail("out of memory");
-    for (size_t i = 0; i < n; i++) h[i * classes + lab[i]] = 1;
-    free(lab);
+    for (size_t i = 0; i < n; i++) h[i * classes + l->label[i]] = 1;
     return h;
+}
+
+int cli_class_arg(const pcnn_model *m, const char *model_path, const char *opt, const char *arg)
+{
+    int k = pcnn_model_class(m, arg);
+    if (k >= 0) return k;
+    const pcnn_hparams *hp = pcnn_model_hparams(m);
+    const char *const *names = pcnn_model_class_names(m);
+    if (!names)
+        cli_usage_error("%s: '%s' is not a class of %s (0..%d)", opt, arg, model_path, hp->classes - 1);
+    /* the first names, to show what the model takes */
+    char some[160] = "";
+    size_t len = 0;
+    int c = 0;
+    for (; c < hp->classes && len < 80; c++)
+        len += (size_t)snprintf(some + len, sizeof some - len, "%s%s", c ? ", " : "", names[c]);
+    cli_usage_error("%s: '%s' is not a class of %s (0..%d, or a name: %s%s)", opt, arg, model_path,
+                    hp->classes - 1, some, c < hp->classes ? ", ..." : "");
 }
 
 void cli_vector_stream_open(cli_vector_stream *s, const char *path, int D)

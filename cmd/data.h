@@ -47,8 +47,17 @@ void cli_load_images(cli_dataset *d, const char *const *paths, int npaths, int K
                      const pcnn_hparams *want, size_t limit);
 void cli_dataset_free(cli_dataset *d);
 
-/* Labels file → one-hot rows h (n,classes); checks count and range. */
-float *cli_onehot_from_labels(const char *path, size_t n, int classes, int *maxlabel);
+/* The labels of n images (a file of at least n). */
+void cli_labels_read(pcnn_labels *l, const char *path, size_t n);
+/* Names renumbered by a model's table (names NULL: its classes have numbers only). */
+void cli_labels_map(pcnn_labels *l, const pcnn_model *m);
+/* The largest of the first n labels. */
+int cli_labels_max(const pcnn_labels *l, size_t n);
+/* One-hot rows h (n,classes) of the first n labels; each must be below classes. */
+float *cli_onehot(const pcnn_labels *l, size_t n, int classes);
+/* The class that a -c argument names (a class name or number of the model); a usage
+ * error (exit 2) otherwise. */
+int cli_class_arg(const pcnn_model *m, const char *model_path, const char *opt, const char *arg);
 /* One class for every image. */
 float *cli_onehot_repeat(int cls, size_t n, int classes);
 /* Reads n .npy records (or until end when n == 0, setting *n) of length *D (when *D is

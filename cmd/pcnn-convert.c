@@ -14,8 +14,8 @@ static const cli_opt opts[] = {
     {'o', "output", OPT_STR, &out_path, 0, 0, "FILE", "write to FILE: a PNG grid if it ends in .png, else a netpbm stream (-: stdout)"},
     {0, "skip", OPT_INT, &skip, 0, 100000000, "N", "leave out the first N images"},
     {0, "limit", OPT_INT, &limit, 1, 100000000, "N", "write at most N images (default all; a PNG grid: 10000)"},
-    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "labels of the input images (IDX, CIFAR-10 .bin, or one integer per line)"},
-    {0, "labels-out", OPT_STR, &labels_out, 0, 0, "FILE", "write the labels of the images written to FILE, one per line"},
+    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "labels of the input images (IDX, CIFAR-10 .bin, or text: one class number or one class name per line)"},
+    {0, "labels-out", OPT_STR, &labels_out, 0, 0, "FILE", "write the labels of the images written to FILE, one per line (names stay names)"},
     {0, "cols", OPT_INT, &cols, 1, 100000, "N", "PNG grid: N images across (default: a square)"},
     {0, "scale", OPT_INT, &scale, 1, 64, "S", "PNG grid: draw every pixel as an SxS block (default 1)"},
 };
@@ -47,9 +47,8 @@ int main(int argc, char **argv)
     if (labels_out && pcnn_output_check(labels_out)) cli_fail("%s", pcnn_errstr());
     const size_t want = limit ? (size_t)limit : png ? GRID_LIMIT : (size_t)-1;
 
-    int *labels = NULL;
-    size_t nlabels = 0;
-    if (labels_path && pcnn_labels_load(&labels, &nlabels, labels_path)) cli_fail("%s", pcnn_errstr());
+    pcnn_labels lab = {0};
+    if (labels_path) cli_labels_read(&lab, labels_path, 0);
 
     cli_image_stream in;
     cli_image_stream_open(&in, paths, npaths, 256, NULL);
@@ -60,12 +59,12 @@ int main(int argc, char **argv)
     while (written < want && cli_image_stream_next(&in, one, 1) == 1) {
         if (seen++ < (size_t)skip) continue;
         sz = (size_t)in.C * in.H * in.W;
-        if (labels) {
-            if (seen > nlabels) cli_fail("%s: %zu labels for more images", labels_path, nlabels);
+        if (lab.label) {
+            if (seen > lab.n) cli_fail("%s: %zu labels for more images", lab.path, lab.n);
             int *c = realloc(chosen, (written + 1) * sizeof *chosen);
             if (!c) cli_fail("out of memory");
             chosen = c;
-            chosen[written] = labels[seen - 1];
+            chosen[written] = lab.label[seen - 1];
         }
         if (out_path) { /* kept, so that the file is written whole or not at all */
             uint8_t *k = realloc(kept, (written + 1) * sz);
@@ -90,7 +89,9 @@ int main(int argc, char **argv)
             cli_fail("%s", pcnn_errstr());
         free(imgs);
     }
-    if (labels_out && pcnn_labels_write(labels_out, chosen, written)) cli_fail("%s", pcnn_errstr());
-    free(one), free(kept), free(chosen), free(labels);
+    if (labels_out && pcnn_labels_write_names(labels_out, chosen, written, (const char *const *)lab.names))
+        cli_fail("%s", pcnn_errstr());
+    free(one), free(kept), free(chosen);
+    pcnn_labels_free(&lab);
     cli_exit(0);
 }

@@ -13,8 +13,8 @@ static const cli_opt opts[] = {
     {0, "json", OPT_FLAG, &json, 0, 0, NULL, "one JSON object per model, one per line"},
 };
 static const cli_prog prog = {"pcnn-info", "[--json] MODEL...",
-    "Describes each model file: kind, conditioning, images, network, receptive field, parameters, "
-    "cost per image and its training run.",
+    "Describes each model file: kind, conditioning, class names, images, network, receptive field, "
+    "parameters, cost per image and its training run.",
     opts, sizeof opts / sizeof *opts};
 
 /* rows above a pixel that the vertical stack sees: floor(n/2) for the first layer and for
@@ -44,12 +44,18 @@ static void describe(pcnn_backend *be, const char *path)
     conditioning(cond, sizeof cond, m);
     const size_t np = pcnn_model_nparams(m);
     const double gflop = pcnn_model_flops(m) * 1e-9;
+    const char *const *names = pcnn_model_class_names(m); /* NULL: numbered classes */
     if (json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "file", path);
         cJSON_AddStringToObject(j, "kind", pcnn_kind_name(hp->kind));
         cJSON_AddStringToObject(j, "conditioning", cond);
         cJSON_AddNumberToObject(j, "classes", hp->classes);
+        if (names) {
+            cJSON *a = cJSON_CreateStringArray(names, hp->classes);
+            if (!a) cli_fail("out of memory");
+            cJSON_AddItemToObject(j, "class_names", a);
+        }
         cJSON_AddNumberToObject(j, "cond_size", hp->D);
         cJSON_AddNumberToObject(j, "width", hp->W);
         cJSON_AddNumberToObject(j, "height", hp->H);
@@ -84,6 +90,10 @@ static void describe(pcnn_backend *be, const char *path)
         printf("%s\n", path);
         printf("  kind            %s\n", pcnn_kind_name(hp->kind));
         printf("  conditioning    %s\n", cond);
+        if (names) { /* class 0 first, as -c and -l number them */
+            printf("  class names    ");
+            for (int k = 0; k < hp->classes; k++) printf(" %s%s", names[k], k + 1 < hp->classes ? "," : "\n");
+        }
         printf("  images          %dx%dx%d, %d levels\n", hp->W, hp->H, hp->C, hp->K);
         if (pixelcnn) {
             printf("  network         %d gated layers after the first, %d maps, %dx%d filters\n", hp->L, hp->p,

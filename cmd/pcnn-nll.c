@@ -4,24 +4,23 @@
 
 #include "data.h"
 
-static const char *model_path, *labels_path, *cond_path;
-static int cls = -1;
+static const char *model_path, *labels_path, *cond_path, *cls_arg;
 
 static const cli_opt opts[] = {
     CLI_DEVICE_OPT,
     {'m', "model", OPT_STR, &model_path, 0, 0, "MODEL", "model file (default: the shipped Fashion-MNIST model)"},
-    {'c', "class", OPT_INT, &cls, 0, 65535, "K", "class of every image (class-conditional models)"},
-    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class of each image (IDX, CIFAR-10 .bin, or one integer per line)"},
+    {'c', "class", OPT_STR, &cls_arg, 0, 0, "K|NAME", "class of every image, by number or by name (class-conditional models)"},
+    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class of each image (IDX, CIFAR-10 .bin, or text: one class number or one class name per line)"},
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors, one .npy record per image"},
 };
-static const cli_prog prog = {"pcnn-nll", "[-m MODEL] [-c K | -l LABELS | --cond FILE] [FILE...]",
+static const cli_prog prog = {"pcnn-nll", "[-m MODEL] [-c K|NAME | -l LABELS | --cond FILE] [FILE...]",
     "Prints the bits/dim of each image (one line each, in input order), then the mean.",
     opts, sizeof opts / sizeof *opts};
 
 int main(int argc, char **argv)
 {
     int first = cli_parse(&prog, argc, argv);
-    if ((cls >= 0) + !!labels_path + !!cond_path > 1) cli_usage_error("give one of -c, -l, --cond");
+    if (!!cls_arg + !!labels_path + !!cond_path > 1) cli_usage_error("give one of -c, -l, --cond");
     if (!model_path) model_path = cli_default_model();
     pcnn_backend *be = cli_open_device();
     pcnn_model *m = cli_load_model(be, model_path);
@@ -35,17 +34,20 @@ int main(int argc, char **argv)
 
     /* what h is: nothing (unconditional, or an autoencoder, which encodes each image
      * itself), one class for all, a class per image, or a vector per image */
-    int *labels = NULL;
-    size_t nlabels = 0;
+    pcnn_labels lab = {0};
+    int cls = -1;
     cli_vector_stream vs = {0};
     const int cond = pcnn_model_cond(m);
     if (cond == PCNN_COND_NONE || cond == PCNN_COND_CODE) {
-        if (cls >= 0 || labels_path || cond_path)
+        if (cls_arg || labels_path || cond_path)
             cli_usage_error("%s: the model is %s", model_path, cond == PCNN_COND_CODE ? "an autoencoder; it encodes each image itself" : "unconditional");
-    } else if (cls >= 0 || labels_path) {
+    } else if (cls_arg || labels_path) {
         if (cond != PCNN_COND_CLASS) cli_usage_error("%s: the model is not class-conditional; use --cond", model_path);
-        if (cls >= hp->classes) cli_usage_error("class %d: the model has %d classes", cls, hp->classes);
-        if (labels_path && pcnn_labels_load(&labels, &nlabels, labels_path)) cli_fail("%s", pcnn_errstr());
+        if (cls_arg) cls = cli_class_arg(m, model_path, "--class", cls_arg); /* named as its numbers were */
+        if (labels_path) { /* names by the model's table */
+            cli_labels_read(&lab, labels_path, 0);
+            cli_labels_map(&lab, m);
+        }
     } else if (cond_path) {
         cli_vector_stream_open(&vs, cond_path, hp->D);
     } else {
@@ -76,9 +78,9 @@ int main(int argc, char **argv)
             }
             int k = cls;
             if (labels_path) {
-                if (i0 + b >= nlabels) cli_fail("%s: %zu labels for more images", labels_path, nlabels);
-                k = labels[i0 + b];
-                if (k >= hp->classes) cli_fail("%s: label %d is not below the %d classes", labels_path, k, hp->classes);
+                if (i0 + b >= lab.n) cli_fail("%s: %zu labels for more images", lab.path, lab.n);
+                k = lab.label[i0 + b];
+                if (k >= hp->classes) cli_fail("%s: label %d is not below the %d classes", lab.path, k, hp->classes);
             }
             memset(hb, 0, (size_t)D * sizeof *hb);
             hb[k] = 1;
@@ -97,7 +99,8 @@ int main(int argc, char **argv)
     if (hp->K == 2) printf("mean\t%.6f\t%.4f\n", pcnn_bits_per_dim(hp, total / n), total / n);
     else printf("mean\t%.6f\n", pcnn_bits_per_dim(hp, total / n));
     cli_vector_stream_close(&vs);
-    free(x), free(h), free(labels);
+    free(x), free(h);
+    pcnn_labels_free(&lab);
     pcnn_model_free(m);
     pcnn_backend_close(be);
     cli_exit(0);

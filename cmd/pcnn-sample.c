@@ -8,8 +8,8 @@
 
 #include "data.h"
 
-static const char *model_path, *out_path, *cls_arg, *cond_path, *prefix_path, *known_path;
-static int count = -1, naive, same_noise, cols, scale = 1, keep_rows = -1;
+static const char *model_path, *out_path, *cls_arg, *cond_path, *prefix_path, *known_path, *labels_path;
+static int count = -1, naive, same_noise, cols, scale = 1, keep_rows = -1, row_labels;
 static uint64_t seed;
 static float temperature = 1, top_p = 1;
 
@@ -17,7 +17,8 @@ static const cli_opt opts[] = {
     CLI_DEVICE_OPT,
     {'m', "model", OPT_STR, &model_path, 0, 0, "MODEL", "model file (default: the shipped Fashion-MNIST model)"},
     {'n', "count", OPT_INT, &count, 1, 100000, "N", "images per class or conditioning record (default 1; 10 with -c all)"},
-    {'c', "class", OPT_STR, &cls_arg, 0, 0, "K|all", "class to draw; 'all': N of every class, one row each"},
+    {'c', "class", OPT_STR, &cls_arg, 0, 0, "K|NAME|all", "class to draw, by number or by name; 'all': N of every class, one row each"},
+    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "a row for each label of FILE (class numbers or names, as pcnn-train takes)"},
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "conditioning vectors as .npy records (default: stdin)"},
     {0, "seed", OPT_U64, &seed, 0, 0, "S", "seed of the draws, to draw the same images again (default: a new one each run, shown on stderr)"},
     {0, "same-noise", OPT_FLAG, &same_noise, 0, 0, NULL, "image k of every row draws the same random numbers (for interpolation strips)"},
@@ -30,8 +31,9 @@ static const cli_opt opts[] = {
     {'o', "output", OPT_STR, &out_path, 0, 0, "FILE", "write to FILE: a PNG grid if it ends in .png, else a netpbm stream (-: stdout)"},
     {0, "cols", OPT_INT, &cols, 1, 100000, "N", "PNG grid: N images across (default: a row's images; a square for one long row)"},
     {0, "scale", OPT_INT, &scale, 1, 64, "S", "PNG grid: draw every pixel as an SxS block (default 1)"},
+    {0, "row-labels", OPT_FLAG, &row_labels, 0, 0, NULL, "PNG grid: write at the left of each row its class (name, else number) or its record's number (from 1)"},
 };
-static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-c K|all | --cond FILE] [-n N] [options]",
+static const cli_prog prog = {"pcnn-sample", "[-m MODEL] [-c K|NAME|all | --cond FILE] [-n N] [options]",
     "Draws images from a model (or decodes with an MSE autoencoder); writes a netpbm stream on stdout or a PNG grid.",
     opts, sizeof opts / sizeof *opts};
 
@@ -82,13 +84,13 @@ static void load_prefix(cli_dataset *pre, uint8_t **known, const pcnn_hparams *h
     if (hp->kind == PCNN_MSE_AUTOENCODER)
         cli_usage_error("%s: an MSE autoencoder decodes whole images; it completes none", model_path);
     if (cls_arg && !strcmp(cls_arg, "all")) cli_usage_error("--prefix takes one class for every image (-c K), not -c all");
-    if (!strcmp(prefix_path, "-") && hp->D && !cls_arg && !cond_path)
+    if (!strcmp(prefix_path, "-") && hp->D && !cls_arg && !cond_path && !labels_path)
         cli_usage_error("--prefix - and conditioning records both on stdin: give one of them as a file");
     cli_load_images(pre, &prefix_path, 1, hp->K, hp, 0);
     if (hp->D && *rows != pre->n) {
         if (!cls_arg)
-            cli_fail("%s: %zu conditioning records for %zu images of %s", cond_path ? cond_path : "stdin",
-                     *rows, pre->n, prefix_path);
+            cli_fail("%s: %zu %s for %zu images of %s", labels_path ? labels_path : cond_path ? cond_path : "stdin",
+                     *rows, labels_path ? "labels" : "conditioning records", pre->n, prefix_path);
         float *h = malloc(pre->n * hp->D * sizeof *h);
         if (!h) cli_fail("out of memory");
         for (size_t i = 0; i < pre->n; i++) memcpy(h + i * hp->D, *hrows, hp->D * sizeof *h);
@@ -97,6 +99,32 @@ static void load_prefix(cli_dataset *pre, uint8_t **known, const pcnn_hparams *h
     }
     *rows = pre->n;
     *known = known_pixels(hp);
+}
+
+/* --row-labels: the text of each row of the grid, where a row of the output begins: the
+ * class of its one-hot row of hrows (rows from -c or -l), by name when the model has
+ * names; with hrows NULL (conditioning records) its record's number from 1. One
+ * allocation. */
+static char **grid_labels(const pcnn_model *m, const float *hrows, size_t rows, int per_row, int across)
+{
+    const int classes = hrows ? pcnn_model_hparams(m)->classes : 0;
+    const size_t grid_rows = (rows * per_row + across - 1) / across;
+    const char *const *names = pcnn_model_class_names(m);
+    char **lab = calloc(1, grid_rows * (sizeof *lab + PCNN_MAX_NAME + 1));
+    if (!lab) cli_fail("out of memory");
+    char *text = (char *)(lab + grid_rows);
+    for (size_t g = 0; g < grid_rows; g++) {
+        size_t first = g * across, r = first / per_row; /* the output row of its first image */
+        if (first % per_row) continue; /* its output row began on a grid row above */
+        lab[g] = text + g * (PCNN_MAX_NAME + 1);
+        int k = 0;
+        for (int c = 1; c < classes; c++)
+            if (hrows[r * classes + c] > hrows[r * classes + k]) k = c;
+        if (!classes) snprintf(lab[g], PCNN_MAX_NAME + 1, "%zu", r + 1);
+        else if (names) snprintf(lab[g], PCNN_MAX_NAME + 1, "%s", names[k]);
+        else snprintf(lab[g], PCNN_MAX_NAME + 1, "%d", k);
+    }
+    return lab;
 }
 
 static void show(long done, long total, void *arg)
@@ -112,7 +140,7 @@ int main(int argc, char **argv)
 {
     int first = cli_parse(&prog, argc, argv);
     if (first < argc) cli_usage_error("unexpected argument '%s'", argv[first]);
-    if (cls_arg && cond_path) cli_usage_error("give -c or --cond, not both");
+    if (!!cls_arg + !!cond_path + !!labels_path > 1) cli_usage_error("give one of -c, -l and --cond");
     if (!(top_p > 0)) cli_usage_error("--top-p: 0 keeps no level; give a number in (0, 1]");
     if (!model_path) model_path = cli_default_model();
     const int seeded = cli_given(&seed) != NULL;
@@ -120,14 +148,15 @@ int main(int argc, char **argv)
     if (out_path && !strcmp(out_path, "-")) out_path = NULL;
     /* a PNG grid for a .png name; any other name gets the netpbm stream stdout would */
     const char *out_png = cli_png_name(out_path) ? out_path : NULL;
-    if ((cli_given(&cols) || cli_given(&scale)) && !out_png)
-        cli_usage_error("--cols and --scale shape a PNG grid; give -o FILE.png");
+    if ((cli_given(&cols) || cli_given(&scale) || row_labels) && !out_png)
+        cli_usage_error("--cols, --scale and --row-labels shape a PNG grid; give -o FILE.png");
     if (!out_path && isatty(1))
         cli_usage_error("not writing images to a terminal; redirect stdout or give -o FILE.png");
     if (out_path) {
         if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
         cli_output_not_input(out_path, model_path, "-m");
         cli_output_not_input(out_path, cond_path, "--cond");
+        cli_output_not_input(out_path, labels_path, "-l");
         cli_output_not_input(out_path, prefix_path, "--prefix");
         cli_output_not_input(out_path, known_path, "--known");
     }
@@ -149,12 +178,17 @@ int main(int argc, char **argv)
             hrows = calloc(rows * hp->D, sizeof *hrows);
             if (!hrows) cli_fail("out of memory");
             for (size_t r = 0; r < rows; r++) hrows[r * hp->D + r] = 1;
-        } else {
-            long long k;
-            if (cli_to_ll(cls_arg, &k) || k < 0 || k >= hp->classes)
-                cli_usage_error("-c: '%s' is not 'all' or a class in 0..%d", cls_arg, hp->classes - 1);
-            hrows = cli_onehot_repeat((int)k, 1, hp->classes);
+        } else { /* "all" is every class, even where one is named so: that one by number */
+            hrows = cli_onehot_repeat(cli_class_arg(m, model_path, "-c", cls_arg), 1, hp->classes);
         }
+    } else if (labels_path) {
+        if (cond != PCNN_COND_CLASS) cli_usage_error("%s: the model is not class-conditional; drop -l", model_path);
+        pcnn_labels l;
+        cli_labels_read(&l, labels_path, 0);
+        cli_labels_map(&l, m);
+        rows = l.n;
+        hrows = cli_onehot(&l, rows, hp->classes);
+        pcnn_labels_free(&l);
     } else if (hp->D) {
         if (!cond_path && isatty(0))
             cli_usage_error("%s: the model is conditional; give %s", model_path,
@@ -174,6 +208,12 @@ int main(int argc, char **argv)
     else if (keep_rows >= 0 || known_path) cli_usage_error("--rows and --known go with --prefix FILE");
     if (count < 0) count = 1;
     if (hp->kind == PCNN_MSE_AUTOENCODER) count = 1; /* its decoder is deterministic */
+    const int across = grid_cols(rows, count);
+    if (row_labels && !hp->D)
+        cli_usage_error("--row-labels: %s is unconditional; its rows have no class or record to name", model_path);
+    if (row_labels && rows > 1 && count % across)
+        cli_usage_error("--row-labels: with %d images across, a row of the grid would hold images of two classes "
+                        "or records; give --cols dividing -n %d", across, count);
 
     size_t n = rows * (size_t)count, sz = (size_t)hp->C * hp->H * hp->W;
     if (n > 100000) cli_usage_error("%zu images is more than 100000", n);
@@ -202,8 +242,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         imgs[i] = (pcnn_image){.c = hp->C, .h = hp->H, .w = hp->W, .maxval = hp->K - 1, .data = x + i * sz};
     if (out_png) {
-        if (pcnn_png_write_grid(out_png, imgs, (int)n, grid_cols(rows, count), scale))
+        char **labels = row_labels ? grid_labels(m, cls_arg || labels_path ? hrows : NULL, rows, count, across) : NULL;
+        if (pcnn_png_write_grid_labels(out_png, imgs, (int)n, across, scale, (const char *const *)labels))
             cli_fail("%s", pcnn_errstr());
+        free(labels);
     } else if (out_path) {
         if (pcnn_netpbm_write_file(out_path, imgs, (int)n)) cli_fail("%s", pcnn_errstr());
     } else {

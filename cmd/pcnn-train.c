@@ -20,8 +20,8 @@ static pcnn_train_opts o;
 static const cli_opt opts[] = {
     CLI_DEVICE_OPT,
     {'o', "output", OPT_STR, &out_path, 0, 0, "MODEL", "model file to write (required); checkpoints go here too"},
-    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class labels of the images (IDX, CIFAR-10 .bin, or one integer per line)"},
-    {0, "classes", OPT_INT, &classes, 0, 65536, "N", "condition on N classes (default: largest label + 1 with -l, else none)"},
+    {'l', "labels", OPT_STR, &labels_path, 0, 0, "FILE", "class labels of the images (IDX, CIFAR-10 .bin, or text: one class number or one class name per line)"},
+    {0, "classes", OPT_INT, &classes, 0, 65536, "N", "condition on N classes (default: largest label + 1 with -l, the number of names for named classes, else none)"},
     {0, "cond", OPT_STR, &cond_path, 0, 0, "FILE", "condition on vectors h: one .npy record per image"},
     {0, "spatial", OPT_INT, &spatial, 1, 4096, "S", "condition through a map s = m(h) of S channels (location-dependent)"},
     {'e', "encoder", OPT_INT, &encoder, 1, 65536, "D", "PixelCNN autoencoder: h is an encoder's D-vector of the image itself"},
@@ -92,15 +92,6 @@ static double verify(pcnn_model *m, const cli_dataset *d, const int *ids, double
     double acc = pcnn_verify_accuracy(e, ids, n, hp->D, triplets);
     free(e);
     return acc;
-}
-
-static int *load_ids(const char *path, size_t n)
-{
-    int *ids;
-    size_t got;
-    if (pcnn_labels_load(&ids, &got, path)) cli_fail("%s", pcnn_errstr());
-    if (got < n) cli_fail("%s: %zu labels for %zu images", path, got, n);
-    return ids;
 }
 
 /* --lr-schedule S into o */
@@ -177,11 +168,12 @@ static void check_new_model_options(void)
     if (mse && spatial) cli_usage_error("--mse takes no --spatial");
 }
 
-/* A set of images with what the trainer takes beside them: rows of h (hw wide), or an
- * embedding net's identities. */
+/* A set of images with what the trainer takes beside them: rows of h (hw wide), and an
+ * embedding net's identities (from its labels). */
 typedef struct {
     cli_dataset x;
     float *h;
+    pcnn_labels lab; /* -l: the classes or identities, and their names */
     int *ids;
 } train_set;
 
@@ -198,11 +190,21 @@ static int load_conditioning(train_set *tr, const pcnn_model *m, int kind, int *
     if (wcond == PCNN_COND_VECTOR && !cond_path)
         cli_fail("%s: the model is conditioned on vectors; give --cond FILE", out_path);
     if (labels_path) {
-        int ncls = want ? want->classes : classes;
         if (m && !wlabels) cli_fail("%s: the model takes no labels; drop -l", out_path);
-        tr->h = cli_onehot_from_labels(labels_path, tr->x.n, ncls, &ncls);
-        hw = want ? want->classes : classes > 0 ? classes : ncls + 1;
-        if (kind == PCNN_EMBEDDING) tr->ids = load_ids(labels_path, tr->x.n);
+        cli_labels_read(&tr->lab, labels_path, tr->x.n);
+        if (m) { /* names by the model's table: a resumed run keeps its classes */
+            cli_labels_map(&tr->lab, m);
+            hw = want->classes;
+        } else if (tr->lab.names) { /* a new table: the file's names, sorted */
+            if (classes > 0 && classes != tr->lab.nnames)
+                cli_usage_error("--classes %d: %s names %d classes; drop --classes", classes, labels_path,
+                                tr->lab.nnames);
+            hw = tr->lab.nnames;
+        } else {
+            hw = classes > 0 ? classes : cli_labels_max(&tr->lab, tr->x.n) + 1;
+        }
+        tr->h = cli_onehot(&tr->lab, tr->x.n, hw);
+        if (kind == PCNN_EMBEDDING) tr->ids = tr->lab.label;
         else *D = hw;
     } else if (classes > 0) {
         cli_usage_error("--classes needs labels (-l FILE)");
@@ -232,8 +234,10 @@ static void move_held_to_end(void *base, size_t size, size_t n, const unsigned c
 
 /* The held-out set: --valid and its labels or vectors, or 5% of the input chosen as to
  * says (pcnn_train_held_out), moved to the end of tr and taken from there, sharing its
- * memory. */
-static void held_out(train_set *va, train_set *tr, int kind, int hw, int K, const pcnn_train_opts *to)
+ * memory. Class names map through the table of the resumed model m, or that of the
+ * training labels. */
+static void held_out(train_set *va, train_set *tr, const pcnn_model *m, int kind, int hw, int K,
+                     const pcnn_train_opts *to)
 {
     const size_t sz = (size_t)tr->x.C * tr->x.H * tr->x.W;
     *va = (train_set){0};
@@ -242,9 +246,15 @@ static void held_out(train_set *va, train_set *tr, int kind, int hw, int K, cons
         cli_load_images(&va->x, &valid_path, 1, K, &shape, (size_t)valid_size);
         if (labels_path && !valid_labels_path) cli_usage_error("--valid with labels needs --valid-labels");
         if (cond_path && !valid_cond_path) cli_usage_error("--valid with --cond needs --valid-cond");
-        if (kind == PCNN_EMBEDDING) va->ids = load_ids(valid_labels_path, va->x.n); /* new identities welcome */
-        else if (labels_path) va->h = cli_onehot_from_labels(valid_labels_path, va->x.n, hw, NULL);
-        else if (cond_path) {
+        if (labels_path) cli_labels_read(&va->lab, valid_labels_path, va->x.n);
+        if (kind == PCNN_EMBEDDING) { /* new identities welcome, their names their own */
+            va->ids = va->lab.label;
+        } else if (labels_path) {
+            if (m) cli_labels_map(&va->lab, m);
+            else if (pcnn_labels_map(&va->lab, (const char *const *)tr->lab.names, tr->lab.nnames))
+                cli_fail("%s", pcnn_errstr());
+            va->h = cli_onehot(&va->lab, va->x.n, hw);
+        } else if (cond_path) {
             size_t n = va->x.n;
             va->h = cli_read_vectors(valid_cond_path, &n, &hw);
         }
@@ -464,7 +474,7 @@ int main(int argc, char **argv)
     train_set tr = {0}, va;
     cli_load_images(&tr.x, paths, npaths, K, want, (size_t)limit);
     int D, hw = load_conditioning(&tr, m, kind, &D);
-    held_out(&va, &tr, kind, hw, K, t ? pcnn_trainer_opts(t) : &o);
+    held_out(&va, &tr, m, kind, hw, K, t ? pcnn_trainer_opts(t) : &o);
     if (best_path && !va.x.n) cli_usage_error("--keep-best needs held-out images (20 or more, or --valid)");
 
     if (!m) {
@@ -473,6 +483,8 @@ int main(int argc, char **argv)
                            .S = spatial, .encoder = encoder && !mse, .q = net_features, .kind = kind};
         if (pcnn_hparams_check(&hp)) cli_usage_error("%s", pcnn_errstr());
         if (!(m = pcnn_model_new(be, &hp, o.seed))) cli_fail("%s", pcnn_errstr());
+        if (tr.lab.names && pcnn_model_set_class_names(m, (const char *const *)tr.lab.names, tr.lab.nnames))
+            cli_fail("%s: %s", labels_path, pcnn_errstr());
         if (!(t = pcnn_trainer_new(m, &o))) cli_usage_error("%s", pcnn_errstr());
     }
     const pcnn_hparams *hp = pcnn_model_hparams(m);
@@ -492,8 +504,8 @@ int main(int argc, char **argv)
                 (long long)pcnn_trainer_step_count(t), out_path);
         cli_exit(1);
     }
-    free(tr.h), free(tr.ids);
-    if (valid_path) { cli_dataset_free(&va.x); free(va.h); free(va.ids); }
+    free(tr.h), pcnn_labels_free(&tr.lab);
+    if (valid_path) { cli_dataset_free(&va.x); free(va.h); pcnn_labels_free(&va.lab); }
     cli_dataset_free(&tr.x);
     pcnn_trainer_free(t);
     pcnn_model_free(m);

@@ -33,6 +33,7 @@ typedef struct {
 struct pcnn_model {
     pcnn_hparams hp;
     pcnn_backend *be;
+    char **names;           /* hp.classes class names in one allocation, or NULL (names.c) */
     int nparams, params_cap;
     pcnn_param *params;     /* the registry, grown as the layout adds tensors */
     int layout_failed;      /* out of memory while laying out: the model is unusable */

@@ -186,6 +186,7 @@ void pcnn_model_free(pcnn_model *m)
     free(m->layers);
     free(m->acts);
     free(m->params);
+    free(m->names);
     free(m);
 }
 

@@ -1,7 +1,8 @@
 /* modelfile.c -- the model as a .safetensors file (pcnn-model(5)): weights under their
  * PyTorch-style names, hyperparameters in __metadata__, and optionally the training
  * state beside them ("adam.m.<name>", "adam.v.<name>", with a moving average of the weights
- * "raw.<name>" for the trained weights while <name> holds their average, "train.*" metadata). */
+ * "raw.<name>" for the trained weights while <name> holds their average, "train.*" metadata).
+ * A model whose classes have names keeps them in "class_names", joined by newlines. */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -74,6 +75,12 @@ int pcnn_modelfile_build(pcnn_st *st, const pcnn_model *m, const real *w)
         meta_add(st, "spatial", "%d", hp->S) || meta_add(st, "encoder", "%d", hp->encoder) ||
         meta_add(st, "net_features", "%d", hp->q))
         return -1;
+    if (m->names) { /* longer than meta_add's buffer */
+        st->meta_keys[st->nmeta] = strdup("class_names");
+        st->meta_vals[st->nmeta] = pcnn_names_join((const char *const *)m->names, hp->classes);
+        st->nmeta++; /* pcnn_st_free frees what there is */
+        if (!st->meta_keys[st->nmeta - 1] || !st->meta_vals[st->nmeta - 1]) return pcnn_seterr("out of memory");
+    }
     return pcnn_modelfile_add_arena(st, m, w, "");
 }
 
@@ -192,6 +199,16 @@ pcnn_model *pcnn_model_load(pcnn_backend *be, const char *path)
      * is taken: a small file cannot ask for a large allocation */
     m = pcnn_model_layout(&hp, be);
     if (!m) goto out;
+    /* added with named classes; a file without them has numbered classes */
+    const char *names = pcnn_st_meta(&st, "class_names");
+    if (names && (!(hp.classes > 0) || !(m->names = pcnn_names_split(names, hp.classes)))) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", hp.classes > 0 ? pcnn_errstr() : "a model without classes");
+        pcnn_seterr("%s: metadata 'class_names': %s", path, why);
+        pcnn_model_free(m);
+        m = NULL;
+        goto out;
+    }
     for (int i = 0; i < m->nparams; i++)
         if (!find_param(&st, path, &m->params[i], "")) {
             pcnn_model_free(m);

@@ -31,6 +31,25 @@ const pcnn_tensor *pcnn_st_find(const pcnn_st *st, const char *name);
 const char *pcnn_st_meta(const pcnn_st *st, const char *key); /* NULL if absent */
 void pcnn_st_free(pcnn_st *st); /* frees contents, keeps the struct */
 
+/* The length of the valid UTF-8 at the start of s[0..n) (n when all of it is; a NUL
+ * byte ends it too). */
+size_t pcnn_utf8_check(const uint8_t *s, size_t n);
+
+/* ---- class names (names.c) ------------------------------------------------- */
+/* NULL when the len bytes at s are a valid class name (pcnn_labels_read), else what is
+ * wrong with them, as a phrase ("is longer than 64 bytes"). */
+const char *pcnn_name_problem(const char *s, size_t len);
+/* The order of classes by name: runs of digits as numbers, other bytes as bytes, names
+ * equal so by their bytes. A total order. */
+int pcnn_name_cmp(const char *a, const char *b);
+/* A copy of n names in one allocation (the pointers, then the strings: free() it once),
+ * each checked and no two the same; NULL with the reason. */
+char **pcnn_names_copy(const char *const *names, int n);
+/* The model file's form of a table: the names joined by newlines (malloc'd), and back
+ * (exactly n valid distinct names, else NULL with the reason). */
+char *pcnn_names_join(const char *const *names, int n);
+char **pcnn_names_split(const char *s, int n);
+
 /* ---- rANS coding of levels (rans.c) --------------------------------------- */
 #define PCNN_RANS_BITS 16
 #define PCNN_RANS_TOTAL (1u << PCNN_RANS_BITS)

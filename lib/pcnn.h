@@ -54,10 +54,39 @@ int pcnn_images_load(pcnn_image **out, size_t *n, const char *const *paths, int 
 
 /* Labels: an IDX label file (gzip or raw, magic 0x801), the label bytes of CIFAR-10
  * binary records (a path ending in ".bin"), or a text file of one non-negative
- * integer per line. */
+ * integer per line. A text file of class names is refused here (pcnn_labels_read). */
 int pcnn_labels_load(int **labels, size_t *n, const char *path);
 /* Writes n labels as text, one integer per line, atomically (temporary file, rename). */
 int pcnn_labels_write(const char *path, const int *labels, size_t n);
+
+/* Class names. A text label file may name its classes instead of numbering them: one
+ * name per line, blanks (space, tab, CR) around it ignored, blank lines only at the end.
+ * A name is 1..PCNN_MAX_NAME bytes of UTF-8 without control characters (inner spaces
+ * allowed) and not all digits: every line of a file is a number, or every line a name.
+ * The distinct names of a file are its classes, numbered in sorted order: runs of digits
+ * compare as numbers (s2 before s10), other bytes as bytes; names equal so ("s01", "s1")
+ * by their bytes. The order depends on the set of names alone, not on the file's order. */
+#define PCNN_MAX_NAME 64       /* bytes of a class name */
+#define PCNN_MAX_CLASSES 65536 /* classes of a model, distinct names of a label file */
+typedef struct {
+    int *label;    /* (n) the class of each image, owned */
+    size_t n;
+    char **names;  /* (nnames) the name of class k, owned (one allocation); NULL for numbers */
+    int nnames;
+    long *line;    /* (nnames) the line where each name first appears, for messages */
+    char *path;    /* the file as messages name it ("stdin" for "-"), owned */
+} pcnn_labels;
+/* Reads a labels input of any of the formats above; numbers give names == NULL. */
+int pcnn_labels_read(pcnn_labels *l, const char *path);
+/* Renumbers named labels by a model's table of names (ntable of them; NULL, 0 for a model
+ * whose classes have no names): a name not in it fails, the message naming the file, the
+ * line and the name. Afterwards label indexes the table and names is NULL. Numbers are
+ * left as they are. */
+int pcnn_labels_map(pcnn_labels *l, const char *const *table, int ntable);
+void pcnn_labels_free(pcnn_labels *l); /* frees the contents, keeps the struct */
+/* Writes n labels as text, atomically: the names of their classes (names[labels[i]]) one
+ * per line, or with names == NULL as pcnn_labels_write. */
+int pcnn_labels_write_names(const char *path, const int *labels, size_t n, const char *const *names);
 
 /* Whether path can be written as an output file: a non-empty name not ending in '/', its
  * directory exists and is writable, it is not something other than a regular file (a
@@ -76,6 +105,13 @@ int pcnn_netpbm_write_file(const char *path, const pcnn_image *imgs, int n);
  * scaled to 8 bits, every pixel drawn as a scale x scale block (1: as they are),
  * atomically (temporary file, fsync, rename). */
 int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int ncol, int scale);
+/* The same grid with a column of text at its left: labels[r] (ceil(n / ncol) of them;
+ * NULL or "" for none) at the left of grid row r, black on white, in libnetpbm's built-in
+ * BDF font at its own size (about 12 pixels high) whatever the scale. A row shorter than
+ * the text gets taller, its images at the top. UTF-8 beyond Latin-1 shows as '?'.
+ * labels == NULL writes exactly what pcnn_png_write_grid writes. */
+int pcnn_png_write_grid_labels(const char *path, const pcnn_image *imgs, int n, int ncol, int scale,
+                               const char *const *labels);
 
 /* ---- .npy records -------------------------------------------------------- */
 /* One record: NumPy .npy v1 (or v2/v3), dtype '<f4', C order, shape (n,) or (1,n).
@@ -150,6 +186,17 @@ const char *pcnn_model_loss_unit(const pcnn_model *m);
  * elementwise work left out. A training step costs about three times this. */
 double pcnn_model_flops(const pcnn_model *m);
 void pcnn_model_free(pcnn_model *m);
+
+/* The names of a model's classes (or an embedding net's identities): hp.classes of them,
+ * class k named names[k]; NULL when its classes are numbered only. Saved with the model
+ * (pcnn-model(5)). */
+const char *const *pcnn_model_class_names(const pcnn_model *m);
+/* Names the classes: n == hp.classes valid, distinct names (see pcnn_labels_read), copied;
+ * NULL, 0 takes the names away. */
+int pcnn_model_set_class_names(pcnn_model *m, const char *const *names, int n);
+/* The class that s names: one of the model's class names, or a class number (digits
+ * only) below hp.classes. -1, with the reason, when it is neither. */
+int pcnn_model_class(const pcnn_model *m, const char *s);
 
 /* Conditioning values must be finite and within +-PCNN_MAX_COND: finite but huge values
  * (3e38) would overflow the layers' sums into Inf and NaN, and the output be noise.

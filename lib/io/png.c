@@ -1,4 +1,5 @@
-/* png.c -- reading one PNG image (libpng) and writing image grids as PNG.
+/* png.c -- reading one PNG image (libpng) and writing image grids as PNG, with a
+ * label at the left of each row if asked (text in libnetpbm's built-in font).
  *
  * libpng reports errors through on_error below, which keeps the message and
  * jumps back to the setjmp(png_jmpbuf()) of the reading or writing function;
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <netpbm/pbmfont.h>
 #include <png.h>
 
 #include "io-impl.h"
@@ -142,15 +144,92 @@ static uint8_t scale8(unsigned v, unsigned maxval)
     return (uint8_t)((v * 255 + maxval / 2) / maxval);
 }
 
-/* Writes the grid to fp, each pixel (gaps too) as a scale x scale block; W and H are
- * the grid's size before scaling. The caller has checked every size. */
-static int write_grid(FILE *fp, const char *path, const pcnn_image *imgs, int n, int cols, int W, int H,
-                      int scale)
+/* ---- row labels: libnetpbm's built-in BDF font, drawn at its own size ----------------
+ * A font's glyphs sit on a baseline: glyph g's bitmap (g->width x g->height, a byte per
+ * pixel, 1 for ink) has g->y rows of the line below its bottom row above the baseline
+ * and begins g->x pixels right of the pen, which then moves g->xadd. */
+#define LABEL_PAD 3 /* white pixels left and right of the text */
+#define TEXT_INK 0
+#define TEXT_PAPER 255
+
+static const struct font *label_font(void)
+{
+    return pbm_defaultfont("bdf"); /* static data: nothing allocated, nothing to fail */
+}
+
+/* the glyph of the next character of s (UTF-8; code points beyond Latin-1, bytes that are
+ * not UTF-8 and characters the font lacks show as '?'); advances *s */
+static const struct glyph *next_glyph(const struct font *f, const unsigned char **s)
+{
+    const unsigned char *p = *s;
+    size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+    unsigned cp = '?';
+    if (len && strnlen((const char *)p, len) == len && pcnn_utf8_check(p, len) == len)
+        cp = len == 1 ? p[0] : len == 2 ? (p[0] & 0x1Fu) << 6 | (p[1] & 0x3Fu) : 0x100; /* 0x100: not in the font */
+    else
+        len = 1; /* not UTF-8: one byte, shown as '?' */
+    *s = p + len;
+    const struct glyph *g = cp < 256 ? f->glyph[cp] : NULL;
+    return g ? g : f->glyph['?'];
+}
+
+/* the width of text in pixels, as text_draw draws it */
+static int text_width(const struct font *f, const char *text)
+{
+    int pen = 0, right = 0;
+    for (const unsigned char *s = (const unsigned char *)text; *s;) {
+        const struct glyph *g = next_glyph(f, &s);
+        if (!g) continue;
+        int x0 = pen + g->x < 0 ? 0 : pen + g->x;
+        if (x0 + (int)g->width > right) right = x0 + (int)g->width;
+        pen += (int)g->xadd;
+    }
+    return right > pen ? right : pen;
+}
+
+/* draws text with ink into box (bw x bh, a byte per pixel) with its line's top at row top
+ * and its pen starting at column left; what falls outside is clipped */
+static void text_draw(uint8_t *box, int bw, int bh, const struct font *f, const char *text, int left, int top)
+{
+    const int ascent = (int)f->maxheight + f->y; /* rows from the line's top to the baseline */
+    int pen = left;
+    for (const unsigned char *s = (const unsigned char *)text; *s;) {
+        const struct glyph *g = next_glyph(f, &s);
+        if (!g) continue;
+        int x0 = pen + g->x < left ? left : pen + g->x;
+        int y0 = top + ascent - g->y - (int)g->height;
+        for (int r = 0; r < (int)g->height; r++)
+            for (int c = 0; c < (int)g->width; c++) {
+                int x = x0 + c, y = y0 + r;
+                if (g->bmap[r * (int)g->width + c] && x >= 0 && x < bw && y >= 0 && y < bh)
+                    box[(size_t)y * bw + x] = TEXT_INK;
+            }
+        pen += (int)g->xadd;
+    }
+}
+
+/* The layout of a grid: cols x rows cells of w x h images, 1-pixel gaps; every pixel of it
+ * a scale x scale block; with labels a column lw wide at the left, and each grid row band
+ * (>= h * scale) pixels high, its images at the top. */
+typedef struct {
+    int cols, rows, scale;
+    int W;       /* the cells and gaps across, before scaling */
+    int lw;      /* the label column, pixels (0: none) */
+    int band;    /* pixels of a grid row, gaps between rows apart */
+    int text_h;  /* pixels of a line of text */
+} grid_layout;
+
+/* Writes the grid to fp. The caller has checked every size. */
+static int write_grid(FILE *fp, const char *path, const pcnn_image *imgs, int n, const grid_layout *L,
+                      const char *const *labels)
 {
     png_structp png;
     png_infop info;
-    uint8_t *volatile row = NULL, *volatile big = NULL;
+    uint8_t *volatile row = NULL, *volatile big = NULL, *volatile box = NULL;
     int c = imgs[0].c, h = imgs[0].h, w = imgs[0].w;
+    const int scale = L->scale, W = L->W, cols = L->cols;
+    const size_t out_w = (size_t)L->lw + (size_t)W * scale;
+    const int out_h = L->rows * L->band + (L->rows - 1) * scale;
 
     err_msg[0] = warn_msg[0] = '\0';
     png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, on_error, on_warning);
@@ -165,40 +244,55 @@ static int write_grid(FILE *fp, const char *path, const pcnn_image *imgs, int n,
         png_destroy_write_struct(&png, &info);
         free(row);
         free(big);
+        free(box);
         return pcnn_seterr("%s: %s", path, err_msg[0] ? err_msg : "PNG write error");
     }
     png_init_io(png, fp);
-    png_set_IHDR(png, info, (png_uint_32)W * scale, (png_uint_32)H * scale, 8,
+    png_set_IHDR(png, info, (png_uint_32)out_w, (png_uint_32)out_h, 8,
                  c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     row = malloc((size_t)W * c);
-    big = malloc((size_t)W * scale * c);
-    if (!row || !big)
+    big = malloc(out_w * c);
+    box = L->lw ? malloc((size_t)L->lw * L->band) : NULL;
+    if (!row || !big || (L->lw && !box))
         png_error(png, "out of memory");
     size_t plane = (size_t)h * w;
-    for (int gy = 0; gy < H; gy++) {
-        int iy = gy % (h + 1), gr = gy / (h + 1);
-        memset(row, GAP_VALUE, (size_t)W * c);
-        for (int gc = 0; iy < h && gc < cols; gc++) {
-            int k = gr * cols + gc;
-            if (k >= n)
-                break;
-            const pcnn_image *im = &imgs[k];
-            uint8_t *dst = row + (size_t)gc * (w + 1) * c;
-            for (int x = 0; x < w; x++)
-                for (int ch = 0; ch < c; ch++)
-                    dst[x * c + ch] = scale8(im->data[ch * plane + (size_t)iy * w + x], (unsigned)im->maxval);
+    for (int gr = 0; gr < L->rows; gr++) {
+        if (L->lw) { /* this row's label, centred on the band's height */
+            memset(box, TEXT_PAPER, (size_t)L->lw * L->band);
+            if (labels[gr])
+                text_draw(box, L->lw, L->band, label_font(), labels[gr], LABEL_PAD, (L->band - L->text_h) / 2);
         }
-        for (size_t x = 0; x < (size_t)W * scale; x++) /* nearest neighbour */
-            memcpy(big + x * c, row + x / scale * c, (size_t)c);
-        for (int r = 0; r < scale; r++)
+        const int lines = L->band + (gr + 1 < L->rows ? scale : 0); /* the gap below, but the last */
+        for (int y = 0; y < lines; y++) {
+            int iy = y / scale; /* the image row, h or more for the gaps */
+            if (y % scale == 0) { /* a new row before scaling */
+                memset(row, GAP_VALUE, (size_t)W * c);
+                for (int gc = 0; iy < h && gc < cols; gc++) {
+                    int k = gr * cols + gc;
+                    if (k >= n)
+                        break;
+                    const pcnn_image *im = &imgs[k];
+                    uint8_t *dst = row + (size_t)gc * (w + 1) * c;
+                    for (int x = 0; x < w; x++)
+                        for (int ch = 0; ch < c; ch++)
+                            dst[x * c + ch] = scale8(im->data[ch * plane + (size_t)iy * w + x], (unsigned)im->maxval);
+                }
+                uint8_t *grid = big + (size_t)L->lw * c;
+                for (size_t x = 0; x < (size_t)W * scale; x++) /* nearest neighbour */
+                    memcpy(grid + x * c, row + x / scale * c, (size_t)c);
+            }
+            for (int x = 0; x < L->lw; x++) /* the label column: the band's text, white below */
+                memset(big + (size_t)x * c, y < L->band ? box[(size_t)y * L->lw + x] : TEXT_PAPER, (size_t)c);
             png_write_row(png, big);
+        }
     }
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
     free(row);
     free(big);
+    free(box);
     return 0;
 }
 
@@ -219,23 +313,47 @@ static int check_grid(const char *path, const pcnn_image *imgs, int n, int ncol)
     return 0;
 }
 
-int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int ncol, int scale)
+int pcnn_png_write_grid_labels(const char *path, const pcnn_image *imgs, int n, int ncol, int scale,
+                               const char *const *labels)
 {
     if (check_grid(path, imgs, n, ncol) < 0)
         return -1;
     if (scale < 1 || scale > GRID_MAX_SIDE)
         return pcnn_seterr("%s: scale %d is not in 1..%d", path, scale, GRID_MAX_SIDE);
-    int cols = ncol < n ? ncol : n, rows = (n + cols - 1) / cols;
-    long long W = (long long)cols * (imgs[0].w + 1) - 1, H = (long long)rows * (imgs[0].h + 1) - 1;
-    if (W * scale > GRID_MAX_SIDE || H * scale > GRID_MAX_SIDE)
+    grid_layout L = {.cols = ncol < n ? ncol : n, .scale = scale};
+    L.rows = (n + L.cols - 1) / L.cols;
+    long long W = (long long)L.cols * (imgs[0].w + 1) - 1, H = (long long)L.rows * (imgs[0].h + 1) - 1;
+    long long lw = 0, band = (long long)imgs[0].h * scale;
+    if (labels) {
+        const struct font *f = label_font();
+        long long widest = 0;
+        for (int r = 0; r < L.rows; r++) {
+            /* a long text is cut where it would make the grid too wide anyway */
+            if (labels[r] && strnlen(labels[r], GRID_MAX_SIDE) == GRID_MAX_SIDE)
+                return pcnn_seterr("%s: the label of row %d is too long", path, r + 1);
+            int tw = labels[r] ? text_width(f, labels[r]) : 0;
+            widest = tw > widest ? tw : widest;
+        }
+        L.text_h = (int)f->maxheight;
+        lw = 2 * LABEL_PAD + widest;
+        band = band > L.text_h ? band : L.text_h;
+    }
+    long long out_w = lw + W * scale, out_h = L.rows * band + (L.rows - 1) * (long long)scale;
+    if (W * scale > GRID_MAX_SIDE || H * scale > GRID_MAX_SIDE || out_w > GRID_MAX_SIDE || out_h > GRID_MAX_SIDE)
         return pcnn_seterr("%s: a grid of %lldx%lld pixels is too large (limit %d per side)",
-                           path, W * scale, H * scale, GRID_MAX_SIDE);
+                           path, out_w, out_h, GRID_MAX_SIDE);
+    L.W = (int)W, L.lw = (int)lw, L.band = (int)band;
 
     pcnn_atomic out;
     if (pcnn_atomic_open(&out, path)) return -1;
-    if (write_grid(out.f, path, imgs, n, cols, (int)W, (int)H, scale) < 0) {
+    if (write_grid(out.f, path, imgs, n, &L, labels) < 0) {
         pcnn_atomic_abort(&out);
         return -1;
     }
     return pcnn_atomic_commit(&out);
+}
+
+int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int ncol, int scale)
+{
+    return pcnn_png_write_grid_labels(path, imgs, n, ncol, scale, NULL);
 }

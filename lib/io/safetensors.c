@@ -156,7 +156,7 @@ static int find_duplicate(const char **dup, const char *const *names, size_t n)
 }
 
 /* Offset of the first byte that is not part of valid UTF-8 (or is NUL), or n. */
-static size_t utf8_check(const uint8_t *s, size_t n)
+size_t pcnn_utf8_check(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -405,7 +405,7 @@ static int parse(pcnn_st *st, const char *path, const uint8_t *buf, size_t size)
     const uint8_t *data = buf + 8 + hn;
     size_t dsize = size - 8 - hn;
 
-    size_t bad = utf8_check((const uint8_t *)hdr, hn);
+    size_t bad = pcnn_utf8_check((const uint8_t *)hdr, hn);
     if (bad < hn)
         return pcnn_seterr("%s: header is not valid UTF-8 text (byte %zu)", path, bad);
     if (hn == 0 || hdr[0] != '{')
@@ -512,7 +512,7 @@ static int check_for_write(const pcnn_st *st, const char *path)
             return pcnn_seterr("%s: tensor %d: name is not NUL-terminated", path, i);
         if (strcmp(t->name, "__metadata__") == 0)
             return pcnn_seterr("%s: tensor %d: the name __metadata__ is reserved", path, i);
-        if (utf8_check((const uint8_t *)t->name, strlen(t->name)) != strlen(t->name))
+        if (pcnn_utf8_check((const uint8_t *)t->name, strlen(t->name)) != strlen(t->name))
             return pcnn_seterr("%s: tensor %d: name is not valid UTF-8", path, i);
         if (t->ndim < 0 || t->ndim > 4)
             return pcnn_seterr("%s: tensor '%s' has rank %d; 0..4 are supported", path, t->name, t->ndim);
@@ -529,8 +529,8 @@ static int check_for_write(const pcnn_st *st, const char *path)
     for (int i = 0; i < st->nmeta; i++) {
         const char *k = st->meta_keys[i], *v = st->meta_vals[i];
         if (!k || !v) return pcnn_seterr("%s: metadata entry %d is NULL", path, i);
-        if (utf8_check((const uint8_t *)k, strlen(k)) != strlen(k) ||
-            utf8_check((const uint8_t *)v, strlen(v)) != strlen(v))
+        if (pcnn_utf8_check((const uint8_t *)k, strlen(k)) != strlen(k) ||
+            pcnn_utf8_check((const uint8_t *)v, strlen(v)) != strlen(v))
             return pcnn_seterr("%s: metadata entry '%.100s' is not valid UTF-8", path, k);
     }
 

@@ -92,3 +92,21 @@ raster() {
     run -1 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" --prefix "$D/wide.pgm"
     assert_one_error_line pcnn-sample "$D/wide.pgm"
 }
+
+@test "pcnn-sample -l LABELS: one row per label, in a completion the class of each image" {
+    printf '%s\n' 2 0 1 1 0 2 >"$D/l.txt"
+    "$SAMPLE" -m "$F/class.pcnn" -l "$D/l.txt" --prefix "$F/gray.pgm" -n 2 --seed 4 >"$D/by-l"
+    for k in 0 1 2; do "$SAMPLE" -m "$F/class.pcnn" -c $k --prefix "$F/gray.pgm" -n 2 --seed 4 >"$D/c$k"; done
+    # image i of the -l run is the completion of the -c run with its label
+    local i want
+    for i in 0 1 2 3 4 5; do
+        want=$(sed -n "$((i + 1))p" "$D/l.txt")
+        [ "$(raster $((2 * i)) 16 16 "$D/by-l")" = "$(raster $((2 * i)) 16 16 "$D/c$want")" ] ||
+            die "image $i was not completed given class $want"
+    done
+    run -2 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -l "$D/l.txt" -c 1
+    assert_usage_error pcnn-sample "-l"
+    head -n 4 "$D/l.txt" >"$D/short.txt"
+    run -1 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -l "$D/short.txt" --prefix "$F/gray.pgm"
+    assert_one_error_line pcnn-sample "4 labels for 6 images"
+}

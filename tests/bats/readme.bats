@@ -32,7 +32,7 @@ load helpers
     cd "$d/run"
     run --separate-stderr env PATH="$d/bin:$PATH" bash -e -o pipefail pipelines.sh
     [ "$status" -eq 0 ] || die "a README pipeline failed (status $status): $(tail -n 3 <<<"$stderr")"
-    for p in fm.pcnn img.pgm ids.txt look.png grid.png nucleus.png sneakers.pgm cifar.pcnn ae.pcnn out.pgm \
+    for p in fm.pcnn img.pgm ids.txt look.png grid.png nucleus.png completed.png sneakers.pgm cifar.pcnn ae.pcnn out.pgm named.png \
              embed.pcnn faces.pcnn portraits.png strip.png; do
         [ -s "$p" ] || die "the README's $p was not made"
     done

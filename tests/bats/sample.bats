@@ -54,9 +54,9 @@ setup() {
     assert_usage_error pcnn-sample
 }
 
-@test "pcnn-sample: bad numbers exit 2 (-n 0, -n 2x, -n 100001, -t 0, -t inf, -t nan, --seed -5, --seed x)" {
+@test "pcnn-sample: bad numbers exit 2 (-n 0, -n 2x, -n 100001, -t -1, -t inf, -t nan, --seed -5, --seed x)" {
     local a
-    for a in "-n 0" "-n 2x" "-n 100001" "-t 0" "-t inf" "-t nan" "--seed -5" "--seed x" "--seed 99999999999999999999999"; do
+    for a in "-n 0" "-n 2x" "-n 100001" "-t -1" "-t inf" "-t nan" "--seed -5" "--seed x" "--seed 99999999999999999999999"; do
         # shellcheck disable=SC2086
         run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" $a
         assert_usage_error pcnn-sample

@@ -341,6 +341,96 @@ static int count_tmp_files(void)
     return n;
 }
 
+static int same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    unsigned char *x = read_file(a, &na), *y = read_file(b, &nb);
+    int same = na == nb && na > 0 && !memcmp(x, y, na);
+    free(x), free(y);
+    return same;
+}
+
+/* g: three gray 2x3 images (test_png) */
+static void test_png_labels(const pcnn_image *g)
+{
+    CHECK(pcnn_png_write_grid_labels(tp("nl.png"), g, 3, 2, 2, NULL) == 0 &&
+          pcnn_png_write_grid(tp("pl.png"), g, 3, 2, 2) == 0 && same_bytes(tp("nl.png"), tp("pl.png")),
+          "without labels, not the plain grid's bytes: %s", pcnn_errstr());
+    /* 20x10 images, taller than the text: the grid keeps its rows */
+    pcnn_image t[3];
+    for (int i = 0; i < 3; i++) t[i] = make_image(1, 20, 10, 255, 20 + i);
+    const char *const labels[2] = {"s10", "sneaker"};
+    pcnn_image plain, lab;
+    CHECK(pcnn_png_write_grid(tp("p.png"), t, 3, 2, 1) == 0 && read_all(tp("p.png"), &plain) == 1, "plain: %s",
+          pcnn_errstr());
+    CHECK(pcnn_png_write_grid_labels(tp("l.png"), t, 3, 2, 1, labels) == 0 && read_all(tp("l.png"), &lab) == 1,
+          "labelled: %s", pcnn_errstr());
+    int lw = lab.w - plain.w;
+    CHECK(lab.h == plain.h && lw > 20 && lw < 80 && lab.c == 1, "labelled grid %dx%d, plain %dx%d", lab.w, lab.h,
+          plain.w, plain.h);
+    if (lab.h == plain.h && lw > 0) {
+        int same = 1, ink[2] = {0, 0}, other = 0;
+        for (int y = 0; y < lab.h; y++) {
+            for (int x = 0; x < plain.w; x++) same &= lab.data[y * lab.w + lw + x] == plain.data[y * plain.w + x];
+            for (int x = 0; x < lw; x++) {
+                uint8_t v = lab.data[y * lab.w + x];
+                if (v == 0 && y < 20) ink[0]++;
+                else if (v == 0 && y > 20) ink[1]++;
+                else other += v != 255 && v != 0;
+            }
+        }
+        CHECK(same, "the grid beside the labels is not the plain grid");
+        CHECK(ink[0] > 10 && ink[1] > ink[0] && other == 0, "ink of the labels: %d, %d, %d other", ink[0], ink[1], other);
+        /* no ink in the 3 columns at each side of the text */
+        int margin = 0;
+        for (int y = 0; y < lab.h; y++)
+            for (int x = 0; x < 3; x++) margin += lab.data[y * lab.w + x] != 255 || lab.data[y * lab.w + lw - 1 - x] != 255;
+        CHECK(margin == 0, "ink in the margins (%d)", margin);
+    }
+    pcnn_image_free(&lab);
+    /* a row without a label: its band is white */
+    const char *const one[2] = {NULL, "x"};
+    CHECK(pcnn_png_write_grid_labels(tp("l.png"), t, 3, 2, 1, one) == 0 && read_all(tp("l.png"), &lab) == 1,
+          "one label: %s", pcnn_errstr());
+    int ink = 0;
+    for (int y = 0; y < 20 && lab.data; y++)
+        for (int x = 0; x < lab.w - plain.w; x++) ink += lab.data[y * lab.w + x] != 255;
+    CHECK(ink == 0, "a row without a label has %d dark pixels", ink);
+    pcnn_image_free(&lab);
+    pcnn_image_free(&plain);
+    for (int i = 0; i < 3; i++) pcnn_image_free(&t[i]);
+
+    /* 2x3 images, shorter than the text: each band as tall as the text, the images at its top */
+    const char *const ab[2] = {"a", "b"};
+    CHECK(pcnn_png_write_grid_labels(tp("s.png"), g, 3, 2, 1, ab) == 0 && read_all(tp("s.png"), &lab) == 1,
+          "short rows: %s", pcnn_errstr());
+    CHECK(lab.h > 2 * 10 && lab.h < 2 * 20, "two bands of text and a gap: %d rows", lab.h);
+    if (lab.data && lab.h > 20) {
+        int W = lab.w, x0 = W - 7;
+        CHECK(lab.data[x0] == g[0].data[0] && lab.data[W + x0 + 2] == g[0].data[5], "image 1 at the top of its band");
+        CHECK(lab.data[2 * W + x0] == 128 && lab.data[(lab.h / 2 - 1) * W + x0] == 128, "the band below the images is gap");
+        int gap = (lab.h - 1) / 2; /* the one-pixel gap between the two bands */
+        CHECK(lab.data[(gap + 1) * W + x0] == 0 && lab.data[(gap + 1) * W + x0 + 1] == 255, "image 3 after the gap");
+    }
+    pcnn_image_free(&lab);
+
+    /* RGB, UTF-8 beyond Latin-1 ('?'), a label too long for the grid's limit */
+    pcnn_image c = make_image(3, 16, 16, 255, 9);
+    const char *const u[1] = {"\xe6\x97\xa5 caf\xc3\xa9 \xff"};
+    CHECK(pcnn_png_write_grid_labels(tp("u.png"), &c, 1, 1, 1, u) == 0 && read_all(tp("u.png"), &lab) == 1 &&
+          lab.c == 3 && lab.w > 16, "RGB labelled: %s", pcnn_errstr());
+    pcnn_image_free(&lab);
+    char *huge = malloc(200001);
+    memset(huge, 'W', 200000);
+    huge[200000] = 0;
+    const char *const h1[1] = {huge};
+    CHECK(pcnn_png_write_grid_labels(tp("h.png"), &c, 1, 1, 1, h1) == -1 && strstr(pcnn_errstr(), "too large") &&
+          access(tp("h.png"), F_OK) != 0, "a label 2 million pixels wide: %s", pcnn_errstr());
+    free(huge);
+    pcnn_image_free(&c);
+    CHECK(count_tmp_files() == 0, "temporary files left behind by labelled grids");
+}
+
 static void test_png(void)
 {
     pcnn_image g[3];
@@ -405,6 +495,9 @@ static void test_png(void)
     CHECK(access(tp("mixed.png"), F_OK) != 0, "mixed.png created");
     CHECK(pcnn_png_write_grid(tp("zero.png"), g, 0, 2, 1) == -1, "n = 0 accepted");
     CHECK(count_tmp_files() == 0, "temporary files left behind after failures");
+
+    /* a label column: the plain grid's pixels to its right, row bands as tall as the text */
+    test_png_labels(g);
 
     /* PNG on stdin */
     size_t len;
@@ -740,6 +833,106 @@ static void test_labels(void)
     expect_bad_labels("empty", "", "empty input");
     expect_bad_labels("blank only", "\n\n", "no labels");
     CHECK(pcnn_labels_load(&l, &n, tp("nope.txt")) == -1 && strstr(pcnn_errstr(), "nope.txt"), "missing labels");
+    /* class names are for pcnn_labels_read */
+    expect_bad_labels("names", "sneaker\nboot\n", "labels.txt:1: not a non-negative integer");
+}
+
+static void expect_bad_names(const char *what, const char *text, size_t len, const char *needle)
+{
+    pcnn_labels l = {.n = 99};
+    write_file(tp("names.txt"), text, len);
+    CHECK(pcnn_labels_read(&l, tp("names.txt")) == -1 && !l.label && !l.names && l.n == 0, "%s accepted", what);
+    CHECK(strstr(pcnn_errstr(), needle) != NULL, "%s: message '%s' lacks '%s'", what, pcnn_errstr(), needle);
+}
+
+/* text label files of class names: the table in sorted order, the labels numbered by it,
+ * the renumbering by a model's table, and what is refused */
+static void test_named_labels(void)
+{
+    pcnn_labels l;
+    const char text[] = "sneaker\n boot\t\r\ns10\nsneaker\nankle boot\ns2\n\n";
+    write_file(tp("names.txt"), text, strlen(text));
+    CHECK(pcnn_labels_read(&l, tp("names.txt")) == 0, "names: %s", pcnn_errstr());
+    static const char *want[] = {"ankle boot", "boot", "s2", "s10", "sneaker"};
+    static const int wlab[] = {4, 1, 3, 4, 0, 2};
+    static const long wline[] = {5, 2, 6, 3, 1};
+    int ok = l.n == 6 && l.nnames == 5 && l.names;
+    for (int k = 0; ok && k < 5; k++) ok = !strcmp(l.names[k], want[k]) && l.line[k] == wline[k];
+    for (int i = 0; ok && i < 6; i++) ok = l.label[i] == wlab[i];
+    CHECK(ok, "names table or labels (n %zu, %d names)", l.n, l.nnames);
+    CHECK(l.path && !strcmp(l.path, tp("names.txt")), "path");
+    pcnn_labels_free(&l);
+    CHECK(l.label == NULL && l.names == NULL && l.n == 0, "freed");
+
+    /* the order of the lines does not change the table */
+    const char shuffled[] = "s2\nankle boot\nsneaker\ns10\nboot\n";
+    write_file(tp("names.txt"), shuffled, strlen(shuffled));
+    CHECK(pcnn_labels_read(&l, tp("names.txt")) == 0 && l.nnames == 5, "shuffled: %s", pcnn_errstr());
+    ok = l.nnames == 5;
+    for (int k = 0; ok && k < 5; k++) ok = !strcmp(l.names[k], want[k]);
+    CHECK(ok && l.label[0] == 2 && l.label[4] == 1, "shuffled names: another table");
+
+    /* by a model's table in another order: the same images, the model's numbers */
+    static const char *table[] = {"sneaker", "s2", "extra", "boot", "ankle boot", "s10"};
+    CHECK(pcnn_labels_map(&l, table, 6) == 0 && l.names == NULL && l.nnames == 0, "map: %s", pcnn_errstr());
+    CHECK(l.label[0] == 1 && l.label[1] == 4 && l.label[2] == 0 && l.label[3] == 5 && l.label[4] == 3, "mapped labels");
+    pcnn_labels_free(&l);
+    CHECK(pcnn_labels_read(&l, tp("names.txt")) == 0 && pcnn_labels_map(&l, table, 3) == -1, "unknown names taken");
+    CHECK(strstr(pcnn_errstr(), "names.txt:2: no class of the model is named 'ankle boot'"), "the first unknown: %s",
+          pcnn_errstr());
+    CHECK(pcnn_labels_map(&l, NULL, 0) == -1 && strstr(pcnn_errstr(), "names.txt:1: 's2' is a class name, but the "
+          "model's classes have numbers"), "names for numbered classes: %s", pcnn_errstr());
+    pcnn_labels_free(&l);
+
+    /* numbers stay numbers, mapped or not */
+    write_file(tp("names.txt"), "3\n0\n", 4);
+    CHECK(pcnn_labels_read(&l, tp("names.txt")) == 0 && !l.names && l.n == 2 && l.label[0] == 3, "numbers: %s",
+          pcnn_errstr());
+    CHECK(pcnn_labels_map(&l, table, 6) == 0 && l.label[0] == 3, "numbers mapped");
+    pcnn_labels_free(&l);
+    feed_stdin("b\na\n", 4);
+    CHECK(pcnn_labels_read(&l, "-") == 0 && l.nnames == 2 && l.label[0] == 1 && !strcmp(l.path, "stdin"),
+          "names on stdin: %s", pcnn_errstr());
+    pcnn_labels_free(&l);
+
+    /* the written names read back the same */
+    static const int some[] = {4, 0, 4, 2};
+    CHECK(pcnn_labels_write_names(tp("w.txt"), some, 4, want) == 0 && pcnn_labels_read(&l, tp("w.txt")) == 0 &&
+          l.nnames == 3 && !strcmp(l.names[0], "ankle boot") && !strcmp(l.names[2], "sneaker") && l.label[0] == 2 &&
+          l.label[3] == 1, "names written and read: %s", pcnn_errstr());
+    pcnn_labels_free(&l);
+
+    expect_bad_names("a number among names", "boot\ns2\n7\n", 10, "names.txt:3: '7' is a class number, but line 1");
+    expect_bad_names("a name among numbers", "1\n2\nboot\n", 10, "names.txt:3: not a non-negative integer, as line 1");
+    expect_bad_names("a negative number among numbers", "1\n-2\n", 6, "names.txt:2: not a non-negative integer");
+    expect_bad_names("a blank line", "a\n\nb\n", 5, "names.txt:2: a blank line");
+    expect_bad_names("a tab inside", "a\tb\n", 4, "names.txt:1: the class name 'a?b' holds a control character");
+    expect_bad_names("a NUL", "a\0b\n", 4, "control character");
+    expect_bad_names("not UTF-8", "caf\xe9\n", 5, "is not UTF-8");
+    char *big = malloc(10002);
+    memset(big, 'x', 10000);
+    memcpy(big + 10000, "\n", 2);
+    expect_bad_names("a 10 kB name", big, 10001, "names.txt:1: the class name 'xxxxxxxxxxxxxxxxxxxx...' is 10000 bytes long, more than 64");
+    /* a name of 64 bytes and blanks after it is a name of 64 bytes */
+    memset(big, 'y', 64);
+    memset(big + 64, ' ', 1000);
+    memcpy(big + 1064, "\n", 2);
+    write_file(tp("names.txt"), big, 1065);
+    CHECK(pcnn_labels_read(&l, tp("names.txt")) == 0 && l.nnames == 1 && strlen(l.names[0]) == 64, "64 bytes: %s",
+          pcnn_errstr());
+    pcnn_labels_free(&l);
+    free(big);
+    /* one name more than a model can have classes */
+    size_t cap = (PCNN_MAX_CLASSES + 1) * 8;
+    char *many = malloc(cap), *at = many;
+    for (int k = 0; k <= PCNN_MAX_CLASSES; k++) at += sprintf(at, "c%d\n", k);
+    expect_bad_names("65537 names", many, (size_t)(at - many), "names.txt:65537: more than 65536 class names");
+    at -= strlen("c65536\n");
+    write_file(tp("names.txt"), many, (size_t)(at - many));
+    CHECK(pcnn_labels_read(&l, tp("names.txt")) == 0 && l.nnames == PCNN_MAX_CLASSES &&
+          !strcmp(l.names[PCNN_MAX_CLASSES - 1], "c65535") && l.label[1000] == 1000, "65536 names: %s", pcnn_errstr());
+    pcnn_labels_free(&l);
+    free(many);
 }
 
 /* ---- .npy -------------------------------------------------------------------------------- */
@@ -991,6 +1184,7 @@ int main(void)
     test_idx();
     test_cifar();
     test_labels();
+    test_named_labels();
     test_labels_write();
     test_npy();
     test_output_check();
