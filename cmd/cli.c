@@ -435,7 +435,7 @@ pcnn_backend *cli_open_device(void)
     pcnn_backend *be = pcnn_backend_open(cli_device);
     if (!be) cli_fail("--device %s: %s", cli_device, pcnn_errstr());
     if (!strcmp(cli_device, "cuda") && strcmp(pcnn_backend_name(be), "cuda"))
-        fprintf(stderr, "%s: no usable CUDA device; using the CPU\n", cli_name);
+        fprintf(stderr, "%s: no usable CUDA device (%s); using the CPU\n", cli_name, pcnn_backend_describe(be));
     return be;
 }
 

@@ -316,7 +316,8 @@ setup() {
     fi
     run -0 --separate-stderr bash -c '"$1" -m "$2" -n 2 --seed 3 --device cuda | od -An -tx1' _ "$SAMPLE" "$F/gray.pcnn"
     [ "$output" = "$cpu" ] || die "--device cuda (CPU fallback) differs from cpu"
-    [ "$stderr" = "pcnn-sample: no usable CUDA device; using the CPU" ] || die "stderr: $stderr"
+    [[ $stderr =~ ^pcnn-sample:\ no\ usable\ CUDA\ device\ \(.+\)\;\ using\ the\ CPU$ ]] || die "stderr: $stderr"
+    [ "${#stderr_lines[@]}" -eq 1 ] || die "more than one line"
 }
 
 @test "pcnn-sample --device gpu: unknown device exits 2" {

@@ -4,11 +4,14 @@
 # training steps at the Fashion-MNIST and CIFAR-like sizes (‖cuda − cpu‖/‖cpu‖ < 1e-4,
 # poisoned outputs), 200 training steps on the GPU, then a speed table beside PyTorch on
 # the same GPU. Meant to finish in well under 8 minutes.
+# The CUDA backend is $B/libpcnn-cuda.so, opened with dlopen (lib/device.c); the tests and
+# the benchmark in $B/tests are told where it is with PCNN_CUDA_LIB.
 set -e
 B=build-gpu
 ARCH=${CUDA_ARCH:--gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90}
 make -s CUDA=1 B=$B CUDA_ARCH="$ARCH" all $B/tests/test_cuda $B/tests/bench
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+export PCNN_CUDA_LIB="$PWD/$B/libpcnn-cuda.so"
 PCNN_GPU_CHECK_FULL=1 $B/tests/test_cuda
 echo
 echo "speed on the GPU (ours, then PyTorch on the same GPU):"
