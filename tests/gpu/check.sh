@@ -11,6 +11,9 @@ B=build-gpu
 ARCH=${CUDA_ARCH:--gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90}
 make -s CUDA=1 B=$B CUDA_ARCH="$ARCH" all $B/tests/test_cuda $B/tests/bench
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+# --device auto finds the GPU through the driver, and the backend beside the program, and
+# says so (the check stops here if it does not)
+env -u PCNN_CUDA_LIB $B/pcnn-sample -m models/fashion.pcnn -c 3 -n 1 --seed 1 2>&1 >/dev/null | grep ': device: cuda ('
 export PCNN_CUDA_LIB="$PWD/$B/libpcnn-cuda.so"
 PCNN_GPU_CHECK_FULL=1 $B/tests/test_cuda
 echo
