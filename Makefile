@@ -78,11 +78,11 @@ $(B)/tests/test_cuda: $(CUDA_LIB)
 $(B)/kernels/%.o: kernels/%.cu kernels/cuda.h lib/backend.h lib/real.h
 	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O3 $(CUDA_ARCH) -Xcompiler -fPIC -Ilib -c $< -o $@
-# its own copy of status.o (pcnn_backend_fail); --no-undefined: it needs nothing else
+# its own copy of fail.o (pcnn_backend_fail); --no-undefined: it needs nothing else
 # from libpcnn; the map exports pcnn_backend_cuda_init alone
-$(CUDA_LIB): $(CU_OBJ) $(B)/lib/status.o kernels/libpcnn-cuda.map
+$(CUDA_LIB): $(CU_OBJ) $(B)/lib/fail.o kernels/libpcnn-cuda.map
 	$(CC) -shared $(filter -fsanitize=%,$(LDFLAGS)) -Wl,--no-undefined \
-	    -Wl,--version-script=kernels/libpcnn-cuda.map $(CU_OBJ) $(B)/lib/status.o \
+	    -Wl,--version-script=kernels/libpcnn-cuda.map $(CU_OBJ) $(B)/lib/fail.o \
 	    -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++ -lm -o $@
 endif
 
@@ -114,7 +114,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a
 	$(CC) $(CFLAGS) -Itests/unit $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # the same model and CPU code in double precision, for finite differences
-GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/device.c lib/status.c lib/errors.c \
+GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/device.c lib/status.c lib/fail.c lib/errors.c \
             $(wildcard lib/cpu/*.c)
 $(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)

@@ -18,7 +18,7 @@
  * library checks it at its graph boundaries -- after a forward pass, a training step, a
  * sampling step, making or loading a model -- with pcnn_backend_check, which waits for the
  * queued work and turns a failure into the library's error (pcnn_errstr()). The status
- * functions are in status.c.
+ * functions are in status.c; pcnn_backend_fail, which records a failure, in fail.c.
  *
  * Every pointer argument below points into memory the same instance allocated.
  * Activations are channels-last: a map of N channels over B images of H×W pixels is
@@ -183,7 +183,7 @@ int pcnn_backend_cpu_init(pcnn_backend *be);
  * cuDNN, cuBLAS and the CUDA runtime -- about 1 GB that a program loads only when it
  * opens the GPU: device.c opens it with dlopen and calls its one exported function,
  * pcnn_backend_cuda_init (kernels/backend.cu). The library has its own copy of
- * pcnn_backend_fail (status.c) and needs nothing else from libpcnn.
+ * pcnn_backend_fail (fail.c) and needs nothing else from libpcnn.
  * abi is PCNN_BACKEND_ABI as the caller was built; a library built with other
  * definitions of the structs here returns 2 and does not touch be. Otherwise 0 with be
  * open on the GPU and be->about naming it, 1 when no GPU is usable (be->about says why),

@@ -1,7 +1,7 @@
-/* device.c -- backend instances: opened by name and closed, and their sticky status
- * (status.c) turned into the library's error. The one place outside kernels/ that knows
- * a CUDA backend may exist: libpcnn-cuda.so, opened with dlopen only when a program asks
- * for the GPU, or asks for "auto" on a machine that has one (backend.h). */
+/* device.c -- backend instances: opened by name and closed (their sticky status is
+ * status.c). The one place outside kernels/ that knows a CUDA backend may exist:
+ * libpcnn-cuda.so, opened with dlopen only when a program asks for the GPU, or asks for
+ * "auto" on a machine that has one (backend.h). */
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -161,22 +161,4 @@ void pcnn_backend_close(pcnn_backend *be)
     if (!be) return;
     be->op->close(be);
     free(be);
-}
-
-int pcnn_backend_nomem(pcnn_backend *be, size_t bytes, const char *what, ...)
-{
-    if (be->failed) return pcnn_seterr("%s", be->err);
-    char buf[128];
-    va_list ap;
-    va_start(ap, what);
-    vsnprintf(buf, sizeof buf, what, ap);
-    va_end(ap);
-    return pcnn_seterr("out of memory on %s for %s (needed %zu MiB)", be->op->name, buf,
-                       (bytes + (1 << 20) - 1) >> 20);
-}
-
-int pcnn_backend_check(pcnn_backend *be)
-{
-    if (!be->failed) be->op->synchronize(be);
-    return be->failed ? pcnn_seterr("%s", be->err) : 0;
 }
