@@ -186,7 +186,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unknown-pragmas -Ilib 
                 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_IO_OBJ  := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/io/*.c) lib/errors.c)
 FUZZ_ALL_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/*.c lib/io/*.c lib/cpu/*.c))
-FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm
+FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
 
 $(FUZZ_B)/obj/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
 	@mkdir -p $(dir $@)
