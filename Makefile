@@ -71,10 +71,11 @@ CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=c
 CU_OBJ    := $(patsubst %.cu,$(B)/%.o,$(wildcard kernels/*.cu))
 CUDA_LIB  := $(B)/libpcnn-cuda.so
 $(B)/lib/device.o: CFLAGS += -DPCNN_CUDA
-# test_cuda opens the GPU as the programs do, through device.c, from the library built
-# beside it (the test is in $(B)/tests, not beside it)
-$(B)/tests/test_cuda: CFLAGS += -DPCNN_CUDA -DTEST_CUDA_LIB='"$(abspath $(CUDA_LIB))"'
-$(B)/tests/test_cuda: $(CUDA_LIB)
+# test_cuda and bench open the GPU as the programs do, through device.c, from the library
+# of this build (they are in $(B)/tests, not beside it) unless PCNN_CUDA_LIB names another
+$(B)/tests/test_cuda: CFLAGS += -DPCNN_CUDA
+$(B)/tests/test_cuda $(B)/tests/bench: CFLAGS += -DTEST_CUDA_LIB='"$(abspath $(CUDA_LIB))"'
+$(B)/tests/test_cuda $(B)/tests/bench: $(CUDA_LIB)
 $(B)/kernels/%.o: kernels/%.cu kernels/cuda.h lib/backend.h lib/real.h
 	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O3 $(CUDA_ARCH) -Xcompiler -fPIC -Ilib -c $< -o $@
