@@ -16,7 +16,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -fPIC -Ilib
 # OpenBLAS built for OpenMP, so that its threads and ours are one pool (two pools spin
 # against each other on a small machine)
 BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
-LDLIBS  += -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm
+LDLIBS  += -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -60,23 +60,38 @@ DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-de
             dataset-fashion-mnist bats mandoc netpbm pkg-config
 
 # --- CUDA: kernels/<op>.cu, the twins of lib/cpu/<op>.c -----------------------------
+# They make a library of their own, libpcnn-cuda.so, the only thing linked against cuDNN,
+# cuBLAS and the CUDA runtime (about 1 GB): libpcnn.a and the programs are not, and open
+# it with dlopen when they use the GPU (lib/device.c), so that a program that does not
+# starts in milliseconds. make install puts it in $(PREFIX)/lib/pcnn.
 ifneq ($(NVCC),)
 CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
 # sm_90 code plus PTX that newer chips compile at load time
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 CU_OBJ    := $(patsubst %.cu,$(B)/%.o,$(wildcard kernels/*.cu))
-LIB_OBJ   += $(CU_OBJ)
-LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
-$(B)/lib/device.o $(B)/tests/test_cuda: CFLAGS += -DPCNN_CUDA
+CUDA_LIB  := $(B)/libpcnn-cuda.so
+$(B)/lib/device.o: CFLAGS += -DPCNN_CUDA
+# test_cuda and bench open the GPU as the programs do, through device.c, from the library
+# of this build (they are in $(B)/tests, not beside it) unless PCNN_CUDA_LIB names another
+$(B)/tests/test_cuda: CFLAGS += -DPCNN_CUDA
+$(B)/tests/test_cuda $(B)/tests/bench: CFLAGS += -DTEST_CUDA_LIB='"$(abspath $(CUDA_LIB))"'
+$(B)/tests/test_cuda $(B)/tests/bench: $(CUDA_LIB)
 $(B)/kernels/%.o: kernels/%.cu kernels/cuda.h lib/backend.h lib/real.h
 	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O3 $(CUDA_ARCH) -Xcompiler -fPIC -Ilib -c $< -o $@
+# its own copy of fail.o (pcnn_backend_fail); --no-undefined: it needs nothing else
+# from libpcnn; the map exports pcnn_backend_cuda_init alone
+$(CUDA_LIB): $(CU_OBJ) $(B)/lib/fail.o kernels/libpcnn-cuda.map
+	$(CC) -shared $(filter -fsanitize=%,$(LDFLAGS)) -Wl,--no-undefined \
+	    -Wl,--version-script=kernels/libpcnn-cuda.map $(CU_OBJ) $(B)/lib/fail.o \
+	    -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++ -lm -o $@
 endif
 
-all: $(B)/libpcnn.a $(PROG_BIN)
-	@echo "built: $(PROGS) with the CPU backend$(if $(NVCC), and the CUDA backend (nvcc: $(NVCC)),; no CUDA backend (no nvcc, or no cuDNN beside it))"
+all: $(B)/libpcnn.a $(PROG_BIN) $(CUDA_LIB)
+	@echo "built: $(PROGS) with the CPU backend$(if $(NVCC), and the CUDA backend $(CUDA_LIB) (nvcc: $(NVCC)),; no CUDA backend (no nvcc, or no cuDNN beside it))"
 
 $(B)/cmd/cli.o: CFLAGS += -DPCNN_DATADIR='"$(PREFIX)/share/pcnn"'
+$(B)/lib/device.o: CFLAGS += -DPCNN_LIBDIR='"$(PREFIX)/lib/pcnn"'
 # The CPU backend's elementwise loops must vectorize: at -O2 a relu is a mispredicted
 # branch per element (20x slower), and selects vectorize only without trapping math.
 CPU_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard lib/cpu/*.c))
@@ -100,7 +115,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a
 	$(CC) $(CFLAGS) -Itests/unit $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # the same model and CPU code in double precision, for finite differences
-GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/device.c lib/status.c lib/errors.c \
+GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/device.c lib/status.c lib/fail.c lib/errors.c \
             $(wildcard lib/cpu/*.c)
 $(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
@@ -144,6 +159,10 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/pcnn
 	install -m 755 $(PROG_BIN) $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(B)/libpcnn.a $(DESTDIR)$(PREFIX)/lib
+ifneq ($(CUDA_LIB),)
+	install -d $(DESTDIR)$(PREFIX)/lib/pcnn
+	install -m 755 $(CUDA_LIB) $(DESTDIR)$(PREFIX)/lib/pcnn
+endif
 	install -m 644 lib/pcnn.h $(DESTDIR)$(PREFIX)/include
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5
@@ -168,7 +187,7 @@ FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unknown-pragmas -Ilib 
                 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_IO_OBJ  := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/io/*.c) lib/errors.c lib/names.c)
 FUZZ_ALL_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/*.c lib/io/*.c lib/cpu/*.c))
-FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm
+FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
 
 $(FUZZ_B)/obj/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
 	@mkdir -p $(dir $@)

@@ -466,8 +466,11 @@ pcnn_backend *cli_open_device(void)
         cli_usage_error("--device: unknown device '%s' (cpu, cuda or auto)", cli_device);
     pcnn_backend *be = pcnn_backend_open(cli_device);
     if (!be) cli_fail("--device %s: %s", cli_device, pcnn_errstr());
-    if (!strcmp(cli_device, "cuda") && strcmp(pcnn_backend_name(be), "cuda"))
-        fprintf(stderr, "%s: no usable CUDA device; using the CPU\n", cli_name);
+    const char *name = pcnn_backend_name(be), *about = pcnn_backend_describe(be);
+    if (!strcmp(cli_device, "cuda") && strcmp(name, "cuda"))
+        fprintf(stderr, "%s: no usable CUDA device (%s); using the CPU\n", cli_name, about);
+    else if (!strcmp(cli_device, "auto") && !cli_quiet)
+        fprintf(stderr, "%s: device: %s (%s)\n", cli_name, name, about);
     return be;
 }
 

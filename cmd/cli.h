@@ -93,11 +93,12 @@ void cli_catch_signals(void);
 const char *cli_default_model(void);
 
 /* --device: "cpu", "cuda" or "auto" (the default: CUDA when a GPU is usable); asking
- * for cuda where there is none prints one line and uses the CPU. cli_open_device opens
- * it (an unknown name is a usage error); the program closes it at exit, after its
- * models are freed. */
+ * for cuda where there is none prints one line saying why and uses the CPU. With auto,
+ * one line on stderr says which was opened ("prog: device: cpu (no CUDA driver)"),
+ * unless -q. cli_open_device opens it (an unknown name is a usage error); the program
+ * closes it at exit, after its models are freed. */
 extern const char *cli_device;
-extern int cli_quiet; /* -q: no progress lines */
+extern int cli_quiet; /* -q: no progress lines, no device line */
 #define CLI_DEVICE_OPT {0, "device", OPT_STR, &cli_device, 0, 0, "DEV", "cpu, cuda or auto (default: cuda when a GPU is usable)"}
 pcnn_backend *cli_open_device(void);
 

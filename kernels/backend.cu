@@ -1,5 +1,6 @@
 // backend.cu -- the CUDA backend's table and its instances, behind the same calls as
-// lib/cpu/backend.c.
+// lib/cpu/backend.c; the entry of libpcnn-cuda.so (see backend.h).
+#include <cstdio>
 #include <cstdlib>
 
 #include "cuda.h"
@@ -39,13 +40,29 @@ static const pcnn_backend_ops cuda = {
     .place = cuda_place,
 };
 
-extern "C" int pcnn_backend_cuda_init(pcnn_backend *be)
+// the library's one exported symbol (libpcnn-cuda.map), which device.c finds with dlsym
+extern "C" int pcnn_backend_cuda_init(pcnn_backend *be, uint64_t abi)
 {
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+    if (abi != PCNN_BACKEND_ABI) return 2; // be is not laid out as here: not touched
+    int n = 0, dev = 0;
+    cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess || n == 0) {
+        snprintf(be->about, sizeof be->about, "%s",
+                 err != cudaSuccess ? cudaGetErrorString(err) : "no CUDA device");
         cudaGetLastError();
         return 1;
     }
+    // the log line's "NVIDIA H200, 140 GiB" (pcnn_backend_describe), and which GPU of several
+    cudaDeviceProp prop;
+    int k;
+    if (cudaGetDevice(&dev) == cudaSuccess && cudaGetDeviceProperties(&prop, dev) == cudaSuccess)
+        k = snprintf(be->about, sizeof be->about, "%s, %.0f GiB", prop.name,
+                     (double)prop.totalGlobalMem / (1 << 30));
+    else
+        k = snprintf(be->about, sizeof be->about, "a GPU without properties");
+    if (n > 1 && k > 0 && (size_t)k < sizeof be->about)
+        snprintf(be->about + k, sizeof be->about - k, ", GPU %d of %d", dev, n);
+    cudaGetLastError();
     be->op = &cuda;
     be->ctx = calloc(1, sizeof(cuda_ctx));
     if (!be->ctx) {

@@ -18,7 +18,7 @@
  * library checks it at its graph boundaries -- after a forward pass, a training step, a
  * sampling step, making or loading a model -- with pcnn_backend_check, which waits for the
  * queued work and turns a failure into the library's error (pcnn_errstr()). The status
- * functions are in status.c.
+ * functions are in status.c; pcnn_backend_fail, which records a failure, in fail.c.
  *
  * Every pointer argument below points into memory the same instance allocated.
  * Activations are channels-last: a map of N channels over B images of H×W pixels is
@@ -157,6 +157,9 @@ struct pcnn_backend {
     /* tests: an allocation of more bytes than this fails as if the device were full
      * (0: no limit) */
     size_t alloc_cap;
+    /* for a log line (pcnn_backend_describe): the GPU ("NVIDIA H200, 139 GiB"), or why
+     * the CPU was opened when "cuda" or "auto" was asked for; "" otherwise */
+    char about[256];
 };
 
 /* Records a failure in be unless one is recorded already; the message names the call and
@@ -175,10 +178,28 @@ int pcnn_backend_nomem(pcnn_backend *be, size_t bytes, const char *what, ...)
 
 /* The backends' openers: fill in be->op and be->ctx; -1 with be failed on error. */
 int pcnn_backend_cpu_init(pcnn_backend *be);
-#ifdef PCNN_CUDA
-/* 1 when no GPU is usable (be untouched) */
-int pcnn_backend_cuda_init(pcnn_backend *be);
-#endif
+
+/* The CUDA backend is a library of its own, libpcnn-cuda.so (kernels/), linked against
+ * cuDNN, cuBLAS and the CUDA runtime -- about 1 GB that a program loads only when it
+ * opens the GPU: device.c opens it with dlopen and calls its one exported function,
+ * pcnn_backend_cuda_init (kernels/backend.cu). The library has its own copy of
+ * pcnn_backend_fail (fail.c) and needs nothing else from libpcnn.
+ * abi is PCNN_BACKEND_ABI as the caller was built; a library built with other
+ * definitions of the structs here returns 2 and does not touch be. Otherwise 0 with be
+ * open on the GPU and be->about naming it, 1 when no GPU is usable (be->about says why),
+ * -1 with be failed. The sizes catch an op or a field added or removed; the leading 1 is
+ * to be raised when one changes its meaning, or its place, in the same size. */
+#define PCNN_BACKEND_ABI \
+    ((uint64_t)1 << 32 | (uint64_t)sizeof(pcnn_backend_ops) << 16 | (uint64_t)sizeof(pcnn_backend))
+int pcnn_backend_cuda_init(pcnn_backend *be, uint64_t abi);
+typedef int pcnn_backend_cuda_init_fn(pcnn_backend *be, uint64_t abi);
+
+/* Where libpcnn-cuda.so is: env (the value of $PCNN_CUDA_LIB) as given when it is set
+ * and not empty; else the first that exists of DIR/libpcnn-cuda.so (DIR: the directory
+ * of exe, the running program: build/ of a source tree), DIR/../lib/pcnn/libpcnn-cuda.so
+ * (an installation moved elsewhere) and libdir/libpcnn-cuda.so (where make install put
+ * it). 0 with the path in buf; -1 with buf saying where it was looked for. */
+int pcnn_cuda_lib_path(char *buf, size_t n, const char *env, const char *exe, const char *libdir);
 
 /* ---- calling an operation: skipped on a failed instance ------------------------------ */
 static inline void *be_alloc(pcnn_backend *be, size_t bytes)

@@ -165,9 +165,17 @@ typedef struct pcnn_model pcnn_model;
 typedef struct pcnn_backend pcnn_backend;
 /* "cpu", "cuda", or "auto" (CUDA when this build has it and a GPU is usable, else the
  * CPU). "cuda" without a usable GPU opens the CPU too: pcnn_backend_name tells which was
- * opened. NULL for an unknown name, or when the device cannot be set up. */
+ * opened. NULL for an unknown name, or when the device cannot be set up.
+ * The CUDA backend is a library of its own, libpcnn-cuda.so, loaded only by an open
+ * that uses the GPU ("auto" asks the CUDA driver first whether there is one); the
+ * environment variable PCNN_CUDA_LIB names the file, else it is looked for beside the
+ * running program, then where make install put it. */
 pcnn_backend *pcnn_backend_open(const char *name);
 const char *pcnn_backend_name(const pcnn_backend *be); /* "cpu" or "cuda" */
+/* One line for a log: on the GPU its name and memory ("NVIDIA H200, 139 GiB"); on the
+ * CPU opened for "cuda" or "auto", why the GPU is not used ("no CUDA driver", "no CUDA
+ * device", the loader's message about libpcnn-cuda.so); "" on the CPU asked for. */
+const char *pcnn_backend_describe(const pcnn_backend *be);
 void pcnn_backend_close(pcnn_backend *be);
 
 int pcnn_hparams_check(const pcnn_hparams *hp);

@@ -1,21 +1,11 @@
 /* status.c -- a backend instance's sticky status (see backend.h): the first failure of a
- * call on the device is kept, and the library reports it at the next graph boundary.
- * Beside the floors, like errors.c: every op of every backend may record a failure. */
+ * call on the device is kept (fail.c), and the library reports it at the next graph
+ * boundary. Beside the floors, like errors.c: any floor may check an instance. */
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "backend.h"
 #include "pcnn-impl.h"
-
-void pcnn_backend_fail(pcnn_backend *be, const char *fmt, ...)
-{
-    if (be->failed) return; /* the first failure is the cause; later ones follow from it */
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(be->err, sizeof be->err, fmt, ap);
-    va_end(ap);
-    be->failed = 1;
-}
 
 int pcnn_backend_nomem(pcnn_backend *be, size_t bytes, const char *what, ...)
 {

@@ -26,7 +26,7 @@ FLOORS = {
     "cond": 3, "convnet": 3,
     "arena": 2, "params": 2,
     "backend": 1,  # lib/cpu/*.c and kernels/*.cu are all floor 1 (see floor())
-    "errors": None, "status": None,
+    "errors": None, "status": None, "fail": None,
 }
 
 DEF = re.compile(r"^(?!static\b)(?:[A-Za-z_][\w\s\*]*?[\s\*])(\w+)\s*\(([^;{]*)$")

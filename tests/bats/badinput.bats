@@ -550,6 +550,7 @@ out_to_fifo() {
 @test "pipeline: a failing pcnn-sample fails the pipeline; pcnn-nll sees no input" {
     run -1 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" -n 2 | "$2" -m "$4"' _ "$SAMPLE" "$NLL" "$D/missing.pcnn" "$F/gray.pcnn"
     assert_no_stdout
+    drop_device_lines
     [[ ${stderr_lines[0]} == "pcnn-sample: $D/missing.pcnn: "* || ${stderr_lines[1]-} == "pcnn-sample: $D/missing.pcnn: "* ]] ||
         die "no error from pcnn-sample"
     [[ $stderr == *"pcnn-nll: stdin: empty input"* ]] || die "pcnn-nll did not say its input is empty"

@@ -52,6 +52,19 @@ die() {
     return 1
 }
 
+# With --device auto, the default, a program that opens a device (pcnn-train, -nll,
+# -sample, -encode, -embed) first prints one line saying which ("pcnn-nll: device: cpu
+# (no CUDA driver)"; device.bats tests it). The checks of the other lines drop it:
+# drop_device_lines removes such lines from $stderr and stderr_lines.
+drop_device_lines() {
+    local l kept=()
+    for l in "${stderr_lines[@]}"; do
+        [[ $l =~ ^pcnn-[a-z]+:\ device:\ (cpu|cuda)\ \( ]] || kept+=("$l")
+    done
+    stderr_lines=("${kept[@]}")
+    stderr=$(printf '%s\n' "${kept[@]}")
+}
+
 # stdout must be empty
 assert_no_stdout() {
     [ -z "$output" ] || die "stdout is not empty"
@@ -62,6 +75,7 @@ assert_no_stdout() {
 assert_one_error_line() {
     local prog=$1 s
     shift
+    drop_device_lines
     [ "${#stderr_lines[@]}" -eq 1 ] || die "expected exactly one line on stderr, got ${#stderr_lines[@]}"
     [[ $stderr == "$prog: "* ]] || die "the error line does not start with '$prog: '"
     for s in "$@"; do
@@ -74,6 +88,7 @@ assert_one_error_line() {
 assert_last_error_line() {
     local prog=$1 s last
     shift
+    drop_device_lines
     [ "${#stderr_lines[@]}" -ge 1 ] || die "stderr is empty"
     last=${stderr_lines[${#stderr_lines[@]} - 1]}
     [[ $last == "$prog: "* ]] || die "the last stderr line does not start with '$prog: '"
@@ -88,6 +103,7 @@ assert_last_error_line() {
 assert_usage_error() {
     local prog=$1 s
     shift
+    drop_device_lines
     assert_no_stdout
     [[ ${stderr_lines[0]-} == "$prog: "* ]] || die "first stderr line does not start with '$prog: '"
     [[ $stderr == *"usage: $prog "* ]] || die "no 'usage: $prog' line on stderr"

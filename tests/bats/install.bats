@@ -15,6 +15,13 @@ load helpers
              share/pcnn/fashion.pcnn lib/pkgconfig/pcnn.pc; do
         [ -e "$d/usr/$f" ] || die "not installed: $f"
     done
+    if [ -e "$BIN/libpcnn-cuda.so" ]; then
+        [ -x "$d/usr/lib/pcnn/libpcnn-cuda.so" ] || die "not installed: lib/pcnn/libpcnn-cuda.so"
+        # the installed programs open the installed CUDA backend (where there is no GPU,
+        # it loads, finds none, and the CPU is used)
+        run -0 --separate-stderr bash -c 'unset PCNN_CUDA_LIB; PCNN_MODEL= LD_DEBUG=files "$1/usr/bin/pcnn-sample" --device cuda -n 1 -c 3 >/dev/null' _ "$d"
+        [[ $stderr == *"file=$d/usr/bin/../lib/pcnn/libpcnn-cuda.so"* ]] || die "the installed backend was not opened"
+    fi
     cat >"$d/use.c" <<'C'
 #include <pcnn.h>
 #include <stdio.h>

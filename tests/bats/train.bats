@@ -416,6 +416,7 @@ wait_for_text() {
 
 @test "pcnn-train says the model's size and its cost per image before the first step" {
     run -0 --separate-stderr tiny_train -o "$D/m.pcnn" "$SIX"
+    drop_device_lines
     [[ ${stderr_lines[0]} =~ [0-9]+\ parameters\ \([0-9.]+\ MB\),\ [0-9.e-]+\ GFLOP\ per\ image\;\ step\ 0\ of\ 6$ ]] ||
         die "first line: ${stderr_lines[0]}"
 }

@@ -132,9 +132,12 @@ int main(int argc, char **argv)
     pcnn_hparams hp;
     int batch;
     const char *dev = getenv("PCNN_DEVICE") ? getenv("PCNN_DEVICE") : "cpu";
+#ifdef TEST_CUDA_LIB
+    setenv("PCNN_CUDA_LIB", TEST_CUDA_LIB, 0); /* built in the directory above this one */
+#endif
     device = pcnn_backend_open(dev);
     if (!device || (!strcmp(dev, "cuda") && strcmp(pcnn_backend_name(device), "cuda"))) {
-        fprintf(stderr, "bench: device %s not usable\n", dev);
+        fprintf(stderr, "bench: device %s not usable: %s\n", dev, device ? pcnn_backend_describe(device) : pcnn_errstr());
         return 1;
     }
     if (!strcmp(argv[1], "gemm")) bench_gemm();

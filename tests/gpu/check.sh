@@ -4,11 +4,16 @@
 # training steps at the Fashion-MNIST and CIFAR-like sizes (‖cuda − cpu‖/‖cpu‖ < 1e-4,
 # poisoned outputs), 200 training steps on the GPU, then a speed table beside PyTorch on
 # the same GPU. Meant to finish in well under 8 minutes.
+# The CUDA backend is $B/libpcnn-cuda.so, opened with dlopen (lib/device.c): the programs
+# find it beside them, test_cuda and bench in $B/tests are built to look there too.
 set -e
 B=build-gpu
 ARCH=${CUDA_ARCH:--gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90}
 make -s CUDA=1 B=$B CUDA_ARCH="$ARCH" all $B/tests/test_cuda $B/tests/bench
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || true
+# --device auto finds the GPU through the driver, and the backend beside the program, and
+# says so (the check stops here if it does not)
+$B/pcnn-sample -m models/fashion.pcnn -c 3 -n 1 --seed 1 2>&1 >/dev/null | grep ': device: cuda ('
 PCNN_GPU_CHECK_FULL=1 $B/tests/test_cuda
 echo
 echo "speed on the GPU (ours, then PyTorch on the same GPU):"

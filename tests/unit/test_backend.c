@@ -1,9 +1,13 @@
 /* test_backend.c -- backend instances (issue 10): an allocation the device refuses comes
  * back as an error naming the batch, not an exit; a failed instance does nothing more and
  * its first failure is what the next model call returns; two instances share nothing, so
- * models on each compute the same numbers. All on the CPU. */
+ * models on each compute the same numbers. Where libpcnn-cuda.so is looked for, and what
+ * an instance says about its device. All on the CPU. */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -153,8 +157,90 @@ static void test_open(void)
     pcnn_backend *be = pcnn_backend_open("auto");
     CHECK(be && (!strcmp(pcnn_backend_name(be), "cpu") || !strcmp(pcnn_backend_name(be), "cuda")),
           "auto opens a backend: %s", be ? pcnn_backend_name(be) : ERR);
+    /* the GPU's name, or why the CPU was opened instead */
+    CHECK(be && *pcnn_backend_describe(be), "auto says nothing about its device");
+    pcnn_backend_close(be);
+    be = pcnn_backend_open("cpu");
+    CHECK(be && !*pcnn_backend_describe(be), "the CPU asked for: '%s'", be ? pcnn_backend_describe(be) : ERR);
+    pcnn_backend_close(be);
+    /* a CUDA build names the library it could not load; a CPU-only build says it has none */
+    setenv("PCNN_CUDA_LIB", "/nonexistent/libpcnn-cuda.so", 1);
+    be = pcnn_backend_open("cuda");
+    unsetenv("PCNN_CUDA_LIB");
+    const char *why = be ? pcnn_backend_describe(be) : ERR;
+    CHECK(be && !strcmp(pcnn_backend_name(be), "cpu") &&
+              (strstr(why, "/nonexistent/libpcnn-cuda.so: ") || !strcmp(why, "this build has no CUDA backend")),
+          "cuda from a missing library: %s", why);
     pcnn_backend_close(be);
     pcnn_backend_close(NULL);
+}
+
+/* d/rel made, empty, with its directories */
+static void touch(const char *d, const char *rel)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", d, rel);
+    for (char *s = p + strlen(d) + 1; (s = strchr(s, '/')); *s++ = '/') {
+        *s = 0;
+        mkdir(p, 0700);
+    }
+    FILE *f = fopen(p, "w");
+    if (f) fclose(f);
+}
+
+static void rm(const char *d, const char *rel)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", d, rel);
+    remove(p);
+}
+
+/* where libpcnn-cuda.so is looked for: $PCNN_CUDA_LIB, beside the program, in the
+ * installation the program is in, where make install put it */
+static void test_lib_path(void)
+{
+    char d[] = "/tmp/pcnn-test-libpath-XXXXXX", exe[256], inst[256], want[1024], buf[1024];
+    if (!mkdtemp(d)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(exe, sizeof exe, "%s/bin/pcnn-train", d);
+    snprintf(inst, sizeof inst, "%s/prefix/lib/pcnn", d);
+    touch(d, "bin/libpcnn-cuda.so");
+    touch(d, "lib/pcnn/libpcnn-cuda.so");
+    touch(d, "prefix/lib/pcnn/libpcnn-cuda.so");
+
+    CHECK(!pcnn_cuda_lib_path(buf, sizeof buf, "/some/where.so", exe, inst) && !strcmp(buf, "/some/where.so"),
+          "PCNN_CUDA_LIB is used as given, existing or not: %s", buf);
+    snprintf(want, sizeof want, "%s/bin/libpcnn-cuda.so", d);
+    CHECK(!pcnn_cuda_lib_path(buf, sizeof buf, "", exe, inst) && !strcmp(buf, want),
+          "an empty PCNN_CUDA_LIB is not set; beside the program first: %s", buf);
+    rm(d, "bin/libpcnn-cuda.so");
+    snprintf(want, sizeof want, "%s/bin/../lib/pcnn/libpcnn-cuda.so", d);
+    CHECK(!pcnn_cuda_lib_path(buf, sizeof buf, NULL, exe, inst) && !strcmp(buf, want),
+          "then the installation the program is in: %s", buf);
+    rm(d, "lib/pcnn/libpcnn-cuda.so");
+    snprintf(want, sizeof want, "%s/libpcnn-cuda.so", inst);
+    CHECK(!pcnn_cuda_lib_path(buf, sizeof buf, NULL, exe, inst) && !strcmp(buf, want),
+          "then where make install put it: %s", buf);
+    CHECK(!pcnn_cuda_lib_path(buf, sizeof buf, NULL, "pcnn-train", inst) && !strcmp(buf, want),
+          "a program's path without a directory: %s", buf);
+    rm(d, "prefix/lib/pcnn/libpcnn-cuda.so");
+    snprintf(want, sizeof want, "no libpcnn-cuda.so in %s/bin or %s", d, inst);
+    CHECK(pcnn_cuda_lib_path(buf, sizeof buf, NULL, exe, inst) == -1 && !strcmp(buf, want),
+          "nowhere: %s", buf);
+    char small[24];
+    CHECK(pcnn_cuda_lib_path(small, sizeof small, "/a/path/longer/than/the/buffer.so", exe, inst) == -1 &&
+              strlen(small) < sizeof small,
+          "a path that does not fit is not used cut: %s", small);
+
+    const char *dirs[] = {"prefix/lib/pcnn", "prefix/lib", "prefix", "lib/pcnn", "lib", "bin"};
+    for (size_t k = 0; k < sizeof dirs / sizeof *dirs; k++) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", d, dirs[k]);
+        rmdir(p);
+    }
+    CHECK(rmdir(d) == 0, "%s left behind", d);
 }
 
 int main(void)
@@ -164,5 +250,6 @@ int main(void)
     test_sticky();
     test_two_instances();
     test_open();
+    test_lib_path();
     return check_summary("test_backend");
 }

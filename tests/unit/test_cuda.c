@@ -2,7 +2,12 @@
  * short training run on the GPU. Outputs are poisoned with NaN before each run, so an
  * element a kernel fails to write fails the comparison. Skips, saying so, without a GPU
  * or without the CUDA backend in this build. `make gpu-check` runs it at the sizes of the
- * Fashion-MNIST and CIFAR-like configurations (PCNN_GPU_CHECK_FULL=1). */
+ * Fashion-MNIST and CIFAR-like configurations (PCNN_GPU_CHECK_FULL=1).
+ * The GPU is opened as the programs open it, pcnn_backend_open("cuda"), so that what is
+ * tested is what ships: libpcnn-cuda.so loaded with dlopen, through its one entry and
+ * its table. The library is the one built beside this test (TEST_CUDA_LIB, from the
+ * Makefile), unless PCNN_CUDA_LIB names another. */
+#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,8 +326,21 @@ static void test_training(void)
     pcnn_model_free(m);
 }
 
+/* Does the CUDA driver see a GPU? Asked of it directly, so that a backend library that
+ * fails to load on a machine with a GPU fails the test instead of skipping it. */
+static int driver_sees_gpu(void)
+{
+    void *drv = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!drv) return 0;
+    int (*init)(unsigned) = (int (*)(unsigned))dlsym(drv, "cuInit");
+    int (*count)(int *) = (int (*)(int *))dlsym(drv, "cuDeviceGetCount");
+    int n = 0;
+    return init && count && init(0) == 0 && count(&n) == 0 && n > 0;
+}
+
 int main(void)
 {
+    setenv("PCNN_CUDA_LIB", TEST_CUDA_LIB, 0);
     cpu = pcnn_backend_open("cpu");
     gpu = pcnn_backend_open("cuda");
     if (!cpu || !gpu) {
@@ -330,10 +348,13 @@ int main(void)
         return 1;
     }
     if (strcmp(pcnn_backend_name(gpu), "cuda")) {
-        SKIP("no usable CUDA device: the CUDA kernels were built but not run");
+        CHECK(!driver_sees_gpu(), "the driver sees a GPU, but the CUDA backend did not open: %s",
+              pcnn_backend_describe(gpu));
+        SKIP("no usable CUDA device (%s): the CUDA kernels were built but not run", pcnn_backend_describe(gpu));
         pcnn_backend_close(gpu), pcnn_backend_close(cpu);
         return check_summary("test_cuda");
     }
+    printf("GPU: %s\n", pcnn_backend_describe(gpu));
     test_ops();
     int full = getenv("PCNN_GPU_CHECK_FULL") != NULL;
     test_step("gray cond", (pcnn_hparams){.L = 2, .p = 12, .n = 3, .C = 1, .H = 9, .W = 7, .K = 256, .D = 4}, 3);
