@@ -359,6 +359,7 @@ static void log_progress(cli_progress *pr, double now)
 
 void cli_progress_update(cli_progress *pr, long done, const char *extra)
 {
+    cli_say_device(); /* once, with the first of the work done: after the input's first checks */
     if (cli_quiet) return;
     double now = cli_now();
     if (!pr->tty) { /* a line every 10 seconds, and nothing for work that ends sooner */
@@ -460,6 +461,14 @@ const char *cli_default_model(void)
     return PCNN_DATADIR "/fashion.pcnn";
 }
 
+static char device_line[256]; /* --device auto's line, said when the work begins */
+
+void cli_say_device(void)
+{
+    if (device_line[0] && !cli_quiet) fputs(device_line, stderr);
+    device_line[0] = 0;
+}
+
 pcnn_backend *cli_open_device(void)
 {
     if (strcmp(cli_device, "cpu") && strcmp(cli_device, "cuda") && strcmp(cli_device, "auto"))
@@ -469,8 +478,8 @@ pcnn_backend *cli_open_device(void)
     const char *name = pcnn_backend_name(be), *about = pcnn_backend_describe(be);
     if (!strcmp(cli_device, "cuda") && strcmp(name, "cuda"))
         fprintf(stderr, "%s: no usable CUDA device (%s); using the CPU\n", cli_name, about);
-    else if (!strcmp(cli_device, "auto") && !cli_quiet)
-        fprintf(stderr, "%s: device: %s (%s)\n", cli_name, name, about);
+    else if (!strcmp(cli_device, "auto"))
+        snprintf(device_line, sizeof device_line, "%s: device: %s (%s)\n", cli_name, name, about);
     return be;
 }
 

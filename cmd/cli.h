@@ -95,12 +95,14 @@ const char *cli_default_model(void);
 /* --device: "cpu", "cuda" or "auto" (the default: CUDA when a GPU is usable); asking
  * for cuda where there is none prints one line saying why and uses the CPU. With auto,
  * one line on stderr says which was opened ("prog: device: cpu (no CUDA driver)"),
- * unless -q. cli_open_device opens it (an unknown name is a usage error); the program
- * closes it at exit, after its models are freed. */
+ * unless -q, when the work is under way (cli_say_device; the first progress update
+ * calls it), so that bad input still gets one line. cli_open_device opens it (an unknown name is a
+ * usage error); the program closes it at exit, after its models are freed. */
 extern const char *cli_device;
 extern int cli_quiet; /* -q: no progress lines, no device line */
 #define CLI_DEVICE_OPT {0, "device", OPT_STR, &cli_device, 0, 0, "DEV", "cpu, cuda or auto (default: cuda when a GPU is usable)"}
 pcnn_backend *cli_open_device(void);
+void cli_say_device(void);
 
 /* Loads a model onto be or fails with the file's name in the message. */
 pcnn_model *cli_load_model(pcnn_backend *be, const char *path);

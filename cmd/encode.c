@@ -26,6 +26,7 @@ void encode_main(const cli_prog *prog, const char **model_path, int argc, char *
     const size_t sz = (size_t)hp->C * hp->H * hp->W;
     float *h = malloc(64 * (size_t)hp->D * sizeof *h);
     if (!h) cli_fail("out of memory");
+    cli_say_device();
     for (size_t i = 0; i < d.n; i += 64) {
         int B = (int)(d.n - i < 64 ? d.n - i : 64);
         if (pcnn_model_encode(m, h, d.x + i * sz, B)) cli_fail("%s", pcnn_errstr());

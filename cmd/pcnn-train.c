@@ -489,6 +489,7 @@ int main(int argc, char **argv)
     }
     const pcnn_hparams *hp = pcnn_model_hparams(m);
     /* the size of the work before it starts: what a step costs follows from these */
+    cli_say_device();
     char cost[64] = "";
     if (pcnn_model_flops(m) > 0) snprintf(cost, sizeof cost, ", %.3g GFLOP per image", pcnn_model_flops(m) * 1e-9);
     fprintf(stderr, "%s: %zu training images %dx%dx%d, %zu held out; %zu parameters (%.1f MB)%s; step %lld of %d\n",

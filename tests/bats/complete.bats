@@ -73,7 +73,7 @@ raster() {
         [ "$(raster "$k" 16 8 "$D/ae")" = "$(raster $((k / 2)) 16 8 "$F/gray.pgm")" ] || die "autoencoder: image $k's top rows changed"
     done
     # codes of 2 images for 6: one line saying so
-    run -1 --separate-stderr bash -c 'head -c 54 "$3" | "$4" -m "$2" | "$1" -m "$2" --prefix "$3"' _ \
+    run -1 --separate-stderr bash -c 'head -c 54 "$3" | "$4" -q -m "$2" | "$1" -m "$2" --prefix "$3"' _ \
         "$SAMPLE" "$F/ae.pcnn" "$F/gray.pgm" "$ENCODE"
     assert_one_error_line pcnn-sample "2 conditioning records for 6 images"
 }

@@ -53,9 +53,10 @@ die() {
 }
 
 # With --device auto, the default, a program that opens a device (pcnn-train, -nll,
-# -sample, -encode, -embed) first prints one line saying which ("pcnn-nll: device: cpu
-# (no CUDA driver)"; device.bats tests it). The checks of the other lines drop it:
-# drop_device_lines removes such lines from $stderr and stderr_lines.
+# -sample, -encode, -embed) prints one line saying which ("pcnn-nll: device: cpu (no
+# CUDA driver)"; device.bats tests it) once its work is under way, after the input's
+# first checks: an error in bad input is still one line. A check of a failure later on
+# drops it: drop_device_lines removes such lines from $stderr and stderr_lines.
 drop_device_lines() {
     local l kept=()
     for l in "${stderr_lines[@]}"; do
@@ -75,7 +76,6 @@ assert_no_stdout() {
 assert_one_error_line() {
     local prog=$1 s
     shift
-    drop_device_lines
     [ "${#stderr_lines[@]}" -eq 1 ] || die "expected exactly one line on stderr, got ${#stderr_lines[@]}"
     [[ $stderr == "$prog: "* ]] || die "the error line does not start with '$prog: '"
     for s in "$@"; do
@@ -103,7 +103,6 @@ assert_last_error_line() {
 assert_usage_error() {
     local prog=$1 s
     shift
-    drop_device_lines
     assert_no_stdout
     [[ ${stderr_lines[0]-} == "$prog: "* ]] || die "first stderr line does not start with '$prog: '"
     [[ $stderr == *"usage: $prog "* ]] || die "no 'usage: $prog' line on stderr"

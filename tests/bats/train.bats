@@ -467,6 +467,17 @@ wait_for_text() {
         die "the last progress line is not at step $step"
 }
 
+# ---- the held-out set and --keep-best ------------------------------------------------
+
+# flat_pgm N W H VALUE: N P5 images of one gray value
+flat_pgm() {
+    local n=$1 w=$2 h=$3 v=$4 k
+    for ((k = 0; k < n; k++)); do
+        printf 'P5\n%d %d\n255\n' "$w" "$h"
+        head -c $((w * h)) /dev/zero | tr '\0' "\\$(printf '%03o' "$v")"
+    done
+}
+
 @test "pcnn-train: the held-out 5% is drawn from the whole input, not its sorted tail" {
     # 38 black images, then 2 white ones: the last 5% would be the white ones, which a
     # model of black images finds very unlikely
