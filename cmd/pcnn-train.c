@@ -404,7 +404,7 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
             double per = cli_now() - t1;
             cli_fmt_time(left, sizeof left, per * (steps - s));
             cli_progress_clear(&pr);
-            fprintf(stderr, "%s: %.2g s per step: the %ld steps left take about %s, validations besides\n", cli_name, per,
+            fprintf(stderr, "%s: %.2g s per step: the %ld steps left take about %s (held-out scoring not counted)\n", cli_name, per,
                     steps - s, left);
         }
         cli_progress_update(&pr, s, extra);
