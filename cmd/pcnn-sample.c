@@ -87,6 +87,7 @@ static void load_prefix(cli_dataset *pre, uint8_t **known, const pcnn_hparams *h
     if (!strcmp(prefix_path, "-") && hp->D && !cls_arg && !cond_path && !labels_path)
         cli_usage_error("--prefix - and conditioning records both on stdin: give one of them as a file");
     cli_load_images(pre, &prefix_path, 1, hp->K, hp, 0);
+    if (labels_path && *rows > pre->n) *rows = pre->n; /* a label file may go on, as elsewhere */
     if (hp->D && *rows != pre->n) {
         if (!cls_arg)
             cli_fail("%s: %zu %s for %zu images of %s", labels_path ? labels_path : cond_path ? cond_path : "stdin",

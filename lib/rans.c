@@ -19,9 +19,10 @@ int pcnn_rans_freqs(const float *logits, int K, uint32_t *freq)
     if (K < 2 || K > 256) return pcnn_seterr("%d levels cannot be coded (2 to 256)", K);
     float mx = logits[0], e[256], sum = 0;
     int top = 0;
-    for (int k = 1; k < K; k++)
+    for (int k = 0; k < K; k++) {
+        if (!(logits[k] - logits[k] == 0)) return pcnn_seterr("the model's probabilities are not finite");
         if (logits[k] > mx) mx = logits[k], top = k;
-    if (!(mx - mx == 0)) return pcnn_seterr("the model's probabilities are not finite");
+    }
     for (int k = 0; k < K; k++) sum += e[k] = fast_exp(logits[k] - mx);
     const float spare = (float)(PCNN_RANS_TOTAL - K);
     uint32_t given = 0;

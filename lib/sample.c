@@ -77,6 +77,7 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const 
                         size_t at = (((size_t)b * C + c) * H + i) * W + j;
                         x[at] = o->given[at];
                     }
+                    if (o->progress) o->progress(((long)i * W + j) * C + c + 1, total, o->arg);
                     continue;
                 }
                 /* the first Hi rows of every image and channel, contiguous */

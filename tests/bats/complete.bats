@@ -106,6 +106,10 @@ raster() {
     done
     run -2 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -l "$D/l.txt" -c 1
     assert_usage_error pcnn-sample "-l"
+    # a label file that goes on past the images (a whole test set's) is read as far as they go
+    { cat "$D/l.txt"; printf '%s\n' 0 1; } >"$D/long.txt"
+    "$SAMPLE" -m "$F/class.pcnn" -l "$D/long.txt" --prefix "$F/gray.pgm" -n 2 --seed 4 >"$D/by-long"
+    cmp -s "$D/by-l" "$D/by-long" || die "a longer label file gives other completions"
     head -n 4 "$D/l.txt" >"$D/short.txt"
     run -1 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -l "$D/short.txt" --prefix "$F/gray.pgm"
     assert_one_error_line pcnn-sample "4 labels for 6 images"

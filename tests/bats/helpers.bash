@@ -254,6 +254,14 @@ fixture_models() {
     tiny_train -o "$d/rgb.pcnn" "$d/rgb.ppm" 2>/dev/null
 }
 
+# png_size FILE: "WIDTHxHEIGHT" from the PNG's IHDR
+png_size() {
+    local w h
+    w=$(od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
+    h=$(od -An -tu1 -j20 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
+    echo "${w}x$h"
+}
+
 # model_meta MODEL KEY: a value of the model file's __metadata__ (its JSON header)
 model_meta() {
     local hlen

@@ -26,14 +26,6 @@ setup() {
     F=$BATS_FILE_TMPDIR
 }
 
-# png_size FILE: "WIDTHxHEIGHT" from the PNG's IHDR
-png_size() {
-    local w h
-    w=$(od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
-    h=$(od -An -tu1 -j20 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
-    echo "${w}x$h"
-}
-
 # ---- training and pcnn-info ---------------------------------------------------------------
 
 @test "pcnn-info: the class names of a model trained on names, in sorted order; none for numbers" {

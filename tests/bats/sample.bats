@@ -352,14 +352,6 @@ setup() {
 
 # ---- grids (issue 12) --------------------------------------------------------------------
 
-# png_size FILE: "WIDTHxHEIGHT" from the PNG's IHDR
-png_size() {
-    local w h
-    w=$(od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
-    h=$(od -An -tu1 -j20 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}')
-    echo "${w}x$h"
-}
-
 @test "pcnn-sample grids: one long row wraps into a square; --cols N across; --scale S enlarges" {
     # 4x4 images with 1 px gaps: 20 in one row wrap to 5 across, 4 down
     "$SAMPLE" -m "$F/gray.pcnn" -n 20 --seed 1 -o "$D/a.png" 2>/dev/null

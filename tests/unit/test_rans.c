@@ -30,11 +30,13 @@ static void test_freqs(void)
             for (int k = 0; k < K; k++) above += f[k] > f[top];
             CHECK(above == 0, "K=%d: %d levels above the likeliest", K, above);
         }
-    float z[2] = {0, 0}, bad[2] = {NAN, 0};
+    float z[2] = {0, 0}, bad[2] = {NAN, 0}, bad2[2] = {0, NAN}, inf[2] = {0, INFINITY};
     uint32_t f[2];
     pcnn_rans_freqs(z, 2, f);
     CHECK(f[0] == f[1] && f[0] == PCNN_RANS_TOTAL / 2, "two equal levels get %u and %u", f[0], f[1]);
     CHECK(pcnn_rans_freqs(bad, 2, f) != 0, "a NaN logit accepted");
+    CHECK(pcnn_rans_freqs(bad2, 2, f) != 0, "a NaN logit after the first accepted");
+    CHECK(pcnn_rans_freqs(inf, 2, f) != 0, "an infinite logit accepted");
     CHECK(pcnn_rans_freqs(z, 1, f) != 0, "one level accepted");
 }
 
