@@ -8,6 +8,7 @@
 #   make fuzz       libFuzzer runs of every reader (clang; FUZZ_SECONDS=60 each), not in check
 #   SAN=1           build with AddressSanitizer and UndefinedBehaviorSanitizer
 #   CUDA=0          CPU only even when nvcc is present; CUDA=1 fails without a toolkit
+#   MPI=0           no data-parallel training even when MPI is found; MPI=1 fails without it
 
 PREFIX  ?= /usr/local
 CC      ?= cc
@@ -47,6 +48,27 @@ $(error CUDA=1 but no nvcc on PATH or in /usr/local/cuda/bin)
 endif
 endif
 
+# MPI, for data-parallel pcnn-train (lib/dist.c, the one file that includes mpi.h): found
+# through pkg-config (Open MPI's ompi-c, MPICH's mpich) or Open MPI's mpicc --showme.
+# Without it the same programs are built, each a job of one process.
+ifneq ($(MPI),0)
+MPI_PC := $(shell for p in ompi-c mpich; do pkg-config --exists $$p 2>/dev/null && { echo $$p; break; }; done)
+ifneq ($(MPI_PC),)
+MPI_CFLAGS := $(shell pkg-config --cflags $(MPI_PC))
+MPI_LIBS   := $(shell pkg-config --libs $(MPI_PC))
+MPI_FOUND  := pkg-config $(MPI_PC)
+else ifneq ($(shell mpicc --showme:link 2>/dev/null),)
+MPI_CFLAGS := $(shell mpicc --showme:compile)
+MPI_LIBS   := $(shell mpicc --showme:link)
+MPI_FOUND  := mpicc --showme
+endif
+endif
+ifeq ($(MPI),1)
+ifeq ($(MPI_FOUND),)
+$(error MPI=1 but neither pkg-config (ompi-c, mpich) nor mpicc --showme finds MPI: install libopenmpi-dev)
+endif
+endif
+
 B ?= build
 LIB_SRC  := $(wildcard lib/*.c lib/io/*.c lib/cpu/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
@@ -57,7 +79,12 @@ UNIT     := test_io test_names test_rans test_safetensors test_backend test_host
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
 DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev libdnnl-dev \
-            dataset-fashion-mnist bats mandoc netpbm pkg-config
+            dataset-fashion-mnist bats mandoc netpbm pkg-config libopenmpi-dev openmpi-bin
+
+ifneq ($(MPI_FOUND),)
+$(B)/lib/dist.o: CFLAGS += -DPCNN_MPI $(MPI_CFLAGS)
+LDLIBS += $(MPI_LIBS)
+endif
 
 # --- CUDA: kernels/<op>.cu, the twins of lib/cpu/<op>.c -----------------------------
 # They make a library of their own, libpcnn-cuda.so, the only thing linked against cuDNN,
@@ -70,6 +97,11 @@ CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 CU_OBJ    := $(patsubst %.cu,$(B)/%.o,$(wildcard kernels/*.cu))
 CUDA_LIB  := $(B)/libpcnn-cuda.so
+# NCCL (kernels/nccl.cu): the sums of a data-parallel job between GPUs, when nccl.h is
+# beside nvcc; inside libpcnn-cuda.so only
+NCCL_H    := $(wildcard $(CUDA_HOME)/include/nccl.h)
+NCCL_FLAGS := $(if $(NCCL_H),-DPCNN_NCCL)
+NCCL_LIBS  := $(if $(NCCL_H),-lnccl)
 $(B)/lib/device.o: CFLAGS += -DPCNN_CUDA
 # test_cuda and bench open the GPU as the programs do, through device.c, from the library
 # of this build (they are in $(B)/tests, not beside it) unless PCNN_CUDA_LIB names another
@@ -78,17 +110,18 @@ $(B)/tests/test_cuda $(B)/tests/bench: CFLAGS += -DTEST_CUDA_LIB='"$(abspath $(C
 $(B)/tests/test_cuda $(B)/tests/bench: $(CUDA_LIB)
 $(B)/kernels/%.o: kernels/%.cu kernels/cuda.h lib/backend.h lib/real.h
 	@mkdir -p $(dir $@)
-	$(NVCC) -std=c++17 -O3 $(CUDA_ARCH) -Xcompiler -fPIC -Ilib -c $< -o $@
+	$(NVCC) -std=c++17 -O3 $(CUDA_ARCH) -Xcompiler -fPIC $(NCCL_FLAGS) -Ilib -c $< -o $@
 # its own copy of fail.o (pcnn_backend_fail); --no-undefined: it needs nothing else
 # from libpcnn; the map exports pcnn_backend_cuda_init alone
 $(CUDA_LIB): $(CU_OBJ) $(B)/lib/fail.o kernels/libpcnn-cuda.map
 	$(CC) -shared $(filter -fsanitize=%,$(LDFLAGS)) -Wl,--no-undefined \
 	    -Wl,--version-script=kernels/libpcnn-cuda.map $(CU_OBJ) $(B)/lib/fail.o \
-	    -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++ -lm -o $@
+	    -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas $(NCCL_LIBS) -lcudart -lstdc++ -lm -o $@
 endif
 
 all: $(B)/libpcnn.a $(PROG_BIN) $(CUDA_LIB)
-	@echo "built: $(PROGS) with the CPU backend$(if $(NVCC), and the CUDA backend $(CUDA_LIB) (nvcc: $(NVCC)),; no CUDA backend (no nvcc, or no cuDNN beside it))"
+	@echo "built: $(PROGS) with the CPU backend$(if $(NVCC), and the CUDA backend $(CUDA_LIB) (nvcc: $(NVCC)$(if $(NCCL_H),; NCCL,; no NCCL)),; no CUDA backend (no nvcc, or no cuDNN beside it))"
+	@echo "built: $(if $(MPI_FOUND),with MPI for data-parallel pcnn-train (found by $(MPI_FOUND)),without MPI (none found$(if $(filter 0,$(MPI)), or MPI=0); pcnn-train runs as one process; install libopenmpi-dev for mpirun))"
 
 $(B)/cmd/cli.o: CFLAGS += -DPCNN_DATADIR='"$(PREFIX)/share/pcnn"'
 $(B)/lib/device.o: CFLAGS += -DPCNN_LIBDIR='"$(PREFIX)/lib/pcnn"'
@@ -115,7 +148,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a
 	$(CC) $(CFLAGS) -Itests/unit $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # the same model and CPU code in double precision, for finite differences
-GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/device.c lib/status.c lib/fail.c lib/errors.c \
+GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/dist.c lib/device.c lib/status.c lib/fail.c lib/errors.c \
             $(wildcard lib/cpu/*.c)
 $(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)

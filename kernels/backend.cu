@@ -9,6 +9,7 @@ static void cuda_close(pcnn_backend *be)
 {
     if (!be->ctx) return;
     cudaDeviceSynchronize(); // nothing may still run on what is freed next
+    cuda_comm_close(be);
     cuda_conv_close(be);
     cuda_blas_close(be);
     cuda_scratch_close(be);
@@ -38,6 +39,9 @@ static const pcnn_backend_ops cuda = {
     .sumsq = cuda_sumsq, .average = cuda_average, .dropout = cuda_dropout,
     .sample = cuda_sample,
     .place = cuda_place,
+#ifdef PCNN_NCCL
+    .comm_id = cuda_comm_id, .comm_open = cuda_comm_open, .comm_sum = cuda_comm_sum,
+#endif
 };
 
 // the library's one exported symbol (libpcnn-cuda.map), which device.c finds with dlsym
@@ -52,6 +56,12 @@ extern "C" int pcnn_backend_cuda_init(pcnn_backend *be, uint64_t abi)
         cudaGetLastError();
         return 1;
     }
+    // one rank of a data-parallel job per GPU: the launcher's local rank r (Open MPI,
+    // MPICH, Slurm) takes GPU r mod n
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    if (!local) local = getenv("MPI_LOCALRANKID");
+    if (!local) local = getenv("SLURM_LOCALID");
+    if (local && n > 1 && atoi(local) >= 0) cudaSetDevice(atoi(local) % n);
     // the log line's "NVIDIA H200, 140 GiB" (pcnn_backend_describe), and which GPU of several
     cudaDeviceProp prop;
     int k;

@@ -21,6 +21,8 @@ typedef struct {
     void *scratch[CUDA_SCRATCH_SLOTS];
     size_t scratch_cap[CUDA_SCRATCH_SLOTS];
     struct cuda_convs *conv;
+    void *comm;          /* nccl.cu: the job's NCCL communicator, or NULL */
+    double comm_timeout; /* seconds a sum over the GPUs may wait (0: for ever) */
 } cuda_ctx;
 
 static inline cuda_ctx *ctx_of(pcnn_backend *be) { return (cuda_ctx *)be->ctx; }
@@ -91,7 +93,12 @@ void cuda_add(pcnn_backend *be, real *y, const real *x, size_t n);
 void cuda_mul(pcnn_backend *be, real *x, const real *mask, size_t n);
 double cuda_sumsq(pcnn_backend *be, const real *x, size_t n);
 void cuda_average(pcnn_backend *be, real *avg, const real *w, size_t n, real decay);
-void cuda_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed);
+/* nccl.cu: the backend's collectives (with PCNN_NCCL; comm_close is always there) */
+size_t cuda_comm_id(pcnn_backend *be, void *id, size_t cap);
+int cuda_comm_open(pcnn_backend *be, const void *id, size_t len, int rank, int n, double timeout);
+void cuda_comm_sum(pcnn_backend *be, real *x, size_t n);
+void cuda_comm_close(pcnn_backend *be);
+void cuda_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed, uint64_t first);
 void cuda_levels_to_input(pcnn_backend *be, real *in, const uint8_t *x, int B, int C, int H, int W,
                           int K);
 void cuda_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *logits,

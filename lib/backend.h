@@ -131,10 +131,11 @@ typedef struct {
     double (*sumsq)(pcnn_backend *be, const real *x, size_t n);
     /* the running average of the weights: avg = decay * avg + (1 - decay) * w (n) */
     void (*average)(pcnn_backend *be, real *avg, const real *w, size_t n, real decay);
-    /* inverted dropout: x[i] *= keep(seed, i) / (1 - rate), where keep is 0 with
-     * probability rate. keep is a hash of (seed, i), the same on every backend, so a
-     * second call with the same seed applies the same mask (the backward pass). */
-    void (*dropout)(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed);
+    /* inverted dropout: x[i] *= keep(seed, first + i) / (1 - rate), where keep is 0 with
+     * probability rate. keep is a hash of (seed, index), the same on every backend, so a
+     * second call with the same seed applies the same mask (the backward pass); first
+     * places x in a larger whole (a rank's share of a batch) whose mask it takes. */
+    void (*dropout)(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed, uint64_t first);
 
     /* draw one level per row from softmax(logits / T): logits (R,K) with row stride
      * ld, u (R) uniform in [0,1), out (R); all three in the backend's memory.
@@ -147,6 +148,17 @@ typedef struct {
      * levels x (B,C,H,W) and, as 2*level/(K-1) - 1, into the input map in (B,H,W,C) */
     void (*place)(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
                   int W, int i, int j, int c, int K);
+
+    /* Collectives between the instances of one data-parallel job, one instance per
+     * process and device (NCCL between GPUs); NULL in a backend without a collective
+     * library of its own, whose sums dist.c makes over MPI in host memory (the CPU).
+     * comm_id: rank 0 writes the job's identifier (at most cap bytes) and gets its
+     * length, 0 on failure. comm_open: joins the job as rank of n with the identifier
+     * rank 0 made; a sum that waits more than timeout seconds (0: for ever) for the
+     * others fails the instance. comm_sum: x (n) = the sum over the instances of x. */
+    size_t (*comm_id)(pcnn_backend *be, void *id, size_t cap);
+    int (*comm_open)(pcnn_backend *be, const void *id, size_t len, int rank, int n, double timeout);
+    void (*comm_sum)(pcnn_backend *be, real *x, size_t n);
 } pcnn_backend_ops;
 
 struct pcnn_backend {
@@ -190,7 +202,7 @@ int pcnn_backend_cpu_init(pcnn_backend *be);
  * -1 with be failed. The sizes catch an op or a field added or removed; the leading 1 is
  * to be raised when one changes its meaning, or its place, in the same size. */
 #define PCNN_BACKEND_ABI \
-    ((uint64_t)1 << 32 | (uint64_t)sizeof(pcnn_backend_ops) << 16 | (uint64_t)sizeof(pcnn_backend))
+    ((uint64_t)2 << 32 | (uint64_t)sizeof(pcnn_backend_ops) << 16 | (uint64_t)sizeof(pcnn_backend))
 int pcnn_backend_cuda_init(pcnn_backend *be, uint64_t abi);
 typedef int pcnn_backend_cuda_init_fn(pcnn_backend *be, uint64_t abi);
 
@@ -357,9 +369,10 @@ static inline void be_average(pcnn_backend *be, real *avg, const real *w, size_t
     if (!be->failed) be->op->average(be, avg, w, n, decay);
 }
 
-static inline void be_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed)
+static inline void be_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed,
+                              uint64_t first)
 {
-    if (!be->failed) be->op->dropout(be, x, n, rate, seed);
+    if (!be->failed) be->op->dropout(be, x, n, rate, seed, first);
 }
 
 static inline void be_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K,

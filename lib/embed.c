@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "kind.h"
 
 #define MARGIN 0.2
@@ -43,6 +44,50 @@ void pcnn_triplet_loss(real *loss, real *de, const real *e, const int *id, int B
     }
 }
 
+/* The triplet loss of a rank's share of a batch in a data-parallel job: the batch-hard
+ * mining must see the whole batch, so every rank gathers every rank's unit embeddings and
+ * identities (D + 1 numbers an image, a few kB), computes the loss and its gradient over
+ * the whole batch exactly as one process would, and keeps the rows of its own B images,
+ * at m->batch_first. The gradient rows of the images it mined from other ranks' shares
+ * are theirs: each rank backpropagates its own rows only, and the sum over the ranks is
+ * the whole batch's gradient. */
+static int triplet_of_job(pcnn_model *m, real *loss, real *du, const real *u, const int *id, int B,
+                          int D, real gscale)
+{
+    const int n = pcnn_dist_size(m->dist), G = m->batch_total, w = D + 1;
+    int *counts = malloc((size_t)n * sizeof *counts), *ids = malloc((size_t)G * sizeof *ids), rc = 0;
+    real *mine = malloc((size_t)B * w * sizeof *mine), *all = malloc((size_t)G * w * sizeof *all);
+    real *U = malloc((size_t)G * D * sizeof *U), *dU = malloc((size_t)G * D * sizeof *dU);
+    real *L = malloc((size_t)G * sizeof *L);
+    if (!counts || !ids || !mine || !all || !U || !dU || !L) {
+        rc = pcnn_seterr("out of memory");
+        goto out;
+    }
+    for (int r = 0, first, count; r < n; r++) {
+        pcnn_dist_share(G, n, r, &first, &count);
+        counts[r] = count * w;
+    }
+    if (counts[pcnn_dist_rank(m->dist)] != B * w) {
+        rc = pcnn_seterr("a share of %d images is not this rank's of a batch of %d", B, G);
+        goto out;
+    }
+    for (int b = 0; b < B; b++) { /* identities as reals: exact below 2^24 */
+        memcpy(mine + (size_t)b * w, u + (size_t)b * D, (size_t)D * sizeof *mine);
+        mine[(size_t)b * w + D] = (real)id[b];
+    }
+    if ((rc = pcnn_dist_gather(m->dist, all, mine, counts))) goto out;
+    for (int b = 0; b < G; b++) {
+        memcpy(U + (size_t)b * D, all + (size_t)b * w, (size_t)D * sizeof *U);
+        ids[b] = (int)all[(size_t)b * w + D];
+    }
+    pcnn_triplet_loss(L, dU, U, ids, G, D, MARGIN, gscale);
+    memcpy(loss, L + m->batch_first, (size_t)B * sizeof *loss);
+    memcpy(du, dU + (size_t)m->batch_first * D, (size_t)B * D * sizeof *du);
+out:
+    free(counts), free(ids), free(mine), free(all), free(U), free(dU), free(L);
+    return rc;
+}
+
 void pcnn_embed_layout(pcnn_model *m) { pcnn_net_add_encoder(m, &m->enc, "embed"); }
 
 int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids, int B,
@@ -70,7 +115,11 @@ int pcnn_embed_run(pcnn_model *m, real *loss, const uint8_t *x, const real *ids,
         for (int k = 0; k < D; k++) norm += (double)e[b * D + k] * e[b * D + k];
         for (int k = 0; k < D; k++) u[b * D + k] = (real)(e[b * D + k] / sqrt(norm + 1e-12));
     }
-    pcnn_triplet_loss(l, du, u, id, B, D, MARGIN, gscale);
+    if (m->dist && m->batch_total > B) {
+        if ((rc = triplet_of_job(m, l, du, u, id, B, D, gscale))) goto out;
+    } else {
+        pcnn_triplet_loss(l, du, u, id, B, D, MARGIN, gscale);
+    }
     if (loss) memcpy(loss, l, (size_t)B * sizeof *l);
     if (!backward) goto out;
     /* through the scaling to unit length: de = (du - u (u·du)) / |e| */

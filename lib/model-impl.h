@@ -63,6 +63,11 @@ struct pcnn_model {
     real dropout;
     uint64_t dropout_seed;
     uint8_t *x;            /* (B,C,H,W) levels on the device */
+    /* a training step of a data-parallel job (train.c sets them for the step): the job,
+     * and where this rank's B images start in a batch of batch_total; NULL and 0
+     * otherwise. Dropout's masks and the embedding net's mining are the whole batch's. */
+    pcnn_dist *dist;
+    int batch_first, batch_total;
 };
 
 /* Registers a parameter tensor; returns its offset in the arenas. On out of memory it

@@ -294,13 +294,48 @@ double pcnn_trainer_best(const pcnn_trainer *t, int64_t *step);
 /* The dataset indices of the next step's batch, for a dataset of n images: a fresh
  * permutation each epoch, derived from (seed, epoch) alone. idx has opts.batch slots. */
 int pcnn_trainer_batch(pcnn_trainer *t, size_t n, size_t *idx);
-/* One Adam step on the batch's loss; *bpd gets its value (before the step): for a
+/* One Adam step on the batch's loss; in a job (pcnn_trainer_set_dist) x and h hold this
+ * rank's share, B images, and *bpd is the whole batch's. *bpd gets its value (before the step): for a
  * PixelCNN the mean negative log-likelihood in bits per dimension, for an MSE
  * autoencoder the mean squared error per dimension (on the [-1, 1] scale), for an
  * embedding net the triplet loss per image. h: the conditioning (B,D), NULL for a model
  * with an encoder; for an embedding net, one-hots of the images' identities (B,classes). */
 int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, float *bpd);
 void pcnn_trainer_free(pcnn_trainer *t);
+
+/* ---- data-parallel training ------------------------------------------------------ */
+/* A job of processes (ranks) that train one model together (pcnn-train(1)): each takes
+ * its share of every batch, their gradients are summed, and every rank makes the same
+ * step. MPI carries it (dist.c); a process not started by a launcher (mpirun, srun), or
+ * a build without MPI, is a job of one. */
+typedef struct pcnn_dist pcnn_dist;
+/* Joins the job this process was started in (MPI_Init when a launcher started it).
+ * timeout: the seconds a rank waits for the others in any
+ * exchange before it gives up with an error (0: for ever), since a rank that hangs is
+ * something MPI never reports. NULL, with the reason, when MPI fails, or when a launcher
+ * started several copies of a build without MPI. */
+pcnn_dist *pcnn_dist_open(double timeout);
+int pcnn_dist_rank(const pcnn_dist *d);       /* 0..size-1; 0 for NULL */
+int pcnn_dist_size(const pcnn_dist *d);       /* 1 for NULL */
+int pcnn_dist_local_size(const pcnn_dist *d); /* ranks on this machine */
+/* the compute threads a rank should use: the online cores shared among the ranks on this
+ * machine, and no more than the cores the launcher bound it to */
+int pcnn_dist_threads(const pcnn_dist *d);
+/* for a log line: "rank 0 of 2, 2 on this machine (Open MPI v4.1.4)" */
+const char *pcnn_dist_describe(const pcnn_dist *d);
+/* *flag = the largest of every rank's *flag (a collective: every rank calls it) */
+int pcnn_dist_any(pcnn_dist *d, int *flag);
+/* Leaves the job (MPI_Finalize); NULL is safe. */
+void pcnn_dist_close(pcnn_dist *d);
+/* Makes t one rank of the job d (NULL: alone again): opts.batch stays the global batch,
+ * of which pcnn_trainer_shard names this rank's images; pcnn_trainer_step takes those
+ * and sums the gradients over the ranks. Collective: fails, with the reason, when the
+ * ranks do not hold the same weights, optimizer state and step, or the batch is smaller
+ * than the job. */
+int pcnn_trainer_set_dist(pcnn_trainer *t, pcnn_dist *d);
+/* This rank's images of the step's batch: idx[*first .. *first + *count) of what
+ * pcnn_trainer_batch gives (all of them without a job). */
+void pcnn_trainer_shard(const pcnn_trainer *t, int *first, int *count);
 
 /* nats per image → bits per dimension */
 double pcnn_bits_per_dim(const pcnn_hparams *hp, double nats);

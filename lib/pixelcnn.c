@@ -132,6 +132,7 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     pcnn_acts *a = &m->acts[l];
     const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, s = hp->n / 2, n = hp->n;
     real *w = m->w;
+    const uint64_t drop_first = (uint64_t)m->batch_first * H * W * p; /* this share's mask */
 
     const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
     const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
@@ -143,7 +144,7 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     be_conv_fwd(be, a->ha, hin, w + ly->h_w, &hconv, 1, m->col);
     linear(be, a->ha, a->va, w + ly->link_w, M, 2 * p, 2 * p, 1);
     be_gate_fwd(be, a->hg, a->ha, M, p);
-    if (m->dropout > 0 && ly->residual) be_dropout(be, a->hg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
+    if (m->dropout > 0 && ly->residual) be_dropout(be, a->hg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l), drop_first);
     bias_rows(be, a->hout, w + ly->out_b, M, p);
     linear(be, a->hout, a->hg, w + ly->out_w, M, p, p, 1);
     if (ly->residual) be_add(be, a->hout, hin, (size_t)M * p);
@@ -191,12 +192,13 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
     const pcnn_acts *a = &m->acts[l];
     const int H = hp->H, W = hp->W, M = B * H * W, p = hp->p, s = hp->n / 2, n = hp->n;
     real *w = m->w, *g = m->g;
+    const uint64_t drop_first = (uint64_t)m->batch_first * H * W * p;
 
     /* horizontal: hout = Wo hg + bo (+ hin) */
     linear_wgrad(be, g + ly->out_w, m->dh, a->hg, M, p, p);
     be_sum_rows(be, g + ly->out_b, m->dh, 1, M, p);
     linear_dgrad(be, m->dhg, m->dh, w + ly->out_w, M, p, p, 0);
-    if (m->dropout > 0 && ly->residual) be_dropout(be, m->dhg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l));
+    if (m->dropout > 0 && ly->residual) be_dropout(be, m->dhg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l), drop_first);
     be_gate_bwd(be, m->dha, a->ha, m->dhg, M, p);
     be_sum_rows(be, g + ly->h_b, m->dha, 1, M, 2 * p);
     if (hp->D) cond_backward(m, m->dha, ly->h_cond, B);

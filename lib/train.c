@@ -1,11 +1,14 @@
 /* train.c -- Adam on the mean negative log-likelihood, global-norm clipping, the
  * learning-rate schedule, dropout, the moving average of the weights, the data order, and
- * the training state that makes a resumed run identical to an unbroken one. */
+ * the training state that makes a resumed run identical to an unbroken one; in a
+ * data-parallel job (dist.c), this rank's share of each batch and the sum of the
+ * gradients over the ranks, so that every rank makes the step one process would. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "kind.h"
 #include "modelfile.h"
 
@@ -20,6 +23,7 @@ struct pcnn_trainer {
     uint64_t perm_epoch;
     double best;           /* the best validation figure so far (NaN: none), and its step */
     int64_t best_step;
+    pcnn_dist *dist;       /* the job this trainer is one rank of, or NULL */
 };
 
 void pcnn_train_opts_default(pcnn_train_opts *o)
@@ -176,14 +180,68 @@ int pcnn_trainer_batch(pcnn_trainer *t, size_t n, size_t *idx)
     return 0;
 }
 
+/* FNV-1a of n bytes, continuing from h */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* a hash of what the ranks must hold alike: the step, the options, the weights, the
+ * moments and the average */
+static int state_hash(pcnn_trainer *t, uint64_t *h)
+{
+    pcnn_model *m = t->m;
+    real *host = malloc(m->total * sizeof *host);
+    if (!host) return pcnn_seterr("out of memory");
+    *h = hash_bytes(0xcbf29ce484222325ULL, &t->step, sizeof t->step);
+    *h = hash_bytes(*h, &t->o.seed, sizeof t->o.seed);
+    *h = hash_bytes(*h, &t->o.batch, sizeof t->o.batch);
+    const real *arenas[] = {m->w, t->adam_m, t->adam_v, t->avg};
+    for (int i = 0; i < 4 && arenas[i]; i++) {
+        be_to_host(m->be, host, arenas[i], m->total * sizeof *host);
+        *h = hash_bytes(*h, host, m->total * sizeof *host);
+    }
+    free(host);
+    return pcnn_backend_check(m->be);
+}
+
+int pcnn_trainer_set_dist(pcnn_trainer *t, pcnn_dist *d)
+{
+    t->dist = NULL;
+    if (pcnn_dist_size(d) == 1) return 0;
+    if (t->o.batch < pcnn_dist_size(d))
+        return pcnn_seterr("a batch of %d images cannot be shared among %d ranks: give -b %d or more", t->o.batch,
+                           pcnn_dist_size(d), pcnn_dist_size(d));
+    if (t->averaged) return pcnn_seterr("a job starts from the trained weights, not their average");
+    uint64_t h = 0;
+    if (state_hash(t, &h)) return -1;
+    if (pcnn_dist_same(d, h, "the model and training state they start from (is the model file the same on every machine?)"))
+        return -1;
+    t->dist = d;
+    return 0;
+}
+
+void pcnn_trainer_shard(const pcnn_trainer *t, int *first, int *count)
+{
+    pcnn_dist_share(t->o.batch, pcnn_dist_size(t->dist), pcnn_dist_rank(t->dist), first, count);
+}
+
 int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, float *bpd)
 {
     pcnn_model *m = t->m;
     const pcnn_hparams *hp = &m->hp;
-    const size_t dims = (size_t)B * hp->C * hp->H * hp->W;
+    int first = 0, G = B; /* this rank's images start at first of the whole batch's G */
+    if (t->dist) {
+        int count;
+        pcnn_trainer_shard(t, &first, &count);
+        if (B != count) return pcnn_seterr("this rank's share of the batch is %d images, not %d", count, B);
+        G = t->o.batch;
+    }
+    const size_t dims = (size_t)G * hp->C * hp->H * hp->W;
     const pcnn_kind *kind = pcnn_kind_of(hp->kind);
     const size_t hw = (size_t)pcnn_kind_h_width(hp); /* the conditioning, identities, or nothing */
-    const double per = kind->per_image ? B : (double)dims; /* the loss is a mean over these */
+    const double per = kind->per_image ? G : (double)dims; /* the loss is a mean over these */
     if (t->averaged) return pcnn_seterr("a training step needs the trained weights, not their average");
     real *hr = NULL, *nll = malloc((size_t)B * sizeof *nll);
     if (!nll) return pcnn_seterr("out of memory");
@@ -199,13 +257,18 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
     uint64_t ds = t->o.seed ^ 0x64726f70ULL ^ ((uint64_t)t->step << 20);
     m->dropout = (real)t->o.dropout;
     m->dropout_seed = pcnn_rng_next(&ds);
+    m->dist = t->dist, m->batch_first = first, m->batch_total = G;
     int rc = pcnn_model_run(m, nll, x, hr, B, 1, (real)(1.0 / per));
     m->dropout = 0;
+    m->dist = NULL, m->batch_first = 0, m->batch_total = 0;
     free(hr);
     if (rc) { free(nll); return rc; }
     double total = 0;
     for (int b = 0; b < B; b++) total += nll[b];
     free(nll);
+    /* the whole batch's gradient and loss, the same bits on every rank */
+    if (t->dist && (pcnn_dist_sum(t->dist, m->be, m->g, m->total) || pcnn_dist_sum_host(t->dist, &total, 1)))
+        return -1;
     if (!isfinite(total)) return pcnn_seterr("the loss is not finite at step %" PRId64, t->step + 1);
     if (bpd) *bpd = (float)(total / per / (kind->bits ? log(2.0) : 1));
     real gscale = 1;

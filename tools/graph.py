@@ -25,6 +25,7 @@ FLOORS = {
     "workspace": 3.5,  # a batch's activations: under the kinds, over the small nets it sizes
     "cond": 3, "convnet": 3,
     "arena": 2, "params": 2,
+    "dist": 1.5,  # a data-parallel job's collectives (MPI): the trainer and kinds call it
     "backend": 1,  # lib/cpu/*.c and kernels/*.cu are all floor 1 (see floor())
     "errors": None, "status": None, "fail": None, "rans": None,
 }

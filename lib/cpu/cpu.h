@@ -48,7 +48,7 @@ void cpu_add(pcnn_backend *be, real *y, const real *x, size_t n);
 void cpu_mul(pcnn_backend *be, real *x, const real *mask, size_t n);
 double cpu_sumsq(pcnn_backend *be, const real *x, size_t n);
 void cpu_average(pcnn_backend *be, real *avg, const real *w, size_t n, real decay);
-void cpu_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed);
+void cpu_dropout(pcnn_backend *be, real *x, size_t n, real rate, uint64_t seed, uint64_t first);
 void cpu_levels_to_input(pcnn_backend *be, real *in, const uint8_t *x, int B, int C, int H, int W,
                          int K);
 void cpu_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *logits,

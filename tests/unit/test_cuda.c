@@ -201,8 +201,8 @@ static void test_ops(void)
         be_average(cpu, m1, w, n, 0.99f);
         be_average(gpu, dm1, dw, n, 0.99f);
         compare("average", m1, dm1, n, 1e-6);
-        be_dropout(cpu, r, n, 0.3f, 12345);
-        be_dropout(gpu, dr, n, 0.3f, 12345);
+        be_dropout(cpu, r, n, 0.3f, 12345, 7);
+        be_dropout(gpu, dr, n, 0.3f, 12345, 7);
         compare("dropout", r, dr, n, 1e-7);
         free(y), free(v), free(g), free(da), free(r), free(mask), free(w), free(m1), free(v1);
         be_release(gpu, dy), be_release(gpu, dv), be_release(gpu, dg), be_release(gpu, dda), be_release(gpu, dr);
