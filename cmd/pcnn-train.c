@@ -1,6 +1,8 @@
-/* pcnn-train -- trains a Gated PixelCNN on images and writes it as a model file. */
+/* pcnn-train -- trains a Gated PixelCNN on images and writes it as a model file; started
+ * by mpirun, one rank of a data-parallel job (rank 0 validates, logs and writes). */
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,7 +17,10 @@ static const char *out_path, *schedule_arg, *labels_path, *valid_path, *valid_la
 static int layers = 15, features = 64, filter = 5, levels = 256, classes = -1;
 static int spatial, encoder, mse, embed, net_features = 32;
 static int warmup, steps = 1000, every = 100, valid_size = 1000, resume, force, limit;
+static int timeout = 600;
 static pcnn_train_opts o;
+static pcnn_dist *job; /* the data-parallel job; rank 0 alone validates, logs and writes */
+static int rank0 = 1;
 
 static const cli_opt opts[] = {
     CLI_DEVICE_OPT,
@@ -54,6 +59,7 @@ static const cli_opt opts[] = {
     {0, "valid-size", OPT_INT, &valid_size, 1, 100000000, "N", "held-out images evaluated each time (default 1000)"},
     {0, "limit", OPT_INT, &limit, 0, 100000000, "N", "read at most N training images (default all)"},
     {'r', "resume", OPT_FLAG, &resume, 0, 0, NULL, "continue the run saved in MODEL, exactly where it stopped"},
+    {0, "timeout", OPT_INT, &timeout, 0, 100000000, "S", "under mpirun: give up when the other ranks do not answer within S seconds (default 600; 0: wait for ever)"},
     {0, "force", OPT_FLAG, &force, 0, 0, NULL, "start a new run over an existing MODEL (without it, an existing MODEL needs --resume)"},
 };
 static const cli_prog prog = {"pcnn-train", "-o MODEL [-r | --force] [options] [FILE...]",
@@ -153,7 +159,15 @@ static void check_output(const char *const *paths, int npaths)
 
 static void save(pcnn_trainer *t)
 {
-    if (pcnn_trainer_save(t, out_path)) cli_fail("%s", pcnn_errstr());
+    if (rank0 && pcnn_trainer_save(t, out_path)) cli_fail("%s", pcnn_errstr());
+}
+
+/* whether to stop: a signal to any rank stops every rank at the same step */
+static int stop_now(void)
+{
+    int stop = cli_stop != 0;
+    if (pcnn_dist_any(job, &stop)) cli_fail("%s", pcnn_errstr());
+    return stop;
 }
 
 /* The options that only make sense for some kinds of new model. */
@@ -370,8 +384,10 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
     const size_t sz = (size_t)tr->x.C * tr->x.H * tr->x.W;
     const pcnn_train_opts *to = pcnn_trainer_opts(t);
     const int B = to->batch;
-    uint8_t *xb = malloc((size_t)B * sz);
-    float *hb = hw ? malloc((size_t)B * hw * sizeof *hb) : NULL;
+    int first, mine; /* this rank's images of each batch: idx[first .. first + mine) */
+    pcnn_trainer_shard(t, &first, &mine);
+    uint8_t *xb = malloc((size_t)mine * sz);
+    float *hb = hw ? malloc((size_t)mine * hw * sizeof *hb) : NULL;
     size_t *idx = malloc((size_t)B * sizeof *idx);
     if (!xb || !idx || (hw && !hb)) cli_fail("out of memory");
     cli_catch_signals();
@@ -380,14 +396,15 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
     cli_progress_start(&pr, "train", steps);
     pr.first = start;
     double t0 = cli_now(), t1 = 0, smooth = NAN;
-    while (pcnn_trainer_step_count(t) < steps && !cli_stop) {
+    int stopped = 0;
+    while (pcnn_trainer_step_count(t) < steps && !(stopped = stop_now())) {
         if (pcnn_trainer_batch(t, tr->x.n, idx)) cli_fail("%s", pcnn_errstr());
-        for (int b = 0; b < B; b++) {
-            memcpy(xb + b * sz, tr->x.x + idx[b] * sz, sz);
-            if (hb) memcpy(hb + (size_t)b * hw, tr->h + idx[b] * hw, hw * sizeof *hb);
+        for (int b = 0; b < mine; b++) {
+            memcpy(xb + b * sz, tr->x.x + idx[first + b] * sz, sz);
+            if (hb) memcpy(hb + (size_t)b * hw, tr->h + idx[first + b] * hw, hw * sizeof *hb);
         }
         float loss;
-        if (pcnn_trainer_step(t, xb, hb, B, &loss)) {
+        if (pcnn_trainer_step(t, xb, hb, mine, &loss)) {
             save(t);
             cli_fail("%s", pcnn_errstr());
         }
@@ -409,13 +426,13 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
         }
         cli_progress_update(&pr, s, extra);
         if (s % every == 0 || s == steps) {
-            if (va->x.n) { /* before the checkpoint, which keeps the best figure so far */
+            if (va->x.n && rank0) { /* before the checkpoint, which keeps the best figure so far */
                 cli_progress_clear(&pr); /* the line goes where the bar was; the bar comes back below */
                 validate(m, t, va, s, cli_now() - t0, smooth);
             }
             save(t);
         }
-        if (sample_every && (s % sample_every == 0 || s == steps)) {
+        if (rank0 && sample_every && (s % sample_every == 0 || s == steps)) {
             cli_progress_clear(&pr);
             sample_grid(m, t, va, s);
         }
@@ -423,8 +440,8 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
     cli_progress_end(&pr);
     free(xb), free(hb), free(idx);
     /* a signal saves where it stopped; with nothing to do, the model is still written */
-    if (cli_stop || pcnn_trainer_step_count(t) == start) save(t);
-    return cli_stop != 0;
+    if (stopped || pcnn_trainer_step_count(t) == start) save(t);
+    return stopped;
 }
 
 /* A resumed run goes on with the network and the recipe it was saved with: an option
@@ -454,7 +471,13 @@ int main(int argc, char **argv)
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
     int npaths = first < argc ? argc - first : 1;
-    check_output(paths, npaths);
+    if (!(job = pcnn_dist_open(timeout))) cli_fail("%s", pcnn_errstr());
+    rank0 = pcnn_dist_rank(job) == 0;
+    if (!rank0) cli_quiet = 1; /* rank 0 speaks for the job */
+    /* ranks × threads within the cores: each rank its share of this machine's, unless
+     * OMP_NUM_THREADS says otherwise */
+    if (pcnn_dist_size(job) > 1 && !getenv("OMP_NUM_THREADS")) omp_set_num_threads(pcnn_dist_threads(job));
+    if (rank0) check_output(paths, npaths);
     pcnn_backend *be = cli_open_device();
 
     pcnn_model *m = NULL;
@@ -487,22 +510,33 @@ int main(int argc, char **argv)
             cli_fail("%s: %s", labels_path, pcnn_errstr());
         if (!(t = pcnn_trainer_new(m, &o))) cli_usage_error("%s", pcnn_errstr());
     }
+    if (pcnn_trainer_set_dist(t, job)) cli_fail("%s", pcnn_errstr());
     const pcnn_hparams *hp = pcnn_model_hparams(m);
     /* the size of the work before it starts: what a step costs follows from these */
     cli_say_device();
+    if (pcnn_dist_size(job) > 1 && rank0) {
+        int first, mine;
+        pcnn_trainer_shard(t, &first, &mine);
+        fprintf(stderr, "%s: data-parallel: %s; %d thread%s per rank; %d of the %d images of a step on rank 0\n",
+                cli_name, pcnn_dist_describe(job), omp_get_max_threads(), omp_get_max_threads() > 1 ? "s" : "",
+                mine, pcnn_trainer_opts(t)->batch);
+    }
     char cost[64] = "";
     if (pcnn_model_flops(m) > 0) snprintf(cost, sizeof cost, ", %.3g GFLOP per image", pcnn_model_flops(m) * 1e-9);
-    fprintf(stderr, "%s: %zu training images %dx%dx%d, %zu held out; %zu parameters (%.1f MB)%s; step %lld of %d\n",
+    if (rank0)
+        fprintf(stderr, "%s: %zu training images %dx%dx%d, %zu held out; %zu parameters (%.1f MB)%s; step %lld of %d\n",
             cli_name, tr.x.n, hp->W, hp->H, hp->C, va.x.n, pcnn_model_nparams(m),
             pcnn_model_nparams(m) * 4e-6, cost, (long long)pcnn_trainer_step_count(t), steps);
     int64_t best_step;
     double best = pcnn_trainer_best(t, &best_step);
-    if (best_path && !isnan(best) && access(best_path, F_OK))
+    if (rank0 && best_path && !isnan(best) && access(best_path, F_OK))
         fprintf(stderr, "%s: --keep-best: the best so far (%.4f at step %lld) was not kept; %s comes with a better one\n",
                 cli_name, best, (long long)best_step, best_path);
     if (train(m, t, &tr, &va, hw)) {
-        fprintf(stderr, "%s: interrupted at step %lld; saved %s (continue with --resume)\n", cli_name,
-                (long long)pcnn_trainer_step_count(t), out_path);
+        if (rank0)
+            fprintf(stderr, "%s: interrupted at step %lld; saved %s (continue with --resume)\n", cli_name,
+                    (long long)pcnn_trainer_step_count(t), out_path);
+        pcnn_dist_close(job);
         cli_exit(1);
     }
     free(tr.h), pcnn_labels_free(&tr.lab);
@@ -511,5 +545,6 @@ int main(int argc, char **argv)
     pcnn_trainer_free(t);
     pcnn_model_free(m);
     pcnn_backend_close(be);
+    pcnn_dist_close(job);
     cli_exit(0);
 }
