@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "dist.h"
 #include "model-impl.h"
 
 /* small enough that its weights fit under the cap below, a batch of 64 does not */
@@ -243,6 +244,40 @@ static void test_lib_path(void)
     CHECK(rmdir(d) == 0, "%s left behind", d);
 }
 
+/* A data-parallel job's pieces that need no MPI: dropout of a rank's share takes the mask
+ * of its place in the whole batch, and the shares of a batch tile it. */
+static void test_shares(void)
+{
+    pcnn_backend *be = pcnn_backend_open("cpu");
+    enum { N = 1000, FIRST = 357 };
+    real whole[N], part[N - FIRST];
+    for (int k = 0; k < N; k++) whole[k] = 1 + k % 7;
+    memcpy(part, whole + FIRST, sizeof part);
+    be_dropout(be, whole, N, 0.4f, 99, 0);
+    be_dropout(be, part, N - FIRST, 0.4f, 99, FIRST);
+    int same = 1, dropped = 0;
+    for (int k = 0; k < N - FIRST; k++) same &= part[k] == whole[FIRST + k], dropped += part[k] == 0;
+    CHECK(same, "the mask of a share at %d is not the whole's from there", FIRST);
+    CHECK(dropped > 100 && dropped < 400, "%d of %d dropped at rate 0.4", dropped, N - FIRST);
+    pcnn_backend_close(be);
+    int tiled = 1;
+    for (int B = 1; B <= 40; B++)
+        for (int n = 1; n <= B; n++)
+            for (int r = 0, at = 0, first, count; r < n; r++) {
+                pcnn_dist_share(B, n, r, &first, &count);
+                tiled &= first == at && (count == B / n || count == B / n + 1);
+                at += count;
+                if (r == n - 1) tiled &= at == B;
+            }
+    CHECK(tiled, "the ranks' shares do not tile the batch in rank order");
+    /* without a launcher, a job of one */
+    pcnn_dist *d = pcnn_dist_open(5);
+    CHECK(d && pcnn_dist_size(d) == 1 && pcnn_dist_rank(d) == 0 && pcnn_dist_threads(d) >= 1, "not a job of one");
+    int flag = 3;
+    CHECK(pcnn_dist_any(d, &flag) == 0 && flag == 3, "a job of one changed the flag");
+    pcnn_dist_close(d);
+}
+
 int main(void)
 {
     fill_images();
@@ -251,5 +286,6 @@ int main(void)
     test_two_instances();
     test_open();
     test_lib_path();
+    test_shares();
     return check_summary("test_backend");
 }
