@@ -81,6 +81,8 @@ UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev libdnnl-dev \
             dataset-fashion-mnist bats mandoc netpbm pkg-config libopenmpi-dev openmpi-bin
 
+# libmpi is linked into every program (train.c, which they share, calls dist.c); loading it
+# costs a program about 5 ms at start, and MPI_Init runs only under a launcher
 ifneq ($(MPI_FOUND),)
 $(B)/lib/dist.o: CFLAGS += -DPCNN_MPI $(MPI_CFLAGS)
 LDLIBS += $(MPI_LIBS)
@@ -180,8 +182,14 @@ $(B)/tests/bench-dnnl: tests/bench/dnnl.c $(B)/libpcnn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
-bench: all $(B)/tests/bench $(B)/tests/bench-dnnl
+# the sum of a gradient over MPI ranks (private API: dist.h)
+$(B)/tests/bench-allreduce: tests/bench/allreduce.c $(B)/libpcnn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
+
+bench: all $(B)/tests/bench $(B)/tests/bench-dnnl $(B)/tests/bench-allreduce
 	@sh tests/bench/run.sh $(B)
+	@sh tests/bench/mpi.sh $(B)
 
 bench-dnnl: $(B)/tests/bench-dnnl
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(B)/tests/bench-dnnl
