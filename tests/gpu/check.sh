@@ -2,8 +2,8 @@
 # check.sh -- `make gpu-check`, for a machine with an NVIDIA GPU (sm_90 by default):
 # builds with the CUDA backend, runs CPU-vs-CUDA parity of every kernel and of whole
 # training steps at the Fashion-MNIST and CIFAR-like sizes (‖cuda − cpu‖/‖cpu‖ < 1e-4,
-# poisoned outputs), 200 training steps on the GPU, then a speed table beside PyTorch on
-# the same GPU. Meant to finish in well under 8 minutes.
+# poisoned outputs), a sum over a one-GPU NCCL communicator (when built with NCCL), 200
+# training steps on the GPU, then a speed table beside PyTorch on the same GPU. Meant to finish in well under 8 minutes.
 # The CUDA backend is $B/libpcnn-cuda.so, opened with dlopen (lib/device.c): the programs
 # find it beside them, test_cuda and bench in $B/tests are built to look there too.
 set -e

@@ -338,6 +338,25 @@ static int driver_sees_gpu(void)
     return init && count && init(0) == 0 && count(&n) == 0 && n > 0;
 }
 
+/* NCCL on one GPU: a communicator of one rank, made from its own identifier (as dist.c
+ * makes one from rank 0's), and a sum over it that leaves the buffer as it was */
+static void test_comm(void)
+{
+    if (!gpu->op->comm_sum) {
+        SKIP("this CUDA backend was built without NCCL: no sums between GPUs");
+        return;
+    }
+    unsigned char id[512];
+    size_t len = gpu->op->comm_id(gpu, id, sizeof id);
+    CHECK(len > 0 && gpu->op->comm_open(gpu, id, len, 0, 1, 30) == 0, "NCCL: %s", gpu->err);
+    if (gpu->failed) return;
+    const size_t n = 100003;
+    real *h = host_rand(n), *d = dev_copy(h, n);
+    gpu->op->comm_sum(gpu, d, n);
+    compare("ncclAllReduce over one rank", h, d, n, 1e-12);
+    free(h), be_release(gpu, d);
+}
+
 int main(void)
 {
     setenv("PCNN_CUDA_LIB", TEST_CUDA_LIB, 0);
@@ -356,6 +375,7 @@ int main(void)
     }
     printf("GPU: %s\n", pcnn_backend_describe(gpu));
     test_ops();
+    test_comm();
     int full = getenv("PCNN_GPU_CHECK_FULL") != NULL;
     test_step("gray cond", (pcnn_hparams){.L = 2, .p = 12, .n = 3, .C = 1, .H = 9, .W = 7, .K = 256, .D = 4}, 3);
     test_step("rgb", (pcnn_hparams){.L = 2, .p = 12, .n = 5, .C = 3, .H = 8, .W = 8, .K = 16}, 2);
