@@ -16,7 +16,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -fPIC -Ilib
 # OpenBLAS built for OpenMP, so that its threads and ours are one pool (two pools spin
 # against each other on a small machine)
 BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
-LDLIBS  += -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
+LDLIBS  += -lnetpbm -lpng -lz -lcjson -lxxhash -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -53,10 +53,10 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-encode pcnn-embed pcnn-interp pcnn-strip pcnn-info pcnn-convert
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
-UNIT     := test_io test_names test_rans test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress
+UNIT     := test_io test_names test_rans test_compress test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
-DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev libdnnl-dev \
+DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libxxhash-dev libopenblas-openmp-dev libdnnl-dev \
             dataset-fashion-mnist bats mandoc netpbm pkg-config
 
 # --- CUDA: kernels/<op>.cu, the twins of lib/cpu/<op>.c -----------------------------
@@ -95,7 +95,9 @@ $(B)/lib/device.o: CFLAGS += -DPCNN_LIBDIR='"$(PREFIX)/lib/pcnn"'
 # The CPU backend's elementwise loops must vectorize: at -O2 a relu is a mispredicted
 # branch per element (20x slower), and selects vectorize only without trapping math.
 CPU_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard lib/cpu/*.c))
-$(CPU_OBJ): CFLAGS += -O3 -fno-trapping-math
+# No fused multiply-add where the source has a multiply and an add (clang fuses by default):
+# coding needs the same bits from every clone of a loop (lib/cpu/gemm_exact.c).
+$(CPU_OBJ) $(B)/lib/rans.o: CFLAGS += -O3 -fno-trapping-math -ffp-contract=off
 
 $(B)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h)
 	@mkdir -p $(dir $@)

@@ -231,6 +231,17 @@ int pcnn_model_encode(pcnn_model *m, float *h, const uint8_t *x, int B);
 /* For an MSE autoencoder: the decoder's reconstruction x (B,C,H,W) levels of h (B,D). */
 int pcnn_model_decode(pcnn_model *m, uint8_t *x, const float *h, int B);
 
+/* Lossless coding (pcnn-compress): B images of levels x (B,C,H,W), conditioned on h
+ * (B,D) as for sampling (an autoencoder's h is its code, which the caller makes and keeps:
+ * the decoder needs it), into one rANS stream *out (malloc'd, *len bytes). Decompressing
+ * needs the same model, h and B, and gives back x exactly. Both run on the CPU backend in
+ * a fixed order of arithmetic, so that any machine, build and thread count decodes what
+ * any other coded; they cost what drawing the batch costs. */
+int pcnn_model_compress(pcnn_model *m, uint8_t **out, size_t *len, const uint8_t *x, const float *h, int B);
+int pcnn_model_decompress(pcnn_model *m, uint8_t *x, const float *h, int B, const uint8_t *in, size_t len);
+/* 16 bytes that name what fixes a model's probabilities: its shape and weights (XXH3-128). */
+int pcnn_model_hash(pcnn_model *m, uint8_t hash[16]);
+
 /* Verification accuracy of embeddings e (n,D) with identities id (n): of all triplets
  * (anchor, same identity, other identity), the fraction where the anchor is closer to
  * the one of its own identity (0.5 is chance). *triplets gets how many were counted.

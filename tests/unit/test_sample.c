@@ -60,6 +60,25 @@ static void test_completion(pcnn_model *m, const float *h, int B, const uint8_t 
     free(a), free(b);
 }
 
+/* a picker that feeds the teacher's levels (B,C,H,W) and keeps the logits (B,H,W,C,K) */
+typedef struct {
+    const uint8_t *x;
+    real *logits;
+    int C, H, W;
+} teacher;
+
+static int feed_teacher(void *arg, const real *logits, int B, int K, long k, uint8_t *levels)
+{
+    const teacher *t = arg;
+    const long HW = (long)t->H * t->W, pix = k / t->C;
+    const int c = (int)(k % t->C);
+    for (int b = 0; b < B; b++) {
+        levels[b] = t->x[((size_t)b * t->C + c) * HW + pix];
+        memcpy(t->logits + ((size_t)b * HW * t->C + k) * K, logits + (size_t)b * K, (size_t)K * sizeof *logits);
+    }
+    return 0;
+}
+
 static void run_case(int C, int n, int D, int K, int S)
 {
     const int B = 3, H = 6, W = 7, L = 3;
@@ -76,7 +95,8 @@ static void run_case(int C, int n, int D, int K, int S)
     for (int i = 0; i < B * D; i++) h[i] = (float)(2 * pcnn_rng_uniform(&rng) - 1);
 
     pcnn_model_logits(m, full, x, h, B);
-    int rc = pcnn_sample_cached(m, y, h, B, OPTS(1, 1, 1, 0, 0), x, cached);
+    teacher t = {x, cached, C, H, W};
+    int rc = pcnn_sample_cached(m, y, h, B, OPTS(1, 1, 1, 0, 0), &(pcnn_picker){feed_teacher, &t});
     CHECK(rc == 0, "teacher forcing: %s", pcnn_errstr());
     double num = 0, den = 0, worst = 0;
     for (size_t i = 0; i < nlog; i++) {
