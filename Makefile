@@ -50,7 +50,7 @@ endif
 B ?= build
 LIB_SRC  := $(wildcard lib/*.c lib/io/*.c lib/cpu/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
-PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-encode pcnn-embed pcnn-interp pcnn-strip pcnn-info pcnn-convert
+PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-compress pcnn-decompress pcnn-encode pcnn-embed pcnn-interp pcnn-strip pcnn-info pcnn-convert
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
 UNIT     := test_io test_names test_rans test_compress test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress

@@ -116,7 +116,7 @@ static int next_value(void *arg, const real *logits, int B, int K, long k, uint8
         if (pcnn_rans_freqs(logits + (size_t)b * K, K, f)) return -1;
         pcnn_rans_starts(f, K, s);
         const int v = pcnn_rans_dec_get(&dc->d, f, s, K);
-        if (v < 0) return pcnn_seterr("the coded data ends early (truncated?)");
+        if (v < 0) return pcnn_seterr("the coded data ends early (truncated or corrupted)");
         levels[b] = (uint8_t)v;
     }
     return 0;
