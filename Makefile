@@ -3,7 +3,8 @@
 #   make demo       install missing Debian packages, build, draw samples.png
 #   make check      install missing Debian packages, build, run every test (then again
 #                   under ASan and UBSan)
-#   make bench      speed figures (not a test)
+#   make bench      speed figures (not a test); make bench-compress: lossless coding
+#                   beside PNG, WebP and JPEG XL
 #   make install PREFIX=/usr/local
 #   make fuzz       libFuzzer runs of every reader (clang; FUZZ_SECONDS=60 each), not in check
 #   SAN=1           build with AddressSanitizer and UndefinedBehaviorSanitizer
@@ -152,6 +153,12 @@ $(B)/tests/bench-dnnl: tests/bench/dnnl.c $(B)/libpcnn.a
 bench: all $(B)/tests/bench $(B)/tests/bench-dnnl
 	@sh tests/bench/run.sh $(B)
 
+# lossless coding beside PNG, WebP and JPEG XL on held-out images (tests/bench/compress.sh)
+BENCH_COMPRESS_PKGS := netpbm webp libjxl-tools
+bench-compress: all
+	@sh tools/deps.sh $(BENCH_COMPRESS_PKGS)
+	@bash tests/bench/compress.sh $(B)
+
 bench-dnnl: $(B)/tests/bench-dnnl
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(B)/tests/bench-dnnl
 
@@ -184,12 +191,12 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_B       := build-fuzz
 FUZZ_PKGS    := clang libclang-rt-dev
-FUZZERS      := netpbm png idx cifar labels npy model
+FUZZERS      := netpbm png idx cifar labels npy coded model
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unknown-pragmas -Ilib -g -O1 \
                 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_IO_OBJ  := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/io/*.c) lib/errors.c lib/names.c)
 FUZZ_ALL_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/*.c lib/io/*.c lib/cpu/*.c))
-FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
+FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -lxxhash -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
 
 $(FUZZ_B)/obj/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
 	@mkdir -p $(dir $@)
@@ -211,4 +218,4 @@ fuzz: fuzz-deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check demo bench bench-dnnl gpu-check install clean fuzz fuzz-deps
+.PHONY: all deps check demo bench bench-compress bench-dnnl gpu-check install clean fuzz fuzz-deps

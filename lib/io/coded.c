@@ -27,6 +27,43 @@ static uint32_t crc(const void *p, size_t n)
     return (uint32_t)c;
 }
 
+
+/* IEEE half precision, by hand (a compiler's _Float16 is not everywhere yet): rounding to
+ * nearest, ties to even; beyond 65504 infinity, below 2^-24 subnormals and zero. */
+static uint16_t to_half(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    const uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
+    const uint32_t a = u & 0x7fffffff;
+    if (a >= 0x7f800000) return sign | 0x7c00 | (a > 0x7f800000 ? 0x200 : 0); /* Inf, NaN */
+    if (a >= 0x477ff000) return sign | 0x7c00; /* rounds to 65536 and beyond */
+    uint32_t r, rem, halfway;
+    if (a < 0x38800000) { /* below 2^-14: a subnormal half, units of 2^-24 */
+        if (a < 0x33000000) return sign; /* at most 2^-25: zero */
+        const int shift = 126 - (int)(a >> 23); /* 14..24 */
+        const uint32_t m = (a & 0x7fffff) | 0x800000;
+        r = m >> shift, rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+    } else { /* the exponent rebiased from 127 to 15, the mantissa cut from 23 bits to 10 */
+        r = (a - 0x38000000) >> 13, rem = a & 0x1fff, halfway = 0x1000;
+    }
+    if (rem > halfway || (rem == halfway && (r & 1))) r++; /* a carry makes the next exponent */
+    return (uint16_t)(sign | r);
+}
+
+static float from_half(uint16_t h)
+{
+    const uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    float f;
+    if (e == 0) { /* zero or subnormal: m units of 2^-24 */
+        f = (float)m * 0x1p-24f;
+        return sign ? -f : f;
+    }
+    const uint32_t u = sign | (e == 0x1f ? 0x7f800000 | m << 13 : (e + 112) << 23 | m << 13);
+    memcpy(&f, &u, 4);
+    return f;
+}
+
 uint32_t pcnn_coded_crc(const uint8_t *levels, size_t n) { return crc(levels, n); }
 
 /* the bytes of the conditioning of one image */
@@ -89,10 +126,7 @@ static void cond_put(uint8_t *p, const pcnn_coded_header *h, const pcnn_coded_ba
             memcpy(&u, &x, 4);
             put32(p + 4 * (size_t)d, u);
         } else {
-            const _Float16 y = (_Float16)x;
-            uint16_t u;
-            memcpy(&u, &y, 2);
-            put16(p + 2 * (size_t)d, u);
+            put16(p + 2 * (size_t)d, to_half(x));
         }
     }
 }
@@ -106,10 +140,7 @@ static void cond_get(const uint8_t *p, const pcnn_coded_header *h, pcnn_coded_ba
             const uint32_t u = get32(p + 4 * (size_t)d);
             memcpy(&x, &u, 4);
         } else {
-            const uint16_t u = (uint16_t)get16(p + 2 * (size_t)d);
-            _Float16 y;
-            memcpy(&y, &u, 2);
-            x = (float)y;
+            x = from_half((uint16_t)get16(p + 2 * (size_t)d));
         }
         b->h[(size_t)k * h->D + d] = x;
     }
@@ -155,7 +186,7 @@ int pcnn_coded_write_file(const char *path, const pcnn_coded_header *h, const pc
     return pcnn_atomic_commit(&out);
 }
 
-float pcnn_coded_half(float x) { return (float)(_Float16)x; }
+float pcnn_coded_half(float x) { return from_half(to_half(x)); }
 
 /* ---- reading ---- */
 static int get_exact(FILE *f, void *p, size_t n) { return n == 0 || fread(p, 1, n, f) == n ? 0 : -1; }

@@ -9,13 +9,18 @@
  *  - truncated or corrupted data, another h, or another model's weights fail, and do not
  *    read past the data's end;
  *  - the model hash names the weights: a model saved and loaded keeps it, one changed
- *    weight changes it. */
+ *    weight changes it;
+ *  - the container (lib/io/coded.c): what is written reads back; half precision rounds
+ *    as the compiler's _Float16 does; a header with a field out of range, a bad checksum,
+ *    a lying length or a short file is refused without a large allocation. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include <zlib.h>
+
 #include "model-impl.h"
 
 static pcnn_backend *cpu;
@@ -164,6 +169,111 @@ static void test_hash(void)
     pcnn_model_free(m), pcnn_model_free(m2), pcnn_model_free(l);
 }
 
+static void test_half(void)
+{
+    const float edge[] = {0, -0.0f, 1, -1, 65504, 65519.99f, 65520, 1e9f, 0x1p-14f, 0x1p-24f, 0x1p-25f,
+                          0x1.8p-25f, 0x1p-26f, 3.14159f, -2.71828f, 1e-7f, 6.1e-5f, 0.1f};
+    uint64_t rng = 21;
+    int wrong = 0, moved = 0;
+    for (int i = 0; i < 200000; i++) {
+        float x = i < (int)(sizeof edge / sizeof *edge) ? edge[i] : (float)((pcnn_rng_uniform(&rng) - 0.5) * pow(2, (double)(pcnn_rng_next(&rng) % 50) - 30));
+        float y = pcnn_coded_half(x);
+        moved += pcnn_coded_half(y) != y;
+#ifdef __FLT16_MAX__
+        float want = (float)(_Float16)x;
+        if (memcmp(&want, &y, 4)) {
+            if (wrong++ < 3) fprintf(stderr, "half of %a: %a, the compiler's %a\n", x, y, want);
+        }
+#else
+        (void)wrong;
+#endif
+    }
+    CHECK(wrong == 0, "%d values round to half precision otherwise than _Float16", wrong);
+    CHECK(moved == 0, "%d half values move when rounded again", moved);
+}
+
+static void put32le(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* reads path's header and first batch (of n images): 0 when both read */
+static int read_back(const char *path, pcnn_coded_header *h, int n, pcnn_coded_batch *b)
+{
+    FILE *f = fopen(path, "rb");
+    int rc = pcnn_coded_read_header(f, path, h) == 1 && pcnn_coded_read_batch(f, path, h, n, b) == 0 ? 0 : -1;
+    fclose(f);
+    return rc;
+}
+
+static void test_container(void)
+{
+    char path[] = "/tmp/test_coded.XXXXXX";
+    close(mkstemp(path));
+    pcnn_coded_header h = {.n = 3, .C = 1, .H = 4, .W = 5, .K = 16, .maxval = 255, .cond = PCNN_CODED_CODE, .D = 2, .batch = 2};
+    memset(h.hash, 7, 16);
+    float code[4] = {0.1f, -3.3f, 1e-6f, 70000}, code2[2] = {5, 6};
+    uint8_t s1[5] = {1, 2, 3, 4, 5}, s2[3] = {9, 8, 7};
+    pcnn_coded_batch b[2] = {{2, NULL, code, s1, 5, 0xdeadbeef}, {1, NULL, code2, s2, 3, 42}};
+    CHECK(pcnn_coded_write_file(path, &h, b, 2) == 0, "write: %s", pcnn_errstr());
+    pcnn_coded_header r;
+    pcnn_coded_batch rb;
+    CHECK(read_back(path, &r, 2, &rb) == 0, "read: %s", pcnn_errstr());
+    CHECK(!memcmp(r.hash, h.hash, 16) && r.n == 3 && r.C == 1 && r.H == 4 && r.W == 5 && r.K == 16 && r.maxval == 255 &&
+          r.cond == PCNN_CODED_CODE && r.D == 2 && r.batch == 2, "the header read back differs");
+    int same = rb.n == 2 && rb.len == 5 && !memcmp(rb.data, s1, 5) && rb.crc == 0xdeadbeef;
+    for (int k = 0; k < 4; k++) same &= rb.h[k] == pcnn_coded_half(code[k]);
+    CHECK(same, "the batch read back differs (codes in half precision)");
+    CHECK(isinf(rb.h[3]), "70000 is beyond half precision: infinity, which coding then refuses");
+    pcnn_coded_batch_free(&rb);
+
+    /* the file's bytes, edited */
+    FILE *f = fopen(path, "rb");
+    uint8_t good[256];
+    size_t len = fread(good, 1, sizeof good, f);
+    fclose(f);
+    struct { size_t at; uint32_t v; int bytes; const char *what; } bad[] = {
+        {8, 2, 2, "version"}, {32, 2, 2, "2 channels"}, {38, 1, 2, "1 level"}, {40, 200, 2, "maxval not on the levels"},
+        {42, 4, 1, "conditioning kind"}, {44, 1u << 30, 4, "a huge D"}, {48, 0, 2, "batch 0"}, {50, 1, 2, "reserved"},
+        {28, 0, 4, "no image"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint8_t e[256];
+        memcpy(e, good, len);
+        for (int k = 0; k < bad[i].bytes; k++) e[bad[i].at + k] = (uint8_t)(bad[i].v >> (8 * k));
+        /* the checksum made right, so that the field itself is what is refused */
+        uLong c = crc32(crc32(0, Z_NULL, 0), e, 52);
+        put32le(e + 52, (uint32_t)c);
+        f = fopen(path, "wb");
+        fwrite(e, 1, len, f);
+        fclose(f);
+        CHECK(read_back(path, &r, 2, &rb) != 0 && strstr(pcnn_errstr(), path), "%s: accepted", bad[i].what);
+    }
+    /* a wrong checksum; a stream length that lies (4 GB, 17 bytes in the file) */
+    uint8_t e[256];
+    memcpy(e, good, len);
+    e[20] ^= 1;
+    f = fopen(path, "wb"), fwrite(e, 1, len, f), fclose(f);
+    CHECK(read_back(path, &r, 2, &rb) != 0 && strstr(pcnn_errstr(), "checksum"), "a bad checksum accepted: %s", pcnn_errstr());
+    memcpy(e, good, len);
+    put32le(e + 56 + 8, 0xffffffffu); /* after two codes of 2 halves each */
+    f = fopen(path, "wb"), fwrite(e, 1, len, f), fclose(f);
+    CHECK(read_back(path, &r, 2, &rb) != 0, "a 4 GB stream in a small file accepted");
+    h.C = 3, h.H = h.W = 8192 / 2, h.batch = 1024; /* so that the bound itself is large */
+    pcnn_coded_header big = h;
+    big.cond = PCNN_CODED_NONE, big.D = 0;
+    b[0].n = 1, b[0].len = 5;
+    CHECK(pcnn_coded_write_file(path, &big, b, 1) == 0, "%s", pcnn_errstr());
+    f = fopen(path, "r+b");
+    fseek(f, 56, SEEK_SET);
+    uint8_t huge[4];
+    put32le(huge, 3000000000u); /* within 2 bytes per value of 1024 images of 3x4096x4096, not in the file */
+    fwrite(huge, 1, 4, f);
+    fclose(f);
+    CHECK(read_back(path, &r, 1024, &rb) != 0 && strstr(pcnn_errstr(), "truncated"), "a lying length: %s", pcnn_errstr());
+    unlink(path);
+}
+
 int main(void)
 {
     cpu = pcnn_backend_open("cpu");
@@ -184,6 +294,8 @@ int main(void)
     hp = base, hp.D = 4, hp.encoder = 1, hp.H = 8;
     round_trip("autoencoder", hp);
     test_hash();
+    test_half();
+    test_container();
     pcnn_backend_close(cpu);
     return check_summary("test_compress");
 }
