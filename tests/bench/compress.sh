@@ -87,7 +87,9 @@ echo "bits per sub-pixel (whole files / values), images per second coding and de
 echo
 echo "| set      | codec                  | bits   | enc/s    | dec/s    |"
 echo "|----------|------------------------|--------|----------|----------|"
-if [ -f "$FM/t10k-images-idx3-ubyte.gz" ] && [ -f models/fashion.pcnn ]; then
+if [ "$FASHION_N" = 0 ]; then
+    : # FASHION_N=0: CIFAR-10 only
+elif [ -f "$FM/t10k-images-idx3-ubyte.gz" ] && [ -f models/fashion.pcnn ]; then
     "$B/pcnn-convert" -q --limit "$FASHION_N" -l "$FM/t10k-labels-idx1-ubyte.gz" --labels-out "$W/fashion.labels" \
         -o "$W/fashion.pgm" "$FM/t10k-images-idx3-ubyte.gz"
     data_set fashion models/fashion.pcnn "$W/fashion.pgm" -l "$W/fashion.labels"
