@@ -14,6 +14,10 @@ PREFIX  ?= /usr/local
 CC      ?= cc
 CFLAGS  ?= -O3 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -fPIC -Ilib
+# No fused multiply-add where the source has a multiply and an add (GCC's ISO mode does not
+# fuse; clang does by default): lossless coding needs the same bits from every build and
+# every clone of a loop (lib/compress.c, lib/cpu/gemm_exact.c).
+CFLAGS  += -ffp-contract=off
 # OpenBLAS built for OpenMP, so that its threads and ours are one pool (two pools spin
 # against each other on a small machine)
 BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
@@ -96,9 +100,7 @@ $(B)/lib/device.o: CFLAGS += -DPCNN_LIBDIR='"$(PREFIX)/lib/pcnn"'
 # The CPU backend's elementwise loops must vectorize: at -O2 a relu is a mispredicted
 # branch per element (20x slower), and selects vectorize only without trapping math.
 CPU_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard lib/cpu/*.c))
-# No fused multiply-add where the source has a multiply and an add (clang fuses by default):
-# coding needs the same bits from every clone of a loop (lib/cpu/gemm_exact.c).
-$(CPU_OBJ) $(B)/lib/rans.o: CFLAGS += -O3 -fno-trapping-math -ffp-contract=off
+$(CPU_OBJ): CFLAGS += -O3 -fno-trapping-math
 
 $(B)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
