@@ -39,18 +39,23 @@ codec() {
     for f in "$W/$set"/img-*.pnm; do
         g=$(basename "$f" .pnm)
         n=$((n + 1)) bytes=$((bytes + $(stat -c %s "$d/$g.$ext")))
-        cmp -s <(pamtopnm -plain "$f") <(pamtopnm -plain "$d/$g.pnm") ||
+        cmp -s <(same_type "$f") <(same_type "$d/$g.pnm") ||
             { echo "$name: $g did not come back" >&2; exit 1; }
     done
     printf '| %-8s | %-22s | %6s | %8s | %8s |\n' "$set" "$name" "$(bpsp $bytes $((n * VALUES)))" \
         "$(rate $n "$t0" "$t1")" "$(rate $n "$t1" "$t2")"
 }
 
+# an image as plain PGM or PPM, whatever type a decoder chose (a PNG coder may write a
+# colour image whose pixels are all gray as a gray one)
+same_type() { pamtopnm -assume <"$1" | if [ "$GRAY" = 1 ]; then pgmtopgm -plain; else ppmtoppm -plain; fi; }
+
 png_enc() { pnmtopng -compression 9 <"$1" >"$2" 2>/dev/null; }
 png_dec() { pngtopnm <"$1" >"$2"; }
 webp_enc() { pnmtopng <"$1" >"$2.png" 2>/dev/null && cwebp -quiet -lossless -z 9 "$2.png" -o "$2" && rm "$2.png"; }
 # (WebP has no gray: a gray image comes back as RGB, of which one channel is kept)
 webp_dec() { dwebp -quiet -ppm "$1" -o "$2.ppm" && if [ "$GRAY" = 1 ]; then pamchannel -infile "$2.ppm" 0 | pamtopnm -assume >"$2"; else mv "$2.ppm" "$2"; fi; }
+# (one channel of an RGB image of three equal ones is the gray image)
 jxl_enc() { cjxl -d 0 -e 9 "$1" "$2" >/dev/null 2>&1; }
 jxl_dec() { local e=ppm; [ "$GRAY" = 1 ] && e=pgm; djxl "$1" "$2.$e" >/dev/null 2>&1 && mv "$2.$e" "$2"; }
 
