@@ -119,6 +119,18 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
+# pcnn-compress and pcnn-decompress with the CPU backend's loops as baseline x86-64 alone (no
+# AVX2 or AVX-512 clones): compress.bats codes with one and decodes with the other. The
+# objects named first define every CPU op, so that the linker takes none from libpcnn.a.
+BASE_CPU_OBJ := $(patsubst %.c,$(B)/baseline/%.o,$(wildcard lib/cpu/*.c))
+BASE_CODERS  := $(B)/tests/pcnn-compress-baseline $(B)/tests/pcnn-decompress-baseline
+$(B)/baseline/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 -fno-trapping-math -DPCNN_BASELINE -c $< -o $@
+$(B)/tests/pcnn-%-baseline: $(B)/cmd/pcnn-%.o $(CMD_COMMON) $(BASE_CPU_OBJ) $(B)/libpcnn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # the same model and CPU code in double precision, for finite differences
 GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/device.c lib/status.c lib/fail.c lib/errors.c \
             $(wildcard lib/cpu/*.c)
@@ -132,7 +144,7 @@ deps:
 # every test, then every test again built with ASan and UBSan (in $(B)-san; about twice
 # the time of the first pass). SAN=1 runs only the sanitized pass.
 check: deps
-	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) all $(UNIT_BIN) $(BASE_CODERS)
 	@sh tests/run.sh $(B)
 ifneq ($(SAN),1)
 	$(MAKE) check SAN=1 B=$(B)-san

@@ -10,7 +10,8 @@
  * x86-64, and the loader picks the best the CPU has (GCC's target_clones, an ifunc):
  * the baseline alone runs them on 4-float SSE vectors, while OpenBLAS already picks its
  * kernels at run time. (Not under the sanitizers, whose start-up runs after ifuncs.) */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(PCNN_BASELINE) /* the baseline coders of the coding test (Makefile) */
 #define PCNN_VECTOR __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define PCNN_VECTOR
