@@ -3,7 +3,8 @@
 #   make demo       install missing Debian packages, build, draw samples.png
 #   make check      install missing Debian packages, build, run every test (then again
 #                   under ASan and UBSan)
-#   make bench      speed figures (not a test)
+#   make bench      speed figures (not a test); make bench-compress: lossless coding
+#                   beside PNG, WebP and JPEG XL
 #   make install PREFIX=/usr/local
 #   make fuzz       libFuzzer runs of every reader (clang; FUZZ_SECONDS=60 each), not in check
 #   SAN=1           build with AddressSanitizer and UndefinedBehaviorSanitizer
@@ -14,10 +15,14 @@ PREFIX  ?= /usr/local
 CC      ?= cc
 CFLAGS  ?= -O3 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -fPIC -Ilib
+# No fused multiply-add where the source has a multiply and an add (GCC's ISO mode does not
+# fuse; clang does by default): lossless coding needs the same bits from every build and
+# every clone of a loop (lib/compress.c, lib/cpu/gemm_exact.c).
+CFLAGS  += -ffp-contract=off
 # OpenBLAS built for OpenMP, so that its threads and ours are one pool (two pools spin
 # against each other on a small machine)
 BLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
-LDLIBS  += -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
+LDLIBS  += -lnetpbm -lpng -lz -lcjson -lxxhash -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -72,13 +77,13 @@ endif
 B ?= build
 LIB_SRC  := $(wildcard lib/*.c lib/io/*.c lib/cpu/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
-PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-encode pcnn-embed pcnn-interp pcnn-strip pcnn-info pcnn-convert
+PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-compress pcnn-decompress pcnn-encode pcnn-embed pcnn-interp pcnn-strip pcnn-info pcnn-convert
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
-UNIT     := test_io test_names test_rans test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress
+UNIT     := test_io test_names test_rans test_compress test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
-DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libopenblas-openmp-dev libdnnl-dev \
+DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libxxhash-dev libopenblas-openmp-dev libdnnl-dev \
             dataset-fashion-mnist bats mandoc netpbm pkg-config libopenmpi-dev openmpi-bin
 
 # libmpi is linked into every program (train.c, which they share, calls dist.c); loading it
@@ -149,6 +154,18 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
+# pcnn-compress and pcnn-decompress with the CPU backend's loops as baseline x86-64 alone (no
+# AVX2 or AVX-512 clones): compress.bats codes with one and decodes with the other. The
+# objects named first define every CPU op, so that the linker takes none from libpcnn.a.
+BASE_CPU_OBJ := $(patsubst %.c,$(B)/baseline/%.o,$(wildcard lib/cpu/*.c))
+BASE_CODERS  := $(B)/tests/pcnn-compress-baseline $(B)/tests/pcnn-decompress-baseline
+$(B)/baseline/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O3 -fno-trapping-math -DPCNN_BASELINE -c $< -o $@
+$(B)/tests/pcnn-%-baseline: $(B)/cmd/pcnn-%.o $(CMD_COMMON) $(BASE_CPU_OBJ) $(B)/libpcnn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # the same model and CPU code in double precision, for finite differences
 GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/dist.c lib/device.c lib/status.c lib/fail.c lib/errors.c \
             $(wildcard lib/cpu/*.c)
@@ -162,7 +179,7 @@ deps:
 # every test, then every test again built with ASan and UBSan (in $(B)-san; about twice
 # the time of the first pass). SAN=1 runs only the sanitized pass.
 check: deps
-	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) all $(UNIT_BIN) $(BASE_CODERS)
 	@sh tests/run.sh $(B)
 ifneq ($(SAN),1)
 	$(MAKE) check SAN=1 B=$(B)-san
@@ -190,6 +207,12 @@ $(B)/tests/bench-allreduce: tests/bench/allreduce.c $(B)/libpcnn.a
 bench: all $(B)/tests/bench $(B)/tests/bench-dnnl $(B)/tests/bench-allreduce
 	@sh tests/bench/run.sh $(B)
 	@sh tests/bench/mpi.sh $(B)
+
+# lossless coding beside PNG, WebP and JPEG XL on held-out images (tests/bench/compress.sh)
+BENCH_COMPRESS_PKGS := netpbm webp libjxl-tools
+bench-compress: all
+	@sh tools/deps.sh $(BENCH_COMPRESS_PKGS)
+	@bash tests/bench/compress.sh $(B)
 
 bench-dnnl: $(B)/tests/bench-dnnl
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(B)/tests/bench-dnnl
@@ -223,12 +246,12 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_B       := build-fuzz
 FUZZ_PKGS    := clang libclang-rt-dev
-FUZZERS      := netpbm png idx cifar labels npy model
+FUZZERS      := netpbm png idx cifar labels npy coded model
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unknown-pragmas -Ilib -g -O1 \
                 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_IO_OBJ  := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/io/*.c) lib/errors.c lib/names.c)
 FUZZ_ALL_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(wildcard lib/*.c lib/io/*.c lib/cpu/*.c))
-FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
+FUZZ_LDLIBS  := -lnetpbm -lpng -lz -lcjson -lxxhash -ldnnl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lm -ldl
 
 $(FUZZ_B)/obj/%.o: %.c $(wildcard lib/*.h lib/*/*.h)
 	@mkdir -p $(dir $@)
@@ -250,4 +273,4 @@ fuzz: fuzz-deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps check demo bench bench-dnnl gpu-check install clean fuzz fuzz-deps
+.PHONY: all deps check demo bench bench-compress bench-dnnl gpu-check install clean fuzz fuzz-deps

@@ -169,6 +169,9 @@ struct pcnn_backend {
     /* tests: an allocation of more bytes than this fails as if the device were full
      * (0: no limit) */
     size_t alloc_cap;
+    /* coding (compress.c): the CPU backend computes every product in one fixed order of
+     * float operations (lib/cpu/gemm_exact.c), the same on every CPU and thread count */
+    int exact;
     /* for a log line (pcnn_backend_describe): the GPU ("NVIDIA H200, 139 GiB"), or why
      * the CPU was opened when "cuda" or "auto" was asked for; "" otherwise */
     char about[256];

@@ -103,10 +103,17 @@ pcnn_model *pcnn_model_layout(const pcnn_hparams *hp, pcnn_backend *be);
 int pcnn_model_arenas(pcnn_model *m);
 int pcnn_model_init_weights(pcnn_model *m, uint64_t seed);
 
-/* The cached sampler; with teacher != NULL it draws nothing but feeds teacher's levels
- * (B,C,H,W) and, if logits_out != NULL, writes the logits it computed (B,H,W,C,K). */
+/* Something that takes the place of the draw (coding, compress.c; tests): at the value of
+ * index k in raster order ((i*W + j)*C + c), pick gets the B images' logits (B rows of K,
+ * host memory) and writes the B levels that go in; a nonzero return stops the pass with
+ * that status. */
+typedef struct {
+    int (*pick)(void *arg, const real *logits, int B, int K, long k, uint8_t *levels);
+    void *arg;
+} pcnn_picker;
+/* The cached sampler; with pk != NULL it draws nothing and feeds what pk picks. */
 int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
-                       const uint8_t *teacher, real *logits_out);
+                       const pcnn_picker *pk);
 
 /* small deterministic RNG (splitmix64) used for init, shuffling and sampling */
 static inline uint64_t pcnn_rng_next(uint64_t *s)

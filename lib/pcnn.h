@@ -113,6 +113,37 @@ int pcnn_png_write_grid(const char *path, const pcnn_image *imgs, int n, int nco
 int pcnn_png_write_grid_labels(const char *path, const pcnn_image *imgs, int n, int ncol, int scale,
                                const char *const *labels);
 
+/* ---- coded files (pcnn-compress; pcnn-coded(5)) ---------------------------- */
+enum { PCNN_CODED_NONE, PCNN_CODED_CLASS, PCNN_CODED_VECTOR, PCNN_CODED_CODE };
+#define PCNN_CODED_MAX_BATCH 1024
+typedef struct {
+    uint8_t hash[16];   /* the model's (pcnn_model_hash) */
+    uint32_t n;         /* images */
+    int C, H, W, K;     /* their shape, and the model's levels */
+    int maxval;         /* of the images: level l is sample l * (maxval + 1) / K */
+    int cond;           /* PCNN_CODED_*: what each image's conditioning is */
+    int D;              /* classes (CLASS), or values per vector (VECTOR, CODE); 0 for NONE */
+    int batch;          /* images per stream (the last batch may hold fewer) */
+} pcnn_coded_header;
+typedef struct {
+    int n;              /* images */
+    int *cls;           /* (n) CLASS */
+    float *h;           /* (n,D) VECTOR; CODE, stored in half precision */
+    uint8_t *data;      /* the rANS stream (pcnn_model_compress), len bytes */
+    size_t len;
+    uint32_t crc;       /* pcnn_coded_crc of the batch's levels (n,C,H,W) */
+} pcnn_coded_batch;
+/* Writes a header and its batches to path ("-" or NULL: stdout), atomically. */
+int pcnn_coded_write_file(const char *path, const pcnn_coded_header *h, const pcnn_coded_batch *b, int nb);
+/* Reads a header: 1, 0 at a clean end of f (files may follow one another), -1. */
+int pcnn_coded_read_header(FILE *f, const char *name, pcnn_coded_header *h);
+/* Reads the next batch, of n images, into b (pcnn_coded_batch_free frees it). */
+int pcnn_coded_read_batch(FILE *f, const char *name, const pcnn_coded_header *h, int n, pcnn_coded_batch *b);
+void pcnn_coded_batch_free(pcnn_coded_batch *b);
+uint32_t pcnn_coded_crc(const uint8_t *levels, size_t n);
+/* x rounded to half precision, as a CODE is stored: code with the rounded values */
+float pcnn_coded_half(float x);
+
 /* ---- .npy records -------------------------------------------------------- */
 /* One record: NumPy .npy v1 (or v2/v3), dtype '<f4', C order, shape (n,) or (1,n).
  * Reading allocates *v (caller frees). Returns 1 / 0 (end of stream) / -1. */
@@ -230,6 +261,17 @@ int pcnn_model_logits(pcnn_model *m, float *out, const uint8_t *x, const float *
 int pcnn_model_encode(pcnn_model *m, float *h, const uint8_t *x, int B);
 /* For an MSE autoencoder: the decoder's reconstruction x (B,C,H,W) levels of h (B,D). */
 int pcnn_model_decode(pcnn_model *m, uint8_t *x, const float *h, int B);
+
+/* Lossless coding (pcnn-compress): B images of levels x (B,C,H,W), conditioned on h
+ * (B,D) as for sampling (an autoencoder's h is its code, which the caller makes and keeps:
+ * the decoder needs it), into one rANS stream *out (malloc'd, *len bytes). Decompressing
+ * needs the same model, h and B, and gives back x exactly. Both run on the CPU backend in
+ * a fixed order of arithmetic, so that any machine, build and thread count decodes what
+ * any other coded; they cost what drawing the batch costs. */
+int pcnn_model_compress(pcnn_model *m, uint8_t **out, size_t *len, const uint8_t *x, const float *h, int B);
+int pcnn_model_decompress(pcnn_model *m, uint8_t *x, const float *h, int B, const uint8_t *in, size_t len);
+/* 16 bytes that name what fixes a model's probabilities: its shape and weights (XXH3-128). */
+int pcnn_model_hash(pcnn_model *m, uint8_t hash[16]);
 
 /* Verification accuracy of embeddings e (n,D) with identities id (n): of all triplets
  * (anchor, same identity, other identity), the fraction where the anchor is closer to

@@ -212,7 +212,7 @@ static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j)
 }
 
 int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
-                       const uint8_t *teacher, real *logits_out)
+                       const pcnn_picker *pk)
 {
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
@@ -229,12 +229,13 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
     double *u = malloc((size_t)total * B * sizeof *u), *du = be_alloc(be, (size_t)total * B * sizeof *du);
     real *hr = hp->D ? malloc((size_t)B * hp->D * sizeof *hr) : NULL;
     real *neg = malloc(npix * sizeof *neg);
+    real *picked = pk ? malloc((size_t)B * K * sizeof *picked) : NULL; /* logits for pk */
     int rc = 0;
     if (!ddraw || !dx || !du) {
         rc = pcnn_backend_nomem(be, B + npix + (size_t)total * B * sizeof *du, "sampling a batch of %d", B);
         goto out;
     }
-    if (!draw || !rng || !u || (hp->D && !hr) || !neg) {
+    if (!draw || !rng || !u || (hp->D && !hr) || !neg || (pk && !picked)) {
         rc = pcnn_seterr("out of memory");
         goto out;
     }
@@ -277,14 +278,15 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
             for (int ch = 0; ch < C; ch++) {
                 horizontal_pixel(m, &c, B, i, j);
                 const long k = ((long)i * W + j) * C + ch;
-                const uint8_t *keep = teacher ? teacher : o->known && o->known[(size_t)i * W + j] ? o->given : NULL;
-                if (keep) { /* a few bytes each way per value */
-                    for (int b = 0; b < B; b++) draw[b] = keep[(((size_t)b * C + ch) * H + i) * W + j];
+                if (pk) { /* the logits down and the levels up: K + 1 values per image */
+                    for (int b = 0; b < B; b++)
+                        be_to_host(be, picked + (size_t)b * K, c.logits + ((size_t)b * C + ch) * K,
+                                   (size_t)K * sizeof(real));
+                    if ((rc = pcnn_backend_check(be)) || (rc = pk->pick(pk->arg, picked, B, K, k, draw))) goto out;
                     be_to_device(be, ddraw, draw, (size_t)B);
-                    if (teacher && logits_out)
-                        for (int b = 0; b < B; b++)
-                            be_to_host(be, logits_out + ((((size_t)b * H + i) * W + j) * C + ch) * K,
-                                       c.logits + ((size_t)b * C + ch) * K, (size_t)K * sizeof(real));
+                } else if (o->known && o->known[(size_t)i * W + j]) { /* a few bytes each way */
+                    for (int b = 0; b < B; b++) draw[b] = o->given[(((size_t)b * C + ch) * H + i) * W + j];
+                    be_to_device(be, ddraw, draw, (size_t)B);
                 } else {
                     be_sample(be, ddraw, c.logits + (size_t)ch * K, B, K, C * K, (real)o->temperature,
                               (real)o->top_p, du + (size_t)k * B);
@@ -297,7 +299,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
     rc = pcnn_backend_check(be);
 out:
     cache_free(&c, m);
-    free(draw), free(rng), free(u), free(hr), free(neg);
+    free(draw), free(rng), free(u), free(hr), free(neg), free(picked);
     be_release(be, ddraw);
     be_release(be, dx);
     be_release(be, du);
@@ -319,5 +321,5 @@ int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, const pc
         return pcnn_model_sample(m, x, h, B, &g);
     }
     if (o->naive) return sample_naive(m, x, h, B, o);
-    return pcnn_sample_cached(m, x, h, B, o, NULL, NULL);
+    return pcnn_sample_cached(m, x, h, B, o, NULL);
 }

@@ -19,7 +19,7 @@ import sys
 
 # floor of each file stem (higher numbers call lower ones); None: a service any floor may use
 FLOORS = {
-    "model": 5, "modelfile": 5, "train": 5, "sample": 5, "eval": 5, "names": 5,
+    "model": 5, "modelfile": 5, "train": 5, "sample": 5, "eval": 5, "names": 5, "compress": 5,
     "device": 5,  # opens and closes backend instances: called by programs, calls the backends
     "kind": 4, "pixelcnn": 4, "autoenc": 4, "embed": 4,
     "workspace": 3.5,  # a batch's activations: under the kinds, over the small nets it sizes

@@ -10,7 +10,8 @@
  * x86-64, and the loader picks the best the CPU has (GCC's target_clones, an ifunc):
  * the baseline alone runs them on 4-float SSE vectors, while OpenBLAS already picks its
  * kernels at run time. (Not under the sanitizers, whose start-up runs after ifuncs.) */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(PCNN_BASELINE) /* the baseline coders of the coding test (Makefile) */
 #define PCNN_VECTOR __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define PCNN_VECTOR
@@ -24,6 +25,8 @@ void cpu_copy(pcnn_backend *be, void *dst, const void *src, size_t bytes);
 void cpu_zero(pcnn_backend *be, real *x, size_t n);
 void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha, const real *A,
               int lda, const real *B, int ldb, real beta, real *C, int ldc);
+void cpu_gemm_exact(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha,
+                    const real *A, int lda, const real *B, int ldb, real beta, real *C, int ldc);
 void cpu_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
                 int kw, int oy, int ox, int i0, int i1, int j0, int j1);
 void cpu_im2col_strided(pcnn_backend *be, real *col, const real *x, const pcnn_window *g);

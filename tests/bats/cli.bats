@@ -256,7 +256,7 @@ on_tty() {
     local prog version
     version=$(sed -n 's/^#define PCNN_VERSION "\(.*\)".*/\1/p' "$BATS_TEST_DIRNAME/../../lib/pcnn.h")
     [ -n "$version" ] || die "no PCNN_VERSION in lib/pcnn.h"
-    for prog in pcnn-train pcnn-nll pcnn-sample pcnn-interp pcnn-encode pcnn-embed pcnn-strip pcnn-info pcnn-convert; do
+    for prog in pcnn-train pcnn-nll pcnn-sample pcnn-interp pcnn-encode pcnn-embed pcnn-strip pcnn-info pcnn-convert pcnn-compress pcnn-decompress; do
         run -0 --separate-stderr "$BIN/$prog" --version
         [ "$output" = "$prog (pcnn) $version" ] || die "$prog --version: '$output'"
     done
@@ -273,7 +273,7 @@ on_tty() {
 
 @test "--help of every program fits 80 columns; a usage error is still three lines" {
     local prog
-    for prog in pcnn-train pcnn-nll pcnn-sample pcnn-interp pcnn-encode pcnn-embed pcnn-strip pcnn-info pcnn-convert; do
+    for prog in pcnn-train pcnn-nll pcnn-sample pcnn-interp pcnn-encode pcnn-embed pcnn-strip pcnn-info pcnn-convert pcnn-compress pcnn-decompress; do
         run -0 --separate-stderr "$BIN/$prog" --help
         ! awk 'length > 80 { found = 1 } END { exit !found }' <<<"$output" ||
             die "$prog --help: $(awk 'length > 80' <<<"$output" | head -n 1)"

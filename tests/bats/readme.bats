@@ -33,7 +33,7 @@ load helpers
     run --separate-stderr env PATH="$d/bin:$PATH" bash -e -o pipefail pipelines.sh
     [ "$status" -eq 0 ] || die "a README pipeline failed (status $status): $(tail -n 3 <<<"$stderr")"
     for p in fm.pcnn img.pgm ids.txt look.png grid.png nucleus.png completed.png sneakers.pgm cifar.pcnn ae.pcnn out.pgm named.png \
-             embed.pcnn faces.pcnn portraits.png strip.png; do
+             embed.pcnn faces.pcnn portraits.png strip.png test.pcz; do
         [ -s "$p" ] || die "the README's $p was not made"
     done
 }

@@ -87,6 +87,22 @@ static int read_with(const char *reader, const char *path)
         fclose(f);
         return rc;
     }
+    if (!strcmp(reader, "coded")) {
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            return -1;
+        pcnn_coded_header h;
+        int rc;
+        while ((rc = pcnn_coded_read_header(f, path, &h)) == 1)
+            for (uint32_t done = 0; rc == 1 && done < h.n; done += (uint32_t)h.batch) {
+                pcnn_coded_batch b;
+                int n = (int)(h.n - done < (uint32_t)h.batch ? h.n - done : (uint32_t)h.batch);
+                if (pcnn_coded_read_batch(f, path, &h, n, &b)) rc = -1;
+                pcnn_coded_batch_free(&b);
+            }
+        fclose(f);
+        return rc;
+    }
     if (!strcmp(reader, "model")) {
         pcnn_model *m = pcnn_model_load(cpu, path);
         pcnn_model_free(m);
@@ -99,7 +115,7 @@ static int read_with(const char *reader, const char *path)
 /* Every committed input of every reader: a clean end. */
 static void sweep(void)
 {
-    static const char *readers[] = {"netpbm", "png", "idx", "cifar", "labels", "npy", "model"};
+    static const char *readers[] = {"netpbm", "png", "idx", "cifar", "labels", "npy", "coded", "model"};
     int files = 0;
     for (size_t k = 0; k < sizeof readers / sizeof *readers; k++) {
         char dir[128];

@@ -60,6 +60,53 @@ static void test_completion(pcnn_model *m, const float *h, int B, const uint8_t 
     free(a), free(b);
 }
 
+/* a picker that feeds the teacher's levels (B,C,H,W) and keeps the logits (B,H,W,C,K) */
+typedef struct {
+    const uint8_t *x;
+    real *logits;
+    int C, H, W;
+} teacher;
+
+static int feed_teacher(void *arg, const real *logits, int B, int K, long k, uint8_t *levels)
+{
+    const teacher *t = arg;
+    const long HW = (long)t->H * t->W, pix = k / t->C;
+    const int c = (int)(k % t->C);
+    for (int b = 0; b < B; b++) {
+        levels[b] = t->x[((size_t)b * t->C + c) * HW + pix];
+        memcpy(t->logits + ((size_t)b * HW * t->C + k) * K, logits + (size_t)b * K, (size_t)K * sizeof *logits);
+    }
+    return 0;
+}
+
+/* the CPU backend's products of a few rows (the sampler's at batch 1 to 4, dot products
+ * without OpenBLAS) agree with OpenBLAS's, whose path they leave at 5 rows; beta 0 ignores
+ * what C held (NaN here), as BLAS does */
+static void test_few_rows(void)
+{
+    uint64_t rng = 8;
+    const int N = 37, K = 83, ld = 90;
+    real *A = malloc(sizeof(real) * 5 * ld), *Bm = malloc(sizeof(real) * N * ld), C[5 * 40], R[5 * 40];
+    for (int i = 0; i < 5 * ld; i++) A[i] = (real)(pcnn_rng_uniform(&rng) - 0.5);
+    for (int i = 0; i < N * ld; i++) Bm[i] = (real)(pcnn_rng_uniform(&rng) - 0.5);
+    for (int M = 1; M <= 5; M++)
+        for (int b = 0; b < 2; b++) {
+            const real beta = b ? 0.5f : 0;
+            for (int i = 0; i < 5 * 40; i++) C[i] = b ? (real)i : (real)NAN;
+            be_gemm(cpu, 0, 1, M, N, K, 1.5f, A, ld, Bm, ld, beta, C, 40);
+            double worst = 0;
+            for (int m = 0; m < M; m++)
+                for (int n = 0; n < N; n++) {
+                    double d = 0;
+                    for (int k = 0; k < K; k++) d += (double)A[m * ld + k] * Bm[n * ld + k];
+                    R[m * 40 + n] = (real)(1.5 * d + (b ? beta * (m * 40 + n) : 0));
+                    worst = fmax(worst, fabs(C[m * 40 + n] - R[m * 40 + n]));
+                }
+            CHECK(worst < 1e-5, "M=%d beta=%g: a product of few rows off by %g", M, beta, worst);
+        }
+    free(A), free(Bm);
+}
+
 static void run_case(int C, int n, int D, int K, int S)
 {
     const int B = 3, H = 6, W = 7, L = 3;
@@ -76,7 +123,8 @@ static void run_case(int C, int n, int D, int K, int S)
     for (int i = 0; i < B * D; i++) h[i] = (float)(2 * pcnn_rng_uniform(&rng) - 1);
 
     pcnn_model_logits(m, full, x, h, B);
-    int rc = pcnn_sample_cached(m, y, h, B, OPTS(1, 1, 1, 0, 0), x, cached);
+    teacher t = {x, cached, C, H, W};
+    int rc = pcnn_sample_cached(m, y, h, B, OPTS(1, 1, 1, 0, 0), &(pcnn_picker){feed_teacher, &t});
     CHECK(rc == 0, "teacher forcing: %s", pcnn_errstr());
     double num = 0, den = 0, worst = 0;
     for (size_t i = 0; i < nlog; i++) {
@@ -287,6 +335,7 @@ static void test_top_p_model(void)
 int main(void)
 {
     cpu = pcnn_backend_open("cpu");
+    test_few_rows();
     if (!cpu) {
         fprintf(stderr, "%s\n", pcnn_errstr());
         return 1;
