@@ -6,7 +6,7 @@
 # each figure is the time of steps K+1..2K from pcnn-train's --log, so that loading the
 # data and the first steps are left out (validation of 1 image, negligible).
 B=${1:-build}
-K=${MPI_BENCH_STEPS:-8}
+K=${MPI_BENCH_STEPS:-16}
 FM=${FASHION:-/usr/share/datasets/fashion-mnist}
 command -v mpirun >/dev/null || { echo "mpi: no mpirun (openmpi-bin); skipped"; exit 0; }
 ldd "$B/pcnn-train" | grep -q libmpi || { echo "mpi: pcnn-train built without MPI; skipped"; exit 0; }
