@@ -103,19 +103,15 @@ int pcnn_model_compress(pcnn_model *m, uint8_t **out, size_t *len, const uint8_t
 }
 
 /* ---- decoding: each value as soon as its distribution is known ---- */
-typedef struct {
-    pcnn_rans_dec d;
-} decoder;
-
 static int next_value(void *arg, const real *logits, int B, int K, long k, uint8_t *levels)
 {
-    decoder *dc = arg;
+    pcnn_rans_dec *d = arg;
     uint32_t f[256], s[256];
     (void)k;
     for (int b = 0; b < B; b++) {
         if (pcnn_rans_freqs(logits + (size_t)b * K, K, f)) return -1;
         pcnn_rans_starts(f, K, s);
-        const int v = pcnn_rans_dec_get(&dc->d, f, s, K);
+        const int v = pcnn_rans_dec_get(d, f, s, K);
         if (v < 0) return pcnn_seterr("the coded data ends early (truncated or corrupted)");
         levels[b] = (uint8_t)v;
     }
@@ -125,10 +121,10 @@ static int next_value(void *arg, const real *logits, int B, int K, long k, uint8
 int pcnn_model_decompress(pcnn_model *m, uint8_t *x, const float *h, int B, const uint8_t *in, size_t len)
 {
     if (check_coding(m, h, B)) return -1;
-    decoder dc;
-    if (pcnn_rans_dec_init(&dc.d, in, len) || run_exact(m, x, h, B, &(pcnn_picker){next_value, &dc}))
+    pcnn_rans_dec d;
+    if (pcnn_rans_dec_init(&d, in, len) || run_exact(m, x, h, B, &(pcnn_picker){next_value, &d}))
         return -1;
-    if (!pcnn_rans_dec_done(&dc.d))
+    if (!pcnn_rans_dec_done(&d))
         return pcnn_seterr("the coded data is corrupted (it does not end where its images do)");
     return 0;
 }
