@@ -104,46 +104,80 @@ out:
     return rc;
 }
 
-/* The cached sampler's state: one allocation on the backend. */
+/* The cached sampler's state: one allocation on the backend.
+ *
+ * At pixel (i, j), channel c, only channel group c of every layer's horizontal output is
+ * computed: groups below c were computed at channels before c and have not changed (they
+ * see neither this channel nor later ones), and groups above it are not needed yet. The
+ * masks zero every product of an output group with a later input group, so group c's
+ * products read inputs of groups 0..c only. Of the horizontal convolution's taps, only
+ * the one at column j is masked; the taps left of it read pixels fully known.
+ * What depends on row i alone -- the vertical stack, and its link into the horizontal
+ * stack with the horizontal bias and conditioning -- is computed once for the row. */
 typedef struct {
     real *inmap;        /* (B,H,W,C) input values, filled as pixels are drawn */
     real **vout;        /* [L] (B,H,W,p) vertical outputs of layers 0..L-1 */
-    real **varow;       /* [L+1] (B,W,2p) vertical pre-activations of the current row */
-    real **hrow;        /* [L+1] (B,W,p) horizontal outputs of the current row */
-    real *col, *tmp, *ha, *hg, *t1, *t2, *logits;
-    real *cv, *ch;      /* [L+1] (B,2p) conditioning biases, vertical and horizontal */
+    real *varow;        /* (B,W,2p) one layer's vertical pre-activations, current row */
+    real **hbase;       /* [L+1] (B,W,2p) link + bias + conditioning of the current row, grouped */
+    real **hrow;        /* [L+1] (B,s+W,p) horizontal outputs of the current row, s columns of
+                           zeros first (the taps left of column 0) */
+    real **hg;          /* [L+1] (B,p) gated horizontal values of the current pixel */
+    real *col, *tmp, *ha, *gc, *t1, *t2, *logits;
+    real *ch;           /* [L+1] (B,2p) horizontal conditioning biases, grouped */
+    real *cv;           /* [L+1] (B,2p) vertical conditioning biases */
     const real *smap;   /* (B,H,W,S) spatial conditioning s = m(h), or NULL */
-    real *srow, *spix;  /* (B,W,S) row i of s; (B,S) pixel (i, j) of s */
+    real *srow;         /* (B,W,S) row i of s */
+    /* the horizontal weights, rows grouped: group g's 2q rows are [f rows of g | g rows
+     * of g] (q = p/C), so that a group's pre-activations are one product and one gate */
+    real **hleft;       /* [L+1] (2p, cin*s) the taps left of column j, [tap][channel] from
+                           layer 1 on (as hrow lies), [channel][tap] for layer 0 (as im2col) */
+    real **hmid;        /* [L+1] (2p, cin) the tap at column j */
+    real **link;        /* [L+1] (2p, 2p) */
+    real **hbias;       /* [L+1] (2p) */
+    real **hcond;       /* [L+1] (2p, S) or (2p, D): the conditioning's weights */
     void *mem;
 } cache;
+
+/* Row r of the grouped order is row grouped_row(r) of the model's [f | g] order. */
+static int grouped_row(int r, int p, int G)
+{
+    const int q = p / G, g = r / (2 * q), k = r % (2 * q);
+    return k < q ? g * q + k : p + g * q + (k - q);
+}
 
 static int cache_alloc(cache *c, const pcnn_model *m, int B)
 {
     const pcnn_hparams *hp = &m->hp;
     const size_t p = hp->p, L = hp->L, grid = (size_t)B * hp->H * hp->W, row = (size_t)B * hp->W;
-    const size_t colw = row * p * (hp->n / 2 + 1) * hp->n, CK = (size_t)hp->C * hp->K;
-    c->vout = calloc(L + 1, sizeof *c->vout);
-    c->varow = calloc(L + 1, sizeof *c->varow);
-    c->hrow = calloc(L + 1, sizeof *c->hrow);
-    if (!c->vout || !c->varow || !c->hrow) return pcnn_seterr("out of memory for the sampler's cache");
+    const size_t s = hp->n / 2, colw = row * p * (s + 1) * hp->n, CK = (size_t)hp->C * hp->K;
+    real ***lists[] = {&c->vout, &c->hbase, &c->hrow, &c->hg, &c->hleft, &c->hmid, &c->link, &c->hbias, &c->hcond};
+    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
+        if (!(*lists[k] = calloc(L + 1, sizeof **lists[k]))) return pcnn_seterr("out of memory for the sampler's cache");
     pcnn_arena ar = {0};
     arena_add(&ar, &c->inmap, grid * hp->C);
     for (size_t l = 0; l < L; l++) arena_add(&ar, &c->vout[l], grid * p);
+    arena_add(&ar, &c->varow, row * 2 * p);
     for (size_t l = 0; l <= L; l++) {
-        arena_add(&ar, &c->varow[l], row * 2 * p);
-        arena_add(&ar, &c->hrow[l], row * p);
+        const size_t cin = m->layers[l].cin;
+        arena_add(&ar, &c->hbase[l], row * 2 * p);
+        arena_add(&ar, &c->hrow[l], (size_t)B * (s + hp->W) * p);
+        arena_add(&ar, &c->hg[l], (size_t)B * p);
+        arena_add(&ar, &c->hleft[l], 2 * p * cin * s);
+        arena_add(&ar, &c->hmid[l], 2 * p * cin);
+        arena_add(&ar, &c->link[l], 2 * p * 2 * p);
+        arena_add(&ar, &c->hbias[l], 2 * p);
+        arena_add(&ar, &c->hcond[l], 2 * p * (hp->S ? hp->S : hp->D));
     }
     arena_add(&ar, &c->col, colw);
     arena_add(&ar, &c->tmp, row * p);
     arena_add(&ar, &c->ha, (size_t)B * 2 * p);
-    arena_add(&ar, &c->hg, (size_t)B * p);
+    arena_add(&ar, &c->gc, (size_t)B * p);
     arena_add(&ar, &c->t1, (size_t)B * p);
     arena_add(&ar, &c->t2, (size_t)B * p);
     arena_add(&ar, &c->logits, (size_t)B * CK);
     arena_add(&ar, &c->cv, (L + 1) * B * 2 * p);
     arena_add(&ar, &c->ch, (L + 1) * B * 2 * p);
     arena_add(&ar, &c->srow, row * hp->S);
-    arena_add(&ar, &c->spix, (size_t)B * hp->S);
     char what[64];
     snprintf(what, sizeof what, "the sampler's cache for a batch of %d", B);
     c->mem = arena_alloc(&ar, m->be, 0, what);
@@ -153,10 +187,58 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
 static void cache_free(cache *c, const pcnn_model *m)
 {
     be_release(m->be, c->mem);
-    free(c->vout), free(c->varow), free(c->hrow);
+    free(c->vout), free(c->hbase), free(c->hrow), free(c->hg);
+    free(c->hleft), free(c->hmid), free(c->link), free(c->hbias), free(c->hcond);
 }
 
-/* Row i of every layer's vertical stack. */
+/* The horizontal weights in the sampler's order (see cache), made on the host once per
+ * sampling call. */
+static int pack_weights(const pcnn_model *m, cache *c)
+{
+    pcnn_backend *be = m->be;
+    const pcnn_hparams *hp = &m->hp;
+    const int p = hp->p, s = hp->n / 2, G = hp->C, S = hp->S ? hp->S : hp->D;
+    size_t most = (size_t)2 * p * (p * (s + 1) + 2 * p + 1 + S);
+    real *w = malloc(most * sizeof *w), *out = malloc(most * sizeof *out);
+    if (!w || !out) {
+        free(w), free(out);
+        return pcnn_seterr("out of memory packing the sampler's weights");
+    }
+    for (int l = 0; l <= hp->L; l++) {
+        const pcnn_layer *ly = &m->layers[l];
+        const int cin = ly->cin;
+        struct { size_t from; real *to; int cols; } t[] = {
+            {ly->h_w, NULL, cin * (s + 1)}, {ly->link_w, c->link[l], 2 * p},
+            {ly->h_b, c->hbias[l], 1}, {ly->h_cond, c->hcond[l], hp->D ? S : 0}};
+        for (size_t k = 0; k < sizeof t / sizeof *t; k++) {
+            if (!t[k].cols) continue;
+            be_to_host(be, w, m->w + t[k].from, (size_t)2 * p * t[k].cols * sizeof *w);
+            for (int r = 0; r < 2 * p; r++) {
+                const real *src = w + (size_t)grouped_row(r, p, G) * t[k].cols;
+                if (k == 0) { /* h_w (2p, cin, 1, s+1): split into left taps and the middle one */
+                    real *left = out + (size_t)r * cin * s, *mid = out + (size_t)2 * p * cin * s + (size_t)r * cin;
+                    for (int ci = 0; ci < cin; ci++) {
+                        for (int tap = 0; tap < s; tap++)
+                            left[l ? tap * cin + ci : ci * s + tap] = src[ci * (s + 1) + tap];
+                        mid[ci] = src[ci * (s + 1) + s];
+                    }
+                } else {
+                    memcpy(out + (size_t)r * t[k].cols, src, t[k].cols * sizeof *w);
+                }
+            }
+            if (k == 0) {
+                be_to_device(be, c->hleft[l], out, (size_t)2 * p * cin * s * sizeof *w);
+                be_to_device(be, c->hmid[l], out + (size_t)2 * p * cin * s, (size_t)2 * p * cin * sizeof *w);
+            } else {
+                be_to_device(be, t[k].to, out, (size_t)2 * p * t[k].cols * sizeof *w);
+            }
+        }
+    }
+    free(w), free(out);
+    return 0;
+}
+
+/* Row i of every layer's vertical stack, and of its contribution to the horizontal one. */
 static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
 {
     pcnn_backend *be = m->be;
@@ -168,47 +250,59 @@ static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
         const real *src = l ? c->vout[l - 1] : c->inmap;
         const int kv = ly->cin * (s + 1) * n;
         be_im2col(be, c->col, src, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1, 0, W);
-        be_gemm(be, 0, 1, B * W, 2 * p, kv, 1, c->col, kv, m->w + ly->v_w, kv, 0, c->varow[l], 2 * p);
-        be_add_rows(be, c->varow[l], m->w + ly->v_b, 1, B * W, 2 * p);
-        if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, m->w + ly->v_cond, S, 1, c->varow[l], 2 * p);
-        else if (hp->D) be_add_rows(be, c->varow[l], c->cv + (size_t)l * B * 2 * p, B, W, 2 * p);
+        be_gemm(be, 0, 1, B * W, 2 * p, kv, 1, c->col, kv, m->w + ly->v_w, kv, 0, c->varow, 2 * p);
+        be_add_rows(be, c->varow, m->w + ly->v_b, 1, B * W, 2 * p);
+        if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, m->w + ly->v_cond, S, 1, c->varow, 2 * p);
+        else if (hp->D) be_add_rows(be, c->varow, c->cv + (size_t)l * B * 2 * p, B, W, 2 * p);
+        real *hb = c->hbase[l];
+        be_copy_rows(be, hb, 2 * p, c->hbias[l], 0, 2 * p, B * W, 0);
+        be_gemm(be, 0, 1, B * W, 2 * p, 2 * p, 1, c->varow, 2 * p, c->link[l], 2 * p, 1, hb, 2 * p);
+        if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, c->hcond[l], S, 1, hb, 2 * p);
+        else if (hp->D) be_add_rows(be, hb, c->ch + (size_t)l * B * 2 * p, B, W, 2 * p);
         if (l == hp->L) break; /* the top layer's vertical output feeds nothing */
-        be_gate_fwd(be, c->tmp, c->varow[l], B * W, p);
+        be_gate_fwd(be, c->tmp, c->varow, B * W, p);
         be_copy_rows(be, c->vout[l] + (size_t)i * W * p, H * W * p, c->tmp, W * p, W * p, B, 0);
     }
 }
 
-/* Horizontal stack and head at pixel (i, j): logits (B, C*K) in c->logits. */
-static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j)
+/* Channel group g of the horizontal stack and the head at pixel (i, j): the logits of
+ * channel g, (B, K) with row stride C*K, at c->logits + g*K. */
+static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j, int g)
 {
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
-    const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, CK = hp->C * hp->K, S = hp->S;
-    if (S) be_copy_rows(be, c->spix, S, c->smap + ((size_t)i * W + j) * S, H * W * S, S, B, 0);
+    const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, C = hp->C, K = hp->K;
+    const int q = p / C, known = (g + 1) * q, ld = (s + W) * p;
     for (int l = 0; l <= hp->L; l++) {
         const pcnn_layer *ly = &m->layers[l];
-        const int kh = ly->cin * (s + 1);
-        if (l == 0) be_im2col(be, c->col, c->inmap, B, H, W, hp->C, 1, s + 1, 0, -s, i, i + 1, j, j + 1);
-        else be_im2col(be, c->col, c->hrow[l - 1], B, 1, W, p, 1, s + 1, 0, -s, 0, 1, j, j + 1);
-        be_gemm(be, 0, 1, B, 2 * p, kh, 1, c->col, kh, m->w + ly->h_w, kh, 0, c->ha, 2 * p);
-        be_gemm(be, 0, 1, B, 2 * p, 2 * p, 1, c->varow[l] + (size_t)j * 2 * p, W * 2 * p,
-                m->w + ly->link_w, 2 * p, 1, c->ha, 2 * p);
-        be_add_rows(be, c->ha, m->w + ly->h_b, 1, B, 2 * p);
-        if (S) be_gemm(be, 0, 1, B, 2 * p, S, 1, c->spix, S, m->w + ly->h_cond, S, 1, c->ha, 2 * p);
-        else if (hp->D) be_add_rows(be, c->ha, c->ch + (size_t)l * B * 2 * p, B, 1, 2 * p);
-        be_gate_fwd(be, c->hg, c->ha, B, p);
-        real *out = c->hrow[l] + (size_t)j * p;
-        be_copy_rows(be, out, W * p, m->w + ly->out_b, 0, p, B, 0);
-        be_gemm(be, 0, 1, B, p, p, 1, c->hg, p, m->w + ly->out_w, p, 1, out, W * p);
-        if (ly->residual) be_copy_rows(be, out, W * p, c->hrow[l - 1] + (size_t)j * p, W * p, p, B, 1);
+        const int cin = ly->cin;
+        real *ha = c->ha, *hg = c->hg[l];
+        be_copy_rows(be, ha, 2 * q, c->hbase[l] + (size_t)j * 2 * p + 2 * g * q, W * 2 * p, 2 * q, B, 0);
+        const real *wl = c->hleft[l] + (size_t)2 * g * q * cin * s, *wm = c->hmid[l] + (size_t)2 * g * q * cin;
+        if (l == 0) { /* the image: channels before g at column j (mask A) */
+            be_im2col(be, c->col, c->inmap, B, H, W, C, 1, s, 0, -s, i, i + 1, j, j + 1);
+            be_gemm(be, 0, 1, B, 2 * q, C * s, 1, c->col, C * s, wl, C * s, 1, ha, 2 * q);
+            if (g) be_gemm(be, 0, 1, B, 2 * q, g, 1, c->inmap + ((size_t)i * W + j) * C, H * W * C, wm, C, 1, ha, 2 * q);
+        } else { /* the layer below: groups 0..g at column j (mask B) */
+            const real *below = c->hrow[l - 1] + (size_t)j * p; /* column j - s */
+            be_gemm(be, 0, 1, B, 2 * q, s * p, 1, below, ld, wl, s * p, 1, ha, 2 * q);
+            be_gemm(be, 0, 1, B, 2 * q, known, 1, below + (size_t)s * p, ld, wm, p, 1, ha, 2 * q);
+        }
+        be_gate_fwd(be, c->gc, ha, B, q);
+        be_copy_rows(be, hg + g * q, p, c->gc, q, q, B, 0);
+        real *out = c->hrow[l] + (size_t)(s + j) * p + g * q;
+        be_copy_rows(be, out, ld, m->w + ly->out_b + g * q, 0, q, B, 0);
+        be_gemm(be, 0, 1, B, q, known, 1, hg, p, m->w + ly->out_w + (size_t)g * q * p, p, 1, out, ld);
+        if (ly->residual) be_copy_rows(be, out, ld, c->hrow[l - 1] + (size_t)(s + j) * p + g * q, ld, q, B, 1);
     }
-    be_copy_rows(be, c->t1, p, c->hrow[hp->L] + (size_t)j * p, W * p, p, B, 0);
+    be_copy_rows(be, c->t1 + g * q, p, c->hrow[hp->L] + (size_t)(s + j) * p + g * q, ld, q, B, 0);
     be_relu_fwd(be, c->t1, c->t1, (size_t)B * p);
-    be_gemm(be, 0, 1, B, p, p, 1, c->t1, p, m->w + m->out1_w, p, 0, c->t2, p);
-    be_add_rows(be, c->t2, m->w + m->out1_b, 1, B, p);
+    be_copy_rows(be, c->t2 + g * q, p, m->w + m->out1_b + g * q, 0, q, B, 0);
+    be_gemm(be, 0, 1, B, q, known, 1, c->t1, p, m->w + m->out1_w + (size_t)g * q * p, p, 1, c->t2 + g * q, p);
     be_relu_fwd(be, c->t2, c->t2, (size_t)B * p);
-    be_gemm(be, 0, 1, B, CK, p, 1, c->t2, p, m->w + m->out2_w, p, 0, c->logits, CK);
-    be_add_rows(be, c->logits, m->w + m->out2_b, 1, B, CK);
+    real *logits = c->logits + (size_t)g * K;
+    be_copy_rows(be, logits, C * K, m->w + m->out2_b + (size_t)g * K, 0, K, B, 0);
+    be_gemm(be, 0, 1, B, K, known, 1, c->t2, p, m->w + m->out2_w + (size_t)g * K * p, p, 1, logits, C * K);
 }
 
 int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
@@ -239,7 +333,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
         rc = pcnn_seterr("out of memory");
         goto out;
     }
-    if ((rc = cache_alloc(&c, m, B))) goto out;
+    if ((rc = cache_alloc(&c, m, B)) || (rc = pack_weights(m, &c))) goto out;
     /* undrawn pixels read as level 0; the masks make their value irrelevant */
     for (size_t k = 0; k < (size_t)B * H * W * C; k++) neg[k] = -1;
     be_to_device(be, c.inmap, neg, (size_t)B * H * W * C * sizeof *neg);
@@ -263,7 +357,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
             const pcnn_layer *ly = &m->layers[l];
             be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->v_cond, hp->D, 0,
                     c.cv + (size_t)l * B * 2 * p, 2 * p);
-            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->h_cond, hp->D, 0,
+            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, c.hcond[l], hp->D, 0,
                     c.ch + (size_t)l * B * 2 * p, 2 * p);
         }
         be_release(be, dh);
@@ -276,7 +370,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
         vertical_row(m, &c, B, i);
         for (int j = 0; j < W; j++)
             for (int ch = 0; ch < C; ch++) {
-                horizontal_pixel(m, &c, B, i, j);
+                horizontal_pixel(m, &c, B, i, j, ch);
                 const long k = ((long)i * W + j) * C + ch;
                 if (pk) { /* the logits down and the levels up: K + 1 values per image */
                     for (int b = 0; b < B; b++)
