@@ -1,34 +1,22 @@
-/* gemm.c -- CPU backend: matrix products through OpenBLAS (threaded by OpenBLAS); of a few
- * rows by dot products; or in a fixed order for coding (gemm_exact.c). */
+/* gemm.c -- CPU backend: matrix products through oneDNN's or OpenBLAS's sgemm, whichever
+ * is faster for the shape; or in a fixed order for coding (gemm_exact.c). */
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include "cpu.h"
 
-enum { FEW_ROWS = 4, LANES = 16 };
-
-/* C = alpha A B^T + beta C for M <= FEW_ROWS (the cached sampler's products at a small
- * batch: a row per image per pixel). OpenBLAS packs all of B on every call, which costs
- * more than such a product itself; here each row of B is read once, from where it lies,
- * for the M dot products that need it. */
-PCNN_VECTOR
-static void gemm_few_rows(int M, int N, int K, real alpha, const real *A, int lda, const real *B, int ldb,
-                          real beta, real *C, int ldc)
+/* oneDNN's sgemm (JIT kernels, no packing of a whole operand per call) for products of
+ * few rows -- the cached sampler's, a row per image per pixel, where OpenBLAS packs all
+ * of B for a handful of dot products -- and for products whose two short sides are
+ * small (p = 64's maps against their weights); OpenBLAS for the others (measured on a
+ * 2-core Zen 3, tests/bench/README.md). */
+#ifndef PCNN_DOUBLE /* oneDNN has no dgemm: the gradient check's build takes OpenBLAS's */
+static int onednn_shape(long M, long N, long K)
 {
-    for (int n = 0; n < N; n++) {
-        const real *b = B + (size_t)n * ldb;
-        for (int m = 0; m < M; m++) {
-            const real *a = A + (size_t)m * lda;
-            real acc[LANES] = {0}, s = 0;
-            int k = 0;
-            for (; k + LANES <= K; k += LANES)
-                for (int l = 0; l < LANES; l++) acc[l] += a[k + l] * b[k + l];
-            for (; k < K; k++) s += a[k] * b[k];
-            for (int l = 0; l < LANES; l++) s += acc[l];
-            real *c = C + (size_t)m * ldc + n;
-            *c = beta == 0 ? alpha * s : alpha * s + beta * *c;
-        }
-    }
+    const long longest = M > N ? (M > K ? M : K) : (N > K ? N : K);
+    return M <= 64 || M * N * K / longest <= 128 * 128;
 }
+#endif
 
 void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha, const real *A,
               int lda, const real *B, int ldb, real beta, real *C, int ldc)
@@ -37,10 +25,14 @@ void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha,
         cpu_gemm_exact(be, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    if (!ta && tb && M <= FEW_ROWS) {
-        gemm_few_rows(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#ifndef PCNN_DOUBLE
+    if (M && N && K && onednn_shape(M, N, K)) {
+        dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb,
+                                      beta, C, ldc);
+        if (st != dnnl_success) pcnn_backend_fail(be, "dnnl_sgemm %dx%dx%d: status %d", M, N, K, (int)st);
         return;
     }
+#endif
     cblas_rgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

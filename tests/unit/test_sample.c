@@ -3,7 +3,8 @@
  * pass to 1e-4 relative, and with one seed it draws the same images as the naive
  * sampler (at most 0.1% of pixels may differ, should rounding flip a draw), with and
  * without nucleus (top-p) sampling.
- * Gray and RGB, with and without conditioning (dense h and spatial s = m(h)).
+ * Gray and RGB, with and without conditioning (dense h and spatial s = m(h)). The CPU
+ * backend's products on either library it dispatches to.
  * The CPU backend's sample op: top_p >= 1 draws exactly what the op drew before top-p
  * existed; a tiny top_p draws the first argmax; top_p < 1 draws from the truncated,
  * renormalised distribution and never outside it. */
@@ -79,32 +80,44 @@ static int feed_teacher(void *arg, const real *logits, int B, int K, long k, uin
     return 0;
 }
 
-/* the CPU backend's products of a few rows (the sampler's at batch 1 to 4, dot products
- * without OpenBLAS) agree with OpenBLAS's, whose path they leave at 5 rows; beta 0 ignores
- * what C held (NaN here), as BLAS does */
-static void test_few_rows(void)
+/* the CPU backend's products, on either library it takes (oneDNN's sgemm for few rows --
+ * the sampler's at a small batch -- and for short sides, OpenBLAS's for the others; see
+ * lib/cpu/gemm.c), with every transpose and leading dimensions wider than the operands,
+ * agree with a product in double; beta 0 ignores what C held (NaN here), as BLAS does */
+static void test_products(void)
 {
     uint64_t rng = 8;
-    const int N = 37, K = 83, ld = 90;
-    real *A = malloc(sizeof(real) * 5 * ld), *Bm = malloc(sizeof(real) * N * ld), C[5 * 40], R[5 * 40];
-    for (int i = 0; i < 5 * ld; i++) A[i] = (real)(pcnn_rng_uniform(&rng) - 0.5);
-    for (int i = 0; i < N * ld; i++) Bm[i] = (real)(pcnn_rng_uniform(&rng) - 0.5);
-    for (int M = 1; M <= 5; M++)
-        for (int b = 0; b < 2; b++) {
+    enum { PAD = 3 };
+    const int shapes[][3] = {{1, 37, 83}, {2, 37, 83}, {4, 128, 192}, {5, 37, 83}, {64, 64, 64},
+                             {65, 300, 200}, {300, 64, 64}, {200, 140, 130}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (int t = 0; t < 8; t++) {
+            const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ta = t & 1, tb = t >> 1 & 1;
+            const int b = t >> 2;
+            const int lda = (ta ? M : K) + PAD, ldb = (tb ? K : N) + PAD, ldc = N + PAD;
+            real *A = malloc(sizeof(real) * (ta ? K : M) * lda), *Bm = malloc(sizeof(real) * (tb ? N : K) * ldb);
+            real *C = malloc(sizeof(real) * M * ldc);
+            for (int i = 0; i < (ta ? K : M) * lda; i++) A[i] = (real)(pcnn_rng_uniform(&rng) - 0.5);
+            for (int i = 0; i < (tb ? N : K) * ldb; i++) Bm[i] = (real)(pcnn_rng_uniform(&rng) - 0.5);
             const real beta = b ? 0.5f : 0;
-            for (int i = 0; i < 5 * 40; i++) C[i] = b ? (real)i : (real)NAN;
-            be_gemm(cpu, 0, 1, M, N, K, 1.5f, A, ld, Bm, ld, beta, C, 40);
+            for (int i = 0; i < M * ldc; i++) C[i] = b ? (real)(i % 7) : (real)NAN;
+            be_gemm(cpu, ta, tb, M, N, K, 1.5f, A, lda, Bm, ldb, beta, C, ldc);
             double worst = 0;
             for (int m = 0; m < M; m++)
                 for (int n = 0; n < N; n++) {
                     double d = 0;
-                    for (int k = 0; k < K; k++) d += (double)A[m * ld + k] * Bm[n * ld + k];
-                    R[m * 40 + n] = (real)(1.5 * d + (b ? beta * (m * 40 + n) : 0));
-                    worst = fmax(worst, fabs(C[m * 40 + n] - R[m * 40 + n]));
+                    for (int k = 0; k < K; k++)
+                        d += (double)(ta ? A[k * lda + m] : A[m * lda + k]) * (tb ? Bm[n * ldb + k] : Bm[k * ldb + n]);
+                    const double want = 1.5 * d + (b ? beta * ((m * ldc + n) % 7) : 0);
+                    worst = fmax(worst, fabs(C[m * ldc + n] - want));
                 }
-            CHECK(worst < 1e-5, "M=%d beta=%g: a product of few rows off by %g", M, beta, worst);
+            int pad_kept = 1; /* nothing written between the rows */
+            for (int m = 0; b && m < M; m++)
+                for (int n = N; n < ldc; n++) pad_kept &= C[m * ldc + n] == (real)((m * ldc + n) % 7);
+            CHECK(worst < 1e-4 && pad_kept, "%dx%dx%d ta=%d tb=%d beta=%g: off by %g%s", M, N, K, ta, tb,
+                  beta, worst, pad_kept ? "" : ", wrote past N");
+            free(A), free(Bm), free(C);
         }
-    free(A), free(Bm);
 }
 
 static void run_case(int C, int n, int D, int K, int S)
@@ -335,7 +348,7 @@ static void test_top_p_model(void)
 int main(void)
 {
     cpu = pcnn_backend_open("cpu");
-    test_few_rows();
+    test_products();
     if (!cpu) {
         fprintf(stderr, "%s\n", pcnn_errstr());
         return 1;
