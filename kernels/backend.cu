@@ -39,6 +39,7 @@ static const pcnn_backend_ops cuda = {
     .sumsq = cuda_sumsq, .average = cuda_average, .dropout = cuda_dropout,
     .sample = cuda_sample,
     .place = cuda_place,
+    .pixel_step = cuda_pixel_step,
 #ifdef PCNN_NCCL
     .comm_id = cuda_comm_id, .comm_open = cuda_comm_open, .comm_sum = cuda_comm_sum,
 #endif

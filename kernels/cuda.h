@@ -105,6 +105,7 @@ void cuda_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *l
                        const uint8_t *x, int B, int C, int H, int W, int K, real scale);
 void cuda_adam(pcnn_backend *be, real *w, real *m, real *v, const real *g, size_t n, real lr,
                real b1, real b2, real eps, int t, real gscale);
+void cuda_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st);
 void cuda_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
                 int W, int i, int j, int c, int K);
 void cuda_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,

@@ -49,6 +49,28 @@ typedef struct {
     int B, Hi, Wi, cin, Ho, Wo, kh, kw, stride, oy, ox;
 } pcnn_window;
 
+/* The cached sampler's work at pixel (i, j) for channel group g (lib/sample.c says what it
+ * computes and why): every layer's horizontal stack for that group, then the head's
+ * logits of channel g. Layer l's tensors are stacked at base + l * (the size of one):
+ * weights are (in, out) row-major, and the 2p columns of hbase, hleft and hmid grouped,
+ * group g's 2q (q = p/C) being [its tanh half | its sigmoid half]. */
+typedef struct {
+    int B, H, W, C, K, p, s, L; /* s = n/2, the taps left of column j */
+    int i, j, g;
+    const real *inmap;          /* (B,H,W,C) the image so far */
+    const real *hbase;          /* [L+1] (B,W,2p) link + bias + conditioning of row i */
+    const real *hleft;          /* [L+1] (s*p, 2p) the taps left of column j, [tap][channel]
+                                   (layer 0: the first s*C rows) */
+    const real *hmid;           /* [L+1] (p, 2p): the tap at column j (layer 0: first C rows) */
+    const real *out_w, *out_b;  /* [L+1] (p, p), (p) */
+    const real *out1_w, *out1_b, *out2_w, *out2_b; /* (p, p), (p), (p, C*K), (C*K) */
+    real *hrow;                 /* [L+1] (B,s+W,p) row i's outputs, s zero columns first */
+    real *hg;                   /* [L+1] (B,p) the gated values at (i, j) */
+    real *ha;                   /* (B,2p) scratch: a group's pre-activations */
+    real *t1, *t2;              /* (B,p) the head's */
+    real *logits;               /* (B,C*K): channel g's K at g*K */
+} pcnn_pixel_step;
+
 typedef struct {
     const char *name;
     /* frees the instance's context: handles, caches, scratch */
@@ -148,6 +170,9 @@ typedef struct {
      * levels x (B,C,H,W) and, as 2*level/(K-1) - 1, into the input map in (B,H,W,C) */
     void (*place)(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
                   int W, int i, int j, int c, int K);
+
+    /* the cached sampler's step at one pixel and channel group (pcnn_pixel_step) */
+    void (*pixel_step)(pcnn_backend *be, const pcnn_pixel_step *st);
 
     /* Collectives between the instances of one data-parallel job, one instance per
      * process and device (NCCL between GPUs); NULL in a backend without a collective
@@ -388,6 +413,10 @@ static inline void be_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_
                             int C, int H, int W, int i, int j, int c, int K)
 {
     if (!be->failed) be->op->place(be, in, x, draws, B, C, H, W, i, j, c, K);
+}
+static inline void be_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
+{
+    if (!be->failed) be->op->pixel_step(be, st);
 }
 
 #endif

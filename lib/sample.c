@@ -113,33 +113,28 @@ out:
  * products read inputs of groups 0..c only. Of the horizontal convolution's taps, only
  * the one at column j is masked; the taps left of it read pixels fully known.
  * What depends on row i alone -- the vertical stack, and its link into the horizontal
- * stack with the horizontal bias and conditioning -- is computed once for the row. */
+ * stack with the horizontal bias and conditioning -- is computed once for the row; the
+ * rest, at each pixel and channel, is one backend call (pcnn_pixel_step). */
 typedef struct {
-    real *inmap;        /* (B,H,W,C) input values, filled as pixels are drawn */
+    pcnn_pixel_step st; /* the step's tensors (backend.h), in this allocation */
+    real *inmap;        /* st.inmap: (B,H,W,C) input values, filled as pixels are drawn */
+    real *hbase;        /* st.hbase: [L+1] (B,W,2p) */
     real **vout;        /* [L] (B,H,W,p) vertical outputs of layers 0..L-1 */
     real *varow;        /* (B,W,2p) one layer's vertical pre-activations, current row */
-    real **hbase;       /* [L+1] (B,W,2p) link + bias + conditioning of the current row, grouped */
-    real **hrow;        /* [L+1] (B,s+W,p) horizontal outputs of the current row, s columns of
-                           zeros first (the taps left of column 0) */
-    real **hg;          /* [L+1] (B,p) gated horizontal values of the current pixel */
-    real *col, *tmp, *ha, *gc, *t1, *t2, *logits;
-    real *ch;           /* [L+1] (B,2p) horizontal conditioning biases, grouped */
-    real *cv;           /* [L+1] (B,2p) vertical conditioning biases */
+    real *col, *tmp;
+    real *cv, *ch;      /* [L+1] (B,2p) conditioning biases, vertical and horizontal (grouped) */
     const real *smap;   /* (B,H,W,S) spatial conditioning s = m(h), or NULL */
     real *srow;         /* (B,W,S) row i of s */
-    /* the horizontal weights, rows grouped: group g's 2q rows are [f rows of g | g rows
-     * of g] (q = p/C), so that a group's pre-activations are one product and one gate */
-    real **hleft;       /* [L+1] (2p, cin*s) the taps left of column j, [tap][channel] from
-                           layer 1 on (as hrow lies), [channel][tap] for layer 0 (as im2col) */
-    real **hmid;        /* [L+1] (2p, cin) the tap at column j */
-    real **link;        /* [L+1] (2p, 2p) */
-    real **hbias;       /* [L+1] (2p) */
-    real **hcond;       /* [L+1] (2p, S) or (2p, D): the conditioning's weights */
+    /* what makes hbase: [L+1] (2p, 2p), (2p), (2p, S or D), rows grouped as st's columns */
+    real *link, *hbias, *hcond;
+    /* the weights of st, packed by pack_weights */
+    real *hleft, *hmid, *out_w, *out_b, *out1_w, *out1_b, *out2_w, *out2_b;
     void *mem;
 } cache;
 
-/* Row r of the grouped order is row grouped_row(r) of the model's [f | g] order. */
-static int grouped_row(int r, int p, int G)
+/* Column (or row) r of the grouped order is row grouped(r) of the model's [f | g] order:
+ * group g's 2q are [g's tanh maps | g's sigmoid maps], q = p/G. */
+static int grouped(int r, int p, int G)
 {
     const int q = p / G, g = r / (2 * q), k = r % (2 * q);
     return k < q ? g * q + k : p + g * q + (k - q);
@@ -148,94 +143,105 @@ static int grouped_row(int r, int p, int G)
 static int cache_alloc(cache *c, const pcnn_model *m, int B)
 {
     const pcnn_hparams *hp = &m->hp;
-    const size_t p = hp->p, L = hp->L, grid = (size_t)B * hp->H * hp->W, row = (size_t)B * hp->W;
-    const size_t s = hp->n / 2, colw = row * p * (s + 1) * hp->n, CK = (size_t)hp->C * hp->K;
-    real ***lists[] = {&c->vout, &c->hbase, &c->hrow, &c->hg, &c->hleft, &c->hmid, &c->link, &c->hbias, &c->hcond};
-    for (size_t k = 0; k < sizeof lists / sizeof *lists; k++)
-        if (!(*lists[k] = calloc(L + 1, sizeof **lists[k]))) return pcnn_seterr("out of memory for the sampler's cache");
+    const size_t p = hp->p, L1 = hp->L + 1, grid = (size_t)B * hp->H * hp->W, row = (size_t)B * hp->W;
+    const size_t s = hp->n / 2, CK = (size_t)hp->C * hp->K, SD = hp->S ? hp->S : hp->D;
+    if (!(c->vout = calloc(L1, sizeof *c->vout))) return pcnn_seterr("out of memory for the sampler's cache");
     pcnn_arena ar = {0};
     arena_add(&ar, &c->inmap, grid * hp->C);
-    for (size_t l = 0; l < L; l++) arena_add(&ar, &c->vout[l], grid * p);
+    for (size_t l = 0; l + 1 < L1; l++) arena_add(&ar, &c->vout[l], grid * p);
     arena_add(&ar, &c->varow, row * 2 * p);
-    for (size_t l = 0; l <= L; l++) {
-        const size_t cin = m->layers[l].cin;
-        arena_add(&ar, &c->hbase[l], row * 2 * p);
-        arena_add(&ar, &c->hrow[l], (size_t)B * (s + hp->W) * p);
-        arena_add(&ar, &c->hg[l], (size_t)B * p);
-        arena_add(&ar, &c->hleft[l], 2 * p * cin * s);
-        arena_add(&ar, &c->hmid[l], 2 * p * cin);
-        arena_add(&ar, &c->link[l], 2 * p * 2 * p);
-        arena_add(&ar, &c->hbias[l], 2 * p);
-        arena_add(&ar, &c->hcond[l], 2 * p * (hp->S ? hp->S : hp->D));
-    }
-    arena_add(&ar, &c->col, colw);
+    arena_add(&ar, &c->hbase, L1 * row * 2 * p);
+    arena_add(&ar, &c->st.hrow, L1 * B * (s + hp->W) * p);
+    arena_add(&ar, &c->st.hg, L1 * B * p);
+    arena_add(&ar, &c->st.ha, (size_t)B * 2 * p);
+    arena_add(&ar, &c->st.t1, (size_t)B * p);
+    arena_add(&ar, &c->st.t2, (size_t)B * p);
+    arena_add(&ar, &c->st.logits, (size_t)B * CK);
+    arena_add(&ar, &c->col, row * p * (s + 1) * hp->n);
     arena_add(&ar, &c->tmp, row * p);
-    arena_add(&ar, &c->ha, (size_t)B * 2 * p);
-    arena_add(&ar, &c->gc, (size_t)B * p);
-    arena_add(&ar, &c->t1, (size_t)B * p);
-    arena_add(&ar, &c->t2, (size_t)B * p);
-    arena_add(&ar, &c->logits, (size_t)B * CK);
-    arena_add(&ar, &c->cv, (L + 1) * B * 2 * p);
-    arena_add(&ar, &c->ch, (L + 1) * B * 2 * p);
+    arena_add(&ar, &c->cv, L1 * B * 2 * p);
+    arena_add(&ar, &c->ch, L1 * B * 2 * p);
     arena_add(&ar, &c->srow, row * hp->S);
+    arena_add(&ar, &c->link, L1 * 2 * p * 2 * p);
+    arena_add(&ar, &c->hbias, L1 * 2 * p);
+    arena_add(&ar, &c->hcond, L1 * 2 * p * SD);
+    arena_add(&ar, &c->hleft, L1 * s * p * 2 * p);
+    arena_add(&ar, &c->hmid, L1 * p * 2 * p);
+    arena_add(&ar, &c->out_w, L1 * p * p);
+    arena_add(&ar, &c->out_b, L1 * p);
+    arena_add(&ar, &c->out1_w, p * p);
+    arena_add(&ar, &c->out1_b, p);
+    arena_add(&ar, &c->out2_w, p * CK);
+    arena_add(&ar, &c->out2_b, CK);
     char what[64];
     snprintf(what, sizeof what, "the sampler's cache for a batch of %d", B);
-    c->mem = arena_alloc(&ar, m->be, 0, what);
-    return c->mem ? 0 : -1;
+    if (!(c->mem = arena_alloc(&ar, m->be, 0, what))) return -1;
+    c->st = (pcnn_pixel_step){
+        .B = B, .H = hp->H, .W = hp->W, .C = hp->C, .K = hp->K, .p = hp->p, .s = hp->n / 2, .L = hp->L,
+        .inmap = c->inmap, .hbase = c->hbase, .hleft = c->hleft, .hmid = c->hmid,
+        .out_w = c->out_w, .out_b = c->out_b, .out1_w = c->out1_w, .out1_b = c->out1_b,
+        .out2_w = c->out2_w, .out2_b = c->out2_b, .hrow = c->st.hrow, .hg = c->st.hg,
+        .ha = c->st.ha, .t1 = c->st.t1, .t2 = c->st.t2, .logits = c->st.logits};
+    return 0;
 }
 
 static void cache_free(cache *c, const pcnn_model *m)
 {
     be_release(m->be, c->mem);
-    free(c->vout), free(c->hbase), free(c->hrow), free(c->hg);
-    free(c->hleft), free(c->hmid), free(c->link), free(c->hbias), free(c->hcond);
+    free(c->vout);
 }
 
-/* The horizontal weights in the sampler's order (see cache), made on the host once per
- * sampling call. */
+/* The sampler's weights (see cache and pcnn_pixel_step), packed on the host once per call. */
 static int pack_weights(const pcnn_model *m, cache *c)
 {
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
-    const int p = hp->p, s = hp->n / 2, G = hp->C, S = hp->S ? hp->S : hp->D;
-    size_t most = (size_t)2 * p * (p * (s + 1) + 2 * p + 1 + S);
-    real *w = malloc(most * sizeof *w), *out = malloc(most * sizeof *out);
-    if (!w || !out) {
-        free(w), free(out);
-        return pcnn_seterr("out of memory packing the sampler's weights");
-    }
-    for (int l = 0; l <= hp->L; l++) {
-        const pcnn_layer *ly = &m->layers[l];
-        const int cin = ly->cin;
-        struct { size_t from; real *to; int cols; } t[] = {
-            {ly->h_w, NULL, cin * (s + 1)}, {ly->link_w, c->link[l], 2 * p},
-            {ly->h_b, c->hbias[l], 1}, {ly->h_cond, c->hcond[l], hp->D ? S : 0}};
-        for (size_t k = 0; k < sizeof t / sizeof *t; k++) {
-            if (!t[k].cols) continue;
-            be_to_host(be, w, m->w + t[k].from, (size_t)2 * p * t[k].cols * sizeof *w);
-            for (int r = 0; r < 2 * p; r++) {
-                const real *src = w + (size_t)grouped_row(r, p, G) * t[k].cols;
-                if (k == 0) { /* h_w (2p, cin, 1, s+1): split into left taps and the middle one */
-                    real *left = out + (size_t)r * cin * s, *mid = out + (size_t)2 * p * cin * s + (size_t)r * cin;
-                    for (int ci = 0; ci < cin; ci++) {
-                        for (int tap = 0; tap < s; tap++)
-                            left[l ? tap * cin + ci : ci * s + tap] = src[ci * (s + 1) + tap];
-                        mid[ci] = src[ci * (s + 1) + s];
-                    }
-                } else {
-                    memcpy(out + (size_t)r * t[k].cols, src, t[k].cols * sizeof *w);
+    const int p = hp->p, s = hp->n / 2, G = hp->C, SD = hp->S ? hp->S : hp->D, CK = hp->C * hp->K;
+    const size_t L1 = hp->L + 1;
+    real *w = malloc(m->total * sizeof *w);
+    struct { real *to; size_t n; real *host; } t[] = {
+        {c->link, L1 * 4 * p * p, NULL}, {c->hbias, L1 * 2 * p, NULL}, {c->hcond, L1 * 2 * p * SD, NULL},
+        {c->hleft, L1 * s * p * 2 * p, NULL}, {c->hmid, L1 * p * 2 * p, NULL}, {c->out_w, L1 * p * p, NULL},
+        {c->out_b, L1 * p, NULL}, {c->out1_w, (size_t)p * p, NULL}, {c->out1_b, p, NULL}, {c->out2_w, (size_t)p * CK, NULL},
+        {c->out2_b, CK, NULL}};
+    enum { LINK, HBIAS, HCOND, HLEFT, HMID, OUT_W, OUT_B, OUT1_W, OUT1_B, OUT2_W, OUT2_B, N };
+    int ok = w != NULL;
+    for (int k = 0; k < N; k++) ok &= (t[k].host = calloc(t[k].n + 1, sizeof(real))) != NULL;
+    if (ok) {
+        be_to_host(be, w, m->w, m->total * sizeof *w);
+        for (size_t l = 0; l < L1; l++) {
+            const pcnn_layer *ly = &m->layers[l];
+            const int cin = ly->cin;
+            for (int r = 0; r < 2 * p; r++) { /* r: grouped; from the model's row grouped(r) */
+                const size_t o = grouped(r, p, G);
+                memcpy(t[LINK].host + (l * 2 * p + r) * 2 * p, w + ly->link_w + o * 2 * p, 2 * p * sizeof *w);
+                t[HBIAS].host[l * 2 * p + r] = w[ly->h_b + o];
+                if (SD) memcpy(t[HCOND].host + (l * 2 * p + r) * SD, w + ly->h_cond + o * SD, SD * sizeof *w);
+                for (int ci = 0; ci < cin; ci++) { /* h_w (2p, cin, 1, s+1) */
+                    const real *taps = w + ly->h_w + (o * cin + ci) * (s + 1);
+                    for (int tap = 0; tap < s; tap++)
+                        t[HLEFT].host[(l * s * p + (size_t)tap * cin + ci) * 2 * p + r] = taps[tap];
+                    t[HMID].host[(l * p + ci) * 2 * p + r] = taps[s];
                 }
             }
-            if (k == 0) {
-                be_to_device(be, c->hleft[l], out, (size_t)2 * p * cin * s * sizeof *w);
-                be_to_device(be, c->hmid[l], out + (size_t)2 * p * cin * s, (size_t)2 * p * cin * sizeof *w);
-            } else {
-                be_to_device(be, t[k].to, out, (size_t)2 * p * t[k].cols * sizeof *w);
+            for (int o = 0; o < p; o++) {
+                for (int k = 0; k < p; k++) t[OUT_W].host[(l * p + k) * p + o] = w[ly->out_w + (size_t)o * p + k];
+                t[OUT_B].host[l * p + o] = w[ly->out_b + o];
             }
         }
+        for (int o = 0; o < p; o++) {
+            for (int k = 0; k < p; k++) t[OUT1_W].host[(size_t)k * p + o] = w[m->out1_w + (size_t)o * p + k];
+            t[OUT1_B].host[o] = w[m->out1_b + o];
+        }
+        for (int o = 0; o < CK; o++) {
+            for (int k = 0; k < p; k++) t[OUT2_W].host[(size_t)k * CK + o] = w[m->out2_w + (size_t)o * p + k];
+            t[OUT2_B].host[o] = w[m->out2_b + o];
+        }
+        for (int k = 0; k < N; k++) be_to_device(be, t[k].to, t[k].host, t[k].n * sizeof(real));
     }
-    free(w), free(out);
-    return 0;
+    free(w);
+    for (int k = 0; k < N; k++) free(t[k].host);
+    return ok ? 0 : pcnn_seterr("out of memory packing the sampler's weights");
 }
 
 /* Row i of every layer's vertical stack, and of its contribution to the horizontal one. */
@@ -244,6 +250,7 @@ static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, n = hp->n, S = hp->S;
+    const int SD = S ? S : hp->D;
     if (S) be_copy_rows(be, c->srow, W * S, c->smap + (size_t)i * W * S, H * W * S, W * S, B, 0);
     for (int l = 0; l <= hp->L; l++) {
         const pcnn_layer *ly = &m->layers[l];
@@ -254,55 +261,15 @@ static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
         be_add_rows(be, c->varow, m->w + ly->v_b, 1, B * W, 2 * p);
         if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, m->w + ly->v_cond, S, 1, c->varow, 2 * p);
         else if (hp->D) be_add_rows(be, c->varow, c->cv + (size_t)l * B * 2 * p, B, W, 2 * p);
-        real *hb = c->hbase[l];
-        be_copy_rows(be, hb, 2 * p, c->hbias[l], 0, 2 * p, B * W, 0);
-        be_gemm(be, 0, 1, B * W, 2 * p, 2 * p, 1, c->varow, 2 * p, c->link[l], 2 * p, 1, hb, 2 * p);
-        if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, c->hcond[l], S, 1, hb, 2 * p);
+        real *hb = c->hbase + (size_t)l * B * W * 2 * p;
+        be_copy_rows(be, hb, 2 * p, c->hbias + (size_t)l * 2 * p, 0, 2 * p, B * W, 0);
+        be_gemm(be, 0, 1, B * W, 2 * p, 2 * p, 1, c->varow, 2 * p, c->link + (size_t)l * 4 * p * p, 2 * p, 1, hb, 2 * p);
+        if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, c->hcond + (size_t)l * 2 * p * SD, S, 1, hb, 2 * p);
         else if (hp->D) be_add_rows(be, hb, c->ch + (size_t)l * B * 2 * p, B, W, 2 * p);
         if (l == hp->L) break; /* the top layer's vertical output feeds nothing */
         be_gate_fwd(be, c->tmp, c->varow, B * W, p);
         be_copy_rows(be, c->vout[l] + (size_t)i * W * p, H * W * p, c->tmp, W * p, W * p, B, 0);
     }
-}
-
-/* Channel group g of the horizontal stack and the head at pixel (i, j): the logits of
- * channel g, (B, K) with row stride C*K, at c->logits + g*K. */
-static void horizontal_pixel(const pcnn_model *m, cache *c, int B, int i, int j, int g)
-{
-    pcnn_backend *be = m->be;
-    const pcnn_hparams *hp = &m->hp;
-    const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, C = hp->C, K = hp->K;
-    const int q = p / C, known = (g + 1) * q, ld = (s + W) * p;
-    for (int l = 0; l <= hp->L; l++) {
-        const pcnn_layer *ly = &m->layers[l];
-        const int cin = ly->cin;
-        real *ha = c->ha, *hg = c->hg[l];
-        be_copy_rows(be, ha, 2 * q, c->hbase[l] + (size_t)j * 2 * p + 2 * g * q, W * 2 * p, 2 * q, B, 0);
-        const real *wl = c->hleft[l] + (size_t)2 * g * q * cin * s, *wm = c->hmid[l] + (size_t)2 * g * q * cin;
-        if (l == 0) { /* the image: channels before g at column j (mask A) */
-            be_im2col(be, c->col, c->inmap, B, H, W, C, 1, s, 0, -s, i, i + 1, j, j + 1);
-            be_gemm(be, 0, 1, B, 2 * q, C * s, 1, c->col, C * s, wl, C * s, 1, ha, 2 * q);
-            if (g) be_gemm(be, 0, 1, B, 2 * q, g, 1, c->inmap + ((size_t)i * W + j) * C, H * W * C, wm, C, 1, ha, 2 * q);
-        } else { /* the layer below: groups 0..g at column j (mask B) */
-            const real *below = c->hrow[l - 1] + (size_t)j * p; /* column j - s */
-            be_gemm(be, 0, 1, B, 2 * q, s * p, 1, below, ld, wl, s * p, 1, ha, 2 * q);
-            be_gemm(be, 0, 1, B, 2 * q, known, 1, below + (size_t)s * p, ld, wm, p, 1, ha, 2 * q);
-        }
-        be_gate_fwd(be, c->gc, ha, B, q);
-        be_copy_rows(be, hg + g * q, p, c->gc, q, q, B, 0);
-        real *out = c->hrow[l] + (size_t)(s + j) * p + g * q;
-        be_copy_rows(be, out, ld, m->w + ly->out_b + g * q, 0, q, B, 0);
-        be_gemm(be, 0, 1, B, q, known, 1, hg, p, m->w + ly->out_w + (size_t)g * q * p, p, 1, out, ld);
-        if (ly->residual) be_copy_rows(be, out, ld, c->hrow[l - 1] + (size_t)(s + j) * p + g * q, ld, q, B, 1);
-    }
-    be_copy_rows(be, c->t1 + g * q, p, c->hrow[hp->L] + (size_t)(s + j) * p + g * q, ld, q, B, 0);
-    be_relu_fwd(be, c->t1, c->t1, (size_t)B * p);
-    be_copy_rows(be, c->t2 + g * q, p, m->w + m->out1_b + g * q, 0, q, B, 0);
-    be_gemm(be, 0, 1, B, q, known, 1, c->t1, p, m->w + m->out1_w + (size_t)g * q * p, p, 1, c->t2 + g * q, p);
-    be_relu_fwd(be, c->t2, c->t2, (size_t)B * p);
-    real *logits = c->logits + (size_t)g * K;
-    be_copy_rows(be, logits, C * K, m->w + m->out2_b + (size_t)g * K, 0, K, B, 0);
-    be_gemm(be, 0, 1, B, K, known, 1, c->t2, p, m->w + m->out2_w + (size_t)g * K * p, p, 1, logits, C * K);
 }
 
 int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
@@ -357,7 +324,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
             const pcnn_layer *ly = &m->layers[l];
             be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->v_cond, hp->D, 0,
                     c.cv + (size_t)l * B * 2 * p, 2 * p);
-            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, c.hcond[l], hp->D, 0,
+            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, c.hcond + (size_t)l * 2 * p * hp->D, hp->D, 0,
                     c.ch + (size_t)l * B * 2 * p, 2 * p);
         }
         be_release(be, dh);
@@ -370,11 +337,12 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
         vertical_row(m, &c, B, i);
         for (int j = 0; j < W; j++)
             for (int ch = 0; ch < C; ch++) {
-                horizontal_pixel(m, &c, B, i, j, ch);
+                c.st.i = i, c.st.j = j, c.st.g = ch;
+                be_pixel_step(be, &c.st);
                 const long k = ((long)i * W + j) * C + ch;
                 if (pk) { /* the logits down and the levels up: K + 1 values per image */
                     for (int b = 0; b < B; b++)
-                        be_to_host(be, picked + (size_t)b * K, c.logits + ((size_t)b * C + ch) * K,
+                        be_to_host(be, picked + (size_t)b * K, c.st.logits + ((size_t)b * C + ch) * K,
                                    (size_t)K * sizeof(real));
                     if ((rc = pcnn_backend_check(be)) || (rc = pk->pick(pk->arg, picked, B, K, k, draw))) goto out;
                     be_to_device(be, ddraw, draw, (size_t)B);
@@ -382,7 +350,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
                     for (int b = 0; b < B; b++) draw[b] = o->given[(((size_t)b * C + ch) * H + i) * W + j];
                     be_to_device(be, ddraw, draw, (size_t)B);
                 } else {
-                    be_sample(be, ddraw, c.logits + (size_t)ch * K, B, K, C * K, (real)o->temperature,
+                    be_sample(be, ddraw, c.st.logits + (size_t)ch * K, B, K, C * K, (real)o->temperature,
                               (real)o->top_p, du + (size_t)k * B);
                 }
                 be_place(be, c.inmap, dx, ddraw, B, C, H, W, i, j, ch, K);

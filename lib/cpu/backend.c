@@ -24,6 +24,7 @@ static const pcnn_backend_ops cpu = {
     .adam = cpu_adam, .average = cpu_average, .dropout = cpu_dropout,
     .sample = cpu_sample,
     .place = cpu_place,
+    .pixel_step = cpu_pixel_step,
 };
 
 int pcnn_backend_cpu_init(pcnn_backend *be)

@@ -58,6 +58,7 @@ void cpu_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *lo
                       const uint8_t *x, int B, int C, int H, int W, int K, real scale);
 void cpu_adam(pcnn_backend *be, real *w, real *m, real *v, const real *g, size_t n, real lr,
               real b1, real b2, real eps, int t, real gscale);
+void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st);
 void cpu_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
                int W, int i, int j, int c, int K);
 void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,

@@ -338,6 +338,44 @@ static int driver_sees_gpu(void)
     return init && count && init(0) == 0 && count(&n) == 0 && n > 0;
 }
 
+/* the cached sampler's step (pcnn_pixel_step) on random tensors: at the first column (whose
+ * left taps lie outside the image) and inside, for the first channel group and a later
+ * one, at a batch of one (the CPU shares columns among threads) and of three */
+static void test_pixel_step(int B, int j, int g)
+{
+    enum { H = 5, W = 6, C = 3, K = 16, p = 12, s = 2, L = 2, L1 = L + 1, ld = (s + W) * p };
+    enum { INMAP, HBASE, HLEFT, HMID, OUT_W, OUT_B, OUT1_W, OUT1_B, OUT2_W, OUT2_B, HROW, HG, HA, T1, T2, LOGITS, N };
+    const size_t n[N] = {(size_t)B * H * W * C, (size_t)L1 * B * W * 2 * p, L1 * s * p * 2 * p, L1 * p * 2 * p,
+                         L1 * p * p, L1 * p, p * p, p, p * C * K, C * K, (size_t)L1 * B * ld, (size_t)L1 * B * p,
+                         (size_t)B * 2 * p, (size_t)B * p, (size_t)B * p, (size_t)B * C * K};
+    real *c[N], *d[N];
+    for (int k = 0; k < N; k++) {
+        real *h = host_rand(n[k]);
+        if (k == HROW) /* the s columns left of each row are zeros */
+            for (int r = 0; r < L1 * B; r++) memset(h + (size_t)r * ld, 0, s * p * sizeof *h);
+        c[k] = be_alloc(cpu, n[k] * sizeof *h);
+        be_to_device(cpu, c[k], h, n[k] * sizeof *h);
+        d[k] = dev_copy(h, n[k]);
+        free(h);
+    }
+#define STEP(x) {.B = B, .H = H, .W = W, .C = C, .K = K, .p = p, .s = s, .L = L, .i = 2, .j = j, .g = g, \
+    .inmap = x[INMAP], .hbase = x[HBASE], .hleft = x[HLEFT], .hmid = x[HMID], .out_w = x[OUT_W], \
+    .out_b = x[OUT_B], .out1_w = x[OUT1_W], .out1_b = x[OUT1_B], .out2_w = x[OUT2_W], .out2_b = x[OUT2_B], \
+    .hrow = x[HROW], .hg = x[HG], .ha = x[HA], .t1 = x[T1], .t2 = x[T2], .logits = x[LOGITS]}
+    const pcnn_pixel_step sc = STEP(c), sg = STEP(d);
+#undef STEP
+    be_pixel_step(cpu, &sc);
+    be_pixel_step(gpu, &sg);
+    const int outs[] = {HROW, HG, LOGITS};
+    const char *names[] = {"rows", "gated", "logits"};
+    for (int k = 0; k < 3; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "pixel B%d j%d g%d %s", B, j, g, names[k]);
+        compare(what, c[outs[k]], d[outs[k]], n[outs[k]], 1e-5);
+    }
+    for (int k = 0; k < N; k++) be_release(cpu, c[k]), be_release(gpu, d[k]);
+}
+
 /* NCCL on one GPU: a communicator of one rank, made from its own identifier (as dist.c
  * makes one from rank 0's), and a sum over it that leaves the buffer as it was */
 static void test_comm(void)
@@ -375,6 +413,9 @@ int main(void)
     }
     printf("GPU: %s\n", pcnn_backend_describe(gpu));
     test_ops();
+    for (int B = 1; B <= 3; B += 2)
+        for (int j = 0; j < 6; j += 3)
+            for (int g = 0; g < 3; g += 2) test_pixel_step(B, j, g);
     test_comm();
     int full = getenv("PCNN_GPU_CHECK_FULL") != NULL;
     test_step("gray cond", (pcnn_hparams){.L = 2, .p = 12, .n = 3, .C = 1, .H = 9, .W = 7, .K = 256, .D = 4}, 3);

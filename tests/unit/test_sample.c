@@ -8,6 +8,7 @@
  * The CPU backend's sample op: top_p >= 1 draws exactly what the op drew before top-p
  * existed; a tiny top_p draws the first argmax; top_p < 1 draws from the truncated,
  * renormalised distribution and never outside it. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,39 @@ static void test_products(void)
                   beta, worst, pad_kept ? "" : ", wrote past N");
             free(A), free(Bm), free(C);
         }
+}
+
+/* In coding's fixed order (be->exact) the cached sampler's logits are the same bits on one
+ * thread or two, and at a batch of one or three: the pixel step shares a lone image's
+ * columns among the threads, and a batch's images (a model big enough that it threads) */
+static void test_threads(void)
+{
+    const int B = 3, C = 3, H = 4, W = 5, K = 16;
+    pcnn_hparams hp = {.L = 2, .p = 48, .n = 5, .C = C, .H = H, .W = W, .K = K};
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 5);
+    const size_t npix = (size_t)B * C * H * W, nlog = npix * K;
+    uint8_t *x = malloc(npix), *y = malloc(npix);
+    real *got[3];
+    uint64_t rng = 4;
+    for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
+    const int threads = omp_get_max_threads();
+    cpu->exact = 1;
+    for (int r = 0; r < 3; r++) { /* batch 1 on 1 thread, on 2; batch 3 on 2 */
+        const int b = r < 2 ? 1 : B;
+        got[r] = calloc(nlog, sizeof *got[r]);
+        teacher t = {x, got[r], C, H, W};
+        omp_set_num_threads(r ? 2 : 1);
+        CHECK(pcnn_sample_cached(m, y, NULL, b, OPTS(1, 1, 1, 0, 0), &(pcnn_picker){feed_teacher, &t}) == 0,
+              "%s", pcnn_errstr());
+    }
+    cpu->exact = 0;
+    omp_set_num_threads(threads);
+    const size_t one = nlog / B;
+    CHECK(memcmp(got[0], got[1], one * sizeof(real)) == 0, "batch 1: the logits on 2 threads differ from 1's");
+    CHECK(memcmp(got[1], got[2], one * sizeof(real)) == 0, "the first image's logits at batch 3 differ from batch 1's");
+    for (int r = 0; r < 3; r++) free(got[r]);
+    free(x), free(y);
+    pcnn_model_free(m);
 }
 
 static void run_case(int C, int n, int D, int K, int S)
@@ -361,6 +395,7 @@ int main(void)
     test_top_p_model();
     test_rows(0);
     test_rows(1);
+    test_threads();
     run_case(1, 3, 0, 256, 0);
     run_case(3, 3, 0, 16, 0);
     run_case(1, 5, 4, 8, 0);
