@@ -10,7 +10,9 @@
 #include "io-impl.h"
 
 static const uint8_t MAGIC[8] = {0x89, 'P', 'C', 'Z', '\r', '\n', 0x1a, '\n'};
-enum { HEADER = 56, VERSION = 1 };
+/* version 2: the sampler's sums in the order of its pixel step (lib/cpu/pixel.c); a version 1
+ * file's probabilities came from sums in another order, and decode only with that pcnn */
+enum { HEADER = 56, VERSION = 2 };
 
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v & 0xffff), put16(p + 2, v >> 16); }
@@ -199,6 +201,9 @@ int pcnn_coded_read_header(FILE *f, const char *name, pcnn_coded_header *h)
     if (got < 8 || memcmp(hd, MAGIC, 8))
         return pcnn_seterr("%s: not a pcnn-compress file (no PCZ signature)", name);
     if (got < HEADER) return pcnn_seterr("%s: truncated in its header", name);
+    if (get16(hd + 8) == 1)
+        return pcnn_seterr("%s: version 1 of the format, from an earlier pcnn whose sums ran in another order: "
+                           "decompress it with that pcnn", name);
     if (get16(hd + 8) != VERSION)
         return pcnn_seterr("%s: version %u of the format; this pcnn reads version %d", name, get16(hd + 8), VERSION);
     if (get32(hd + 52) != crc(hd, 52)) return pcnn_seterr("%s: corrupted header (its checksum does not match)", name);

@@ -233,7 +233,7 @@ static void test_container(void)
     size_t len = fread(good, 1, sizeof good, f);
     fclose(f);
     struct { size_t at; uint32_t v; int bytes; const char *what; } bad[] = {
-        {8, 2, 2, "version"}, {32, 2, 2, "2 channels"}, {38, 1, 2, "1 level"}, {40, 200, 2, "maxval not on the levels"},
+        {8, 1, 2, "version"}, {8, 3, 2, "version"}, {32, 2, 2, "2 channels"}, {38, 1, 2, "1 level"}, {40, 200, 2, "maxval not on the levels"},
         {42, 4, 1, "conditioning kind"}, {44, 1u << 30, 4, "a huge D"}, {48, 0, 2, "batch 0"}, {50, 1, 2, "reserved"},
         {28, 0, 4, "no image"},
     };
