@@ -3,14 +3,13 @@
  *
  * One call does what would otherwise be some 8 library calls per layer, each a product of
  * a row or a few by a small matrix, where the calls' own cost outweighed the arithmetic.
- * The images of a batch are shared among the threads; a batch of fewer images than
- * threads (batch 1: completion, coding) shares each product's columns instead, the
- * threads meeting at a barrier where a stage reads what all of them wrote.
+ * The images of a batch are shared among the threads. A lone image (batch 1: completion,
+ * coding) runs on one thread: sharing its products' columns needs a barrier at every
+ * stage, some 35 per pixel, and the programs' threads wait passively (cmd/cli.c), so
+ * each barrier is a sleep and a wake-up -- 1.5x slower in all than one thread.
  * Every sum runs over its terms in one order, from 0, whatever the vector width or the
  * number of threads (the Makefile keeps multiplies and adds apart), so that an encoder
  * and a decoder compute the same bits. */
-#include <omp.h>
-
 #include "cpu.h"
 #include "fastmath.h"
 
@@ -40,31 +39,14 @@ static inline void matvec(real *restrict y, const real *restrict x, int K, const
     }
 }
 
-/* thread t's columns of n among T, in whole vectors */
-static void share(int n, int t, int T, int *n0, int *n1)
-{
-    int per = ((n + T - 1) / T + NARROW - 1) / NARROW * NARROW;
-    *n0 = t * per < n ? t * per : n;
-    *n1 = *n0 + per < n ? *n0 + per : n;
-}
-
-static inline void sync(int T)
-{
-    if (T > 1) {
-#pragma omp barrier
-    }
-}
-
-/* image b's step, columns shared by T threads of which this is t (compiled for each
- * vector width: the parallel region's body is a function of its own, not a clone) */
+/* image b's step (compiled for each vector width: the parallel loop's body is a function
+ * of its own, not a clone of the caller) */
 PCNN_VECTOR
-static void step_image(const pcnn_pixel_step *st, int b, int t, int T)
+static void step_image(const pcnn_pixel_step *st, int b)
 {
     const int H = st->H, W = st->W, C = st->C, K = st->K, p = st->p, s = st->s, i = st->i, j = st->j;
     const int g = st->g, q = p / C, known = (g + 1) * q, ld = (s + W) * p;
     real *ha = st->ha + (size_t)b * 2 * p, *t1 = st->t1 + (size_t)b * p, *t2 = st->t2 + (size_t)b * p;
-    int c0, c1;
-    share(q, t, T, &c0, &c1);
     for (int l = 0; l <= st->L; l++) {
         const real *base = st->hbase + ((size_t)l * st->B * W + (size_t)b * W + j) * 2 * p + 2 * g * q;
         const real *wl = st->hleft + (size_t)l * s * p * 2 * p + 2 * g * q;
@@ -72,60 +54,44 @@ static void step_image(const pcnn_pixel_step *st, int b, int t, int T)
         const real *below = l ? st->hrow + (size_t)(l - 1) * st->B * ld + (size_t)b * ld : NULL;
         real *hg = st->hg + ((size_t)l * st->B + b) * p;
         real *out = st->hrow + (size_t)l * st->B * ld + (size_t)b * ld + (size_t)(s + j) * p + g * q;
-        for (int half = 0; half < 2; half++) { /* the tanh and the sigmoid columns */
-            const int n0 = half * q + c0, n1 = half * q + c1;
-            for (int c = n0; c < n1; c++) ha[c] = base[c];
-            if (l == 0) { /* the image: the taps left of j, then channels before g at j (mask A) */
-                const real *row = st->inmap + ((size_t)b * H + i) * W * C;
-                for (int tap = 0; tap < s; tap++)
-                    if (j - s + tap >= 0) matvec(ha, row + (size_t)(j - s + tap) * C, C, wl + (size_t)tap * C * 2 * p, 2 * p, n0, n1);
-                matvec(ha, row + (size_t)j * C, g, wm, 2 * p, n0, n1);
-            } else { /* the layer below: columns j-s..j-1, then groups 0..g at j (mask B) */
-                matvec(ha, below + (size_t)j * p, s * p, wl, 2 * p, n0, n1);
-                matvec(ha, below + (size_t)(s + j) * p, known, wm, 2 * p, n0, n1);
-            }
+        for (int c = 0; c < 2 * q; c++) ha[c] = base[c]; /* group g's tanh and sigmoid maps */
+        if (l == 0) { /* the image: the taps left of j, then channels before g at j (mask A) */
+            const real *row = st->inmap + ((size_t)b * H + i) * W * C;
+            for (int tap = 0; tap < s; tap++)
+                if (j - s + tap >= 0) matvec(ha, row + (size_t)(j - s + tap) * C, C, wl + (size_t)tap * C * 2 * p, 2 * p, 0, 2 * q);
+            matvec(ha, row + (size_t)j * C, g, wm, 2 * p, 0, 2 * q);
+        } else { /* the layer below: columns j-s..j-1, then groups 0..g at j (mask B) */
+            matvec(ha, below + (size_t)j * p, s * p, wl, 2 * p, 0, 2 * q);
+            matvec(ha, below + (size_t)(s + j) * p, known, wm, 2 * p, 0, 2 * q);
         }
-        for (int c = c0; c < c1; c++) {
+        for (int c = 0; c < q; c++) {
             real th, sg;
             tanh_sigmoid(ha[c], ha[q + c], &th, &sg);
             hg[g * q + c] = th * sg;
         }
-        sync(T); /* the output reads all of hg's groups 0..g */
         const real *ob = st->out_b + (size_t)l * p + g * q;
-        for (int c = c0; c < c1; c++) out[c] = ob[c];
-        matvec(out - g * q, hg, known, st->out_w + (size_t)l * p * p, p, g * q + c0, g * q + c1);
+        for (int c = 0; c < q; c++) out[c] = ob[c];
+        matvec(out - g * q, hg, known, st->out_w + (size_t)l * p * p, p, g * q, g * q + q);
         if (l) {
             const real *res = below + (size_t)(s + j) * p + g * q;
-            for (int c = c0; c < c1; c++) out[c] = out[c] + res[c];
+            for (int c = 0; c < q; c++) out[c] = out[c] + res[c];
         }
-        sync(T); /* the next layer reads all of this one's row */
     }
     const real *top = st->hrow + (size_t)st->L * st->B * ld + (size_t)b * ld + (size_t)(s + j) * p;
-    for (int c = g * q + c0; c < g * q + c1; c++) t1[c] = top[c] > 0 ? top[c] : 0;
-    sync(T);
-    for (int c = g * q + c0; c < g * q + c1; c++) t2[c] = st->out1_b[c];
-    matvec(t2, t1, known, st->out1_w, p, g * q + c0, g * q + c1);
-    for (int c = g * q + c0; c < g * q + c1; c++) t2[c] = t2[c] > 0 ? t2[c] : 0;
-    sync(T);
-    int k0, k1;
-    share(K, t, T, &k0, &k1);
+    for (int c = g * q; c < g * q + q; c++) t1[c] = top[c] > 0 ? top[c] : 0;
+    for (int c = g * q; c < g * q + q; c++) t2[c] = st->out1_b[c];
+    matvec(t2, t1, known, st->out1_w, p, g * q, g * q + q);
+    for (int c = g * q; c < g * q + q; c++) t2[c] = t2[c] > 0 ? t2[c] : 0;
     real *logits = st->logits + (size_t)b * C * K;
-    for (int k = g * K + k0; k < g * K + k1; k++) logits[k] = st->out2_b[k];
-    matvec(logits, t2, known, st->out2_w, C * K, g * K + k0, g * K + k1);
-    sync(T); /* the caller reads the logits */
+    for (int k = g * K; k < g * K + K; k++) logits[k] = st->out2_b[k];
+    matvec(logits, t2, known, st->out2_w, C * K, g * K, g * K + K);
 }
 
 void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
 {
     (void)be;
-    /* a thread a layer is worth it from about 4096 multiply-adds (p = 32 at n = 5) */
-    const int work = st->p * st->p * (st->s + 2) * 2 / st->C, T = work * st->B >= 4096 ? omp_get_max_threads() : 1;
-#pragma omp parallel num_threads(T)
-    {
-        const int t = omp_get_thread_num(), n = omp_get_num_threads();
-        if (st->B >= n)
-            for (int b = t; b < st->B; b += n) step_image(st, b, 0, 1);
-        else
-            for (int b = 0; b < st->B; b++) step_image(st, b, t, n);
-    }
+    /* a thread an image is worth it from about 4096 multiply-adds a layer (p = 32, n = 5) */
+    const int work = st->p * st->p * (st->s + 2) * 2 / st->C;
+#pragma omp parallel for schedule(static) if (work >= 4096 && st->B > 1)
+    for (int b = 0; b < st->B; b++) step_image(st, b);
 }

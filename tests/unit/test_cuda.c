@@ -340,7 +340,7 @@ static int driver_sees_gpu(void)
 
 /* the cached sampler's step (pcnn_pixel_step) on random tensors: at the first column (whose
  * left taps lie outside the image) and inside, for the first channel group and a later
- * one, at a batch of one (the CPU shares columns among threads) and of three */
+ * one, at a batch of one and of three (images the CPU shares among threads) */
 static void test_pixel_step(int B, int j, int g)
 {
     enum { H = 5, W = 6, C = 3, K = 16, p = 12, s = 2, L = 2, L1 = L + 1, ld = (s + W) * p };

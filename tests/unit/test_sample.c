@@ -122,8 +122,8 @@ static void test_products(void)
 }
 
 /* In coding's fixed order (be->exact) the cached sampler's logits are the same bits on one
- * thread or two, and at a batch of one or three: the pixel step shares a lone image's
- * columns among the threads, and a batch's images (a model big enough that it threads) */
+ * thread or two, and at a batch of one or three, whose images the pixel step shares among
+ * the threads (a model big enough that it threads) */
 static void test_threads(void)
 {
     const int B = 3, C = 3, H = 4, W = 5, K = 16;
