@@ -51,19 +51,21 @@ typedef struct {
 
 /* The cached sampler's work at pixel (i, j) for channel group g (lib/sample.c says what it
  * computes and why): every layer's horizontal stack for that group, then the head's
- * logits of channel g. Layer l's tensors are stacked at base + l * (the size of one):
- * weights are (in, out) row-major, and the 2p columns of hbase, hleft and hmid grouped,
- * group g's 2q (q = p/C) being [its tanh half | its sigmoid half]. */
+ * logits of channel g. Layer l's tensors are stacked at base + l * (the size of one).
+ * The 2p columns of hbase are grouped: group g's 2q (q = p/C) are [its tanh maps | its
+ * sigmoid maps]. A weight is one (in, out) row-major block per output group, so that a
+ * step reads its group's weights in one stream: hleft (s*p, 2q), hmid (p, 2q), out_w and
+ * out1_w (p, q), out2_w (p, K), group g's block at g * (the size of one). */
 typedef struct {
     int B, H, W, C, K, p, s, L; /* s = n/2, the taps left of column j */
     int i, j, g;
     const real *inmap;          /* (B,H,W,C) the image so far */
     const real *hbase;          /* [L+1] (B,W,2p) link + bias + conditioning of row i */
-    const real *hleft;          /* [L+1] (s*p, 2p) the taps left of column j, [tap][channel]
+    const real *hleft;          /* [L+1][C] (s*p, 2q) the taps left of column j, [tap][channel]
                                    (layer 0: the first s*C rows) */
-    const real *hmid;           /* [L+1] (p, 2p): the tap at column j (layer 0: first C rows) */
-    const real *out_w, *out_b;  /* [L+1] (p, p), (p) */
-    const real *out1_w, *out1_b, *out2_w, *out2_b; /* (p, p), (p), (p, C*K), (C*K) */
+    const real *hmid;           /* [L+1][C] (p, 2q) the tap at column j (layer 0: first C rows) */
+    const real *out_w, *out_b;  /* [L+1][C] (p, q); [L+1] (p) */
+    const real *out1_w, *out1_b, *out2_w, *out2_b; /* [C] (p, q); (p); [C] (p, K); (C*K) */
     real *hrow;                 /* [L+1] (B,s+W,p) row i's outputs, s zero columns first */
     real *hg;                   /* [L+1] (B,p) the gated values at (i, j) */
     real *ha;                   /* (B,2p) scratch: a group's pre-activations */

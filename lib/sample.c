@@ -196,7 +196,7 @@ static int pack_weights(const pcnn_model *m, cache *c)
 {
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
-    const int p = hp->p, s = hp->n / 2, G = hp->C, SD = hp->S ? hp->S : hp->D, CK = hp->C * hp->K;
+    const int p = hp->p, s = hp->n / 2, G = hp->C, SD = hp->S ? hp->S : hp->D, K = hp->K, CK = hp->C * K, q = p / G;
     const size_t L1 = hp->L + 1;
     real *w = malloc(m->total * sizeof *w);
     struct { real *to; size_t n; real *host; } t[] = {
@@ -220,21 +220,21 @@ static int pack_weights(const pcnn_model *m, cache *c)
                 for (int ci = 0; ci < cin; ci++) { /* h_w (2p, cin, 1, s+1) */
                     const real *taps = w + ly->h_w + (o * cin + ci) * (s + 1);
                     for (int tap = 0; tap < s; tap++)
-                        t[HLEFT].host[(l * s * p + (size_t)tap * cin + ci) * 2 * p + r] = taps[tap];
-                    t[HMID].host[(l * p + ci) * 2 * p + r] = taps[s];
+                        t[HLEFT].host[l * s * p * 2 * p + (size_t)(r / (2 * q)) * s * p * 2 * q + ((size_t)tap * cin + ci) * 2 * q + r % (2 * q)] = taps[tap];
+                    t[HMID].host[l * p * 2 * p + (size_t)(r / (2 * q)) * p * 2 * q + (size_t)ci * 2 * q + r % (2 * q)] = taps[s];
                 }
             }
             for (int o = 0; o < p; o++) {
-                for (int k = 0; k < p; k++) t[OUT_W].host[(l * p + k) * p + o] = w[ly->out_w + (size_t)o * p + k];
+                for (int k = 0; k < p; k++) t[OUT_W].host[l * p * p + (size_t)(o / q) * p * q + (size_t)k * q + o % q] = w[ly->out_w + (size_t)o * p + k];
                 t[OUT_B].host[l * p + o] = w[ly->out_b + o];
             }
         }
         for (int o = 0; o < p; o++) {
-            for (int k = 0; k < p; k++) t[OUT1_W].host[(size_t)k * p + o] = w[m->out1_w + (size_t)o * p + k];
+            for (int k = 0; k < p; k++) t[OUT1_W].host[(size_t)(o / q) * p * q + (size_t)k * q + o % q] = w[m->out1_w + (size_t)o * p + k];
             t[OUT1_B].host[o] = w[m->out1_b + o];
         }
         for (int o = 0; o < CK; o++) {
-            for (int k = 0; k < p; k++) t[OUT2_W].host[(size_t)k * CK + o] = w[m->out2_w + (size_t)o * p + k];
+            for (int k = 0; k < p; k++) t[OUT2_W].host[(size_t)(o / K) * p * K + (size_t)k * K + o % K] = w[m->out2_w + (size_t)o * p + k];
             t[OUT2_B].host[o] = w[m->out2_b + o];
         }
         for (int k = 0; k < N; k++) be_to_device(be, t[k].to, t[k].host, t[k].n * sizeof(real));

@@ -49,8 +49,8 @@ static void step_image(const pcnn_pixel_step *st, int b)
     real *ha = st->ha + (size_t)b * 2 * p, *t1 = st->t1 + (size_t)b * p, *t2 = st->t2 + (size_t)b * p;
     for (int l = 0; l <= st->L; l++) {
         const real *base = st->hbase + ((size_t)l * st->B * W + (size_t)b * W + j) * 2 * p + 2 * g * q;
-        const real *wl = st->hleft + (size_t)l * s * p * 2 * p + 2 * g * q;
-        const real *wm = st->hmid + (size_t)l * p * 2 * p + 2 * g * q;
+        const real *wl = st->hleft + (size_t)l * s * p * 2 * p + (size_t)g * s * p * 2 * q;
+        const real *wm = st->hmid + (size_t)l * p * 2 * p + (size_t)g * p * 2 * q;
         const real *below = l ? st->hrow + (size_t)(l - 1) * st->B * ld + (size_t)b * ld : NULL;
         real *hg = st->hg + ((size_t)l * st->B + b) * p;
         real *out = st->hrow + (size_t)l * st->B * ld + (size_t)b * ld + (size_t)(s + j) * p + g * q;
@@ -58,11 +58,11 @@ static void step_image(const pcnn_pixel_step *st, int b)
         if (l == 0) { /* the image: the taps left of j, then channels before g at j (mask A) */
             const real *row = st->inmap + ((size_t)b * H + i) * W * C;
             for (int tap = 0; tap < s; tap++)
-                if (j - s + tap >= 0) matvec(ha, row + (size_t)(j - s + tap) * C, C, wl + (size_t)tap * C * 2 * p, 2 * p, 0, 2 * q);
-            matvec(ha, row + (size_t)j * C, g, wm, 2 * p, 0, 2 * q);
+                if (j - s + tap >= 0) matvec(ha, row + (size_t)(j - s + tap) * C, C, wl + (size_t)tap * C * 2 * q, 2 * q, 0, 2 * q);
+            matvec(ha, row + (size_t)j * C, g, wm, 2 * q, 0, 2 * q);
         } else { /* the layer below: columns j-s..j-1, then groups 0..g at j (mask B) */
-            matvec(ha, below + (size_t)j * p, s * p, wl, 2 * p, 0, 2 * q);
-            matvec(ha, below + (size_t)(s + j) * p, known, wm, 2 * p, 0, 2 * q);
+            matvec(ha, below + (size_t)j * p, s * p, wl, 2 * q, 0, 2 * q);
+            matvec(ha, below + (size_t)(s + j) * p, known, wm, 2 * q, 0, 2 * q);
         }
         for (int c = 0; c < q; c++) {
             real th, sg;
@@ -71,7 +71,7 @@ static void step_image(const pcnn_pixel_step *st, int b)
         }
         const real *ob = st->out_b + (size_t)l * p + g * q;
         for (int c = 0; c < q; c++) out[c] = ob[c];
-        matvec(out - g * q, hg, known, st->out_w + (size_t)l * p * p, p, g * q, g * q + q);
+        matvec(out, hg, known, st->out_w + (size_t)l * p * p + (size_t)g * p * q, q, 0, q);
         if (l) {
             const real *res = below + (size_t)(s + j) * p + g * q;
             for (int c = 0; c < q; c++) out[c] = out[c] + res[c];
@@ -80,11 +80,11 @@ static void step_image(const pcnn_pixel_step *st, int b)
     const real *top = st->hrow + (size_t)st->L * st->B * ld + (size_t)b * ld + (size_t)(s + j) * p;
     for (int c = g * q; c < g * q + q; c++) t1[c] = top[c] > 0 ? top[c] : 0;
     for (int c = g * q; c < g * q + q; c++) t2[c] = st->out1_b[c];
-    matvec(t2, t1, known, st->out1_w, p, g * q, g * q + q);
+    matvec(t2 + g * q, t1, known, st->out1_w + (size_t)g * p * q, q, 0, q);
     for (int c = g * q; c < g * q + q; c++) t2[c] = t2[c] > 0 ? t2[c] : 0;
     real *logits = st->logits + (size_t)b * C * K;
     for (int k = g * K; k < g * K + K; k++) logits[k] = st->out2_b[k];
-    matvec(logits, t2, known, st->out2_w, C * K, g * K, g * K + K);
+    matvec(logits + (size_t)g * K, t2, known, st->out2_w + (size_t)g * p * K, K, 0, K);
 }
 
 void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
