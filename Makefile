@@ -205,8 +205,8 @@ $(B)/tests/bench-allreduce: tests/bench/allreduce.c $(B)/libpcnn.a
 	$(CC) $(CFLAGS) $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
 bench: all $(B)/tests/bench $(B)/tests/bench-dnnl $(B)/tests/bench-allreduce
-	@sh tests/bench/run.sh $(B)
-	@sh tests/bench/mpi.sh $(B)
+	@t0=$$(date +%s); sh tests/bench/run.sh $(B); sh tests/bench/mpi.sh $(B); \
+	    s=$$(($$(date +%s) - t0)); echo "bench: $$((s / 60)) min $$((s % 60)) s in all"
 
 # lossless coding beside PNG, WebP and JPEG XL on held-out images (tests/bench/compress.sh)
 BENCH_COMPRESS_PKGS := netpbm webp libjxl-tools

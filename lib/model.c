@@ -156,19 +156,34 @@ pcnn_model *pcnn_model_new(pcnn_backend *be, const pcnn_hparams *hp, uint64_t se
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m) { return &m->hp; }
 size_t pcnn_model_nparams(const pcnn_model *m) { return m->total; }
 
+/* The (out, in) pairs of a tap of a (cout, cin) weight that its mask keeps: the rule of
+ * mask_tap in pixelcnn.c (cout made of Rout equal parts, each split into G groups). */
+static double kept_pairs(int cout, int Rout, int cin, int G, int strict)
+{
+    const int per = cout / Rout;
+    double n = 0;
+    for (int o = 0; o < cout; o++)
+        for (int i = 0; i < cin; i++) {
+            int go = (o % per) / (per / G), gi = i / (cin / G);
+            n += strict ? gi < go : gi <= go;
+        }
+    return n;
+}
+
 double pcnn_model_flops(const pcnn_model *m)
 {
     const pcnn_hparams *hp = &m->hp;
-    const double p = hp->p, s = hp->n / 2, n = hp->n;
-    double per_pixel = 0;
+    const int p = hp->p, s = hp->n / 2, n = hp->n, G = hp->C;
+    double per_pixel = 0; /* multiply-adds the masks keep */
     if (hp->kind != PCNN_PIXELCNN) return 0;
     for (int l = 0; l <= hp->L; l++) {
-        double cin = m->layers[l].cin;
-        per_pixel += 2 * p * cin * (s + 1) * n    /* vertical conv */
-                     + 2 * p * cin * (s + 1)      /* horizontal conv */
-                     + 2 * p * 2 * p + p * p;     /* link, h_out */
+        const int cin = m->layers[l].cin;
+        per_pixel += 2.0 * p * cin * (s + 1) * n                  /* vertical conv */
+                     + 2.0 * p * cin * s                          /* horizontal, left taps */
+                     + kept_pairs(2 * p, 2, cin, G, l == 0)       /* and the masked one */
+                     + 2.0 * p * 2 * p + kept_pairs(p, 1, p, G, 0); /* link, h_out */
     }
-    per_pixel += p * p + (double)hp->C * hp->K * p; /* head */
+    per_pixel += kept_pairs(p, 1, p, G, 0) + kept_pairs(hp->C * hp->K, 1, p, G, 0); /* head */
     return 2 * per_pixel * hp->H * hp->W;
 }
 

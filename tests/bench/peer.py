@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """peer.py -- the same Gated PixelCNN in PyTorch, timed the way bench.c times ours.
 
-Usage: peer.py CONFIG THREADS [DEVICE]   (CONFIG: fashion | cifar; DEVICE: cpu | cuda)
-Prints one line: "peer CONFIG train X img/s nll Y img/s naive-sampling Z s/image (batch B)".
+Usage: peer.py CONFIG THREADS [DEVICE] [--steps N] [--measure train,nll,naive]
+(CONFIG: fashion | cifar | tiny; DEVICE: cpu | cuda; N timed steps after one untimed, 3 by
+default; --measure: which figures, all three by default). Prints one line:
+"peer CONFIG train X img/s nll Y img/s naive-sampling Z s/image (batch 16)", the figures
+not measured left out.
 The network is the one of pcnn-model(5) written as a PyTorch user would: masked
 nn.Conv2d weights, F.pad for the stack shifts, float32, Adam."""
-import sys
+import argparse
 import time
 
 import torch
@@ -15,6 +18,7 @@ import torch.nn.functional as F
 CONFIGS = {
     "fashion": dict(C=1, H=28, W=28, L=15, p=64, n=5, K=256, batch=64),
     "cifar": dict(C=3, H=32, W=32, L=15, p=126, n=5, K=256, batch=32),  # p: a multiple of 3
+    "tiny": dict(C=3, H=8, W=8, L=2, p=12, n=5, K=256, batch=8),  # tries the scripts out
 }
 
 
@@ -81,51 +85,67 @@ class PixelCNN(nn.Module):
 
 
 def main():
-    cfg = CONFIGS[sys.argv[1]]
-    torch.set_num_threads(int(sys.argv[2]))
-    dev = torch.device(sys.argv[3] if len(sys.argv) > 3 else "cpu")
+    ap = argparse.ArgumentParser(description="bench.c's figures for the same network in PyTorch")
+    ap.add_argument("config", choices=sorted(CONFIGS))
+    ap.add_argument("threads", type=int)
+    ap.add_argument("device", nargs="?", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--steps", type=int, default=3, help="timed steps after an untimed one")
+    ap.add_argument("--measure", default="train,nll,naive", help="any of train,nll,naive")
+    args = ap.parse_args()
+    what = set(args.measure.split(","))
+    if args.steps < 1 or not what or not what <= {"train", "nll", "naive"}:
+        ap.error("--steps is at least 1, --measure a list of train, nll, naive")
+    cfg = CONFIGS[args.config]
+    torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     torch.manual_seed(1)
     net = PixelCNN(**cfg).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    B = cfg["batch"]
+    B, steps = cfg["batch"], args.steps
     x = torch.randint(0, cfg["K"], (B, cfg["C"], cfg["H"], cfg["W"]), device=dev)
+    line = "peer " + args.config
 
     def step():
         opt.zero_grad()
         net.nll(x).backward()
         opt.step()
 
-    step()
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(3):
+    if "train" in what:
         step()
-    sync()
-    train = 3 * B / (time.perf_counter() - t0)
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        line += " train %.3f img/s" % (steps * B / (time.perf_counter() - t0))
 
     with torch.no_grad():
-        net.nll(x)
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(3):
+        if "nll" in what:
             net.nll(x)
-        sync()
-        nll = 3 * B / (time.perf_counter() - t0)
+            sync()
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                net.nll(x)
+            sync()
+            line += " nll %.3f img/s" % (steps * B / (time.perf_counter() - t0))
 
-        # naive loop at batch 16: one full forward per pixel and channel; timed over a few
-        # passes and scaled to H*W*C passes
-        xs = torch.zeros(16, cfg["C"], cfg["H"], cfg["W"], dtype=torch.long, device=dev)
-        passes = 4
-        t0 = time.perf_counter()
-        for k in range(passes):
-            logits = net(xs)[:, k % cfg["C"], :, 0, k]
-            xs[:, k % cfg["C"], 0, k] = torch.multinomial(F.softmax(logits, -1), 1)[:, 0]
-        sync()
-        per_pass = (time.perf_counter() - t0) / passes
-        naive = per_pass * cfg["H"] * cfg["W"] * cfg["C"] / 16
-    print("peer %s train %.1f img/s nll %.1f img/s naive-sampling %.1f s/image (batch 16)"
-          % (sys.argv[1], train, nll, naive))
+        if "naive" in what:
+            # naive loop at batch 16: one full forward per pixel and channel; timed over a
+            # few passes (after an untimed one) and scaled to H*W*C passes
+            xs = torch.zeros(16, cfg["C"], cfg["H"], cfg["W"], dtype=torch.long, device=dev)
+            net(xs)
+            sync()
+            passes = 4
+            t0 = time.perf_counter()
+            for k in range(passes):
+                logits = net(xs)[:, k % cfg["C"], :, 0, k]
+                xs[:, k % cfg["C"], 0, k] = torch.multinomial(F.softmax(logits, -1), 1)[:, 0]
+            sync()
+            per_pass = (time.perf_counter() - t0) / passes
+            naive = per_pass * cfg["H"] * cfg["W"] * cfg["C"] / 16
+            line += " naive-sampling %.1f s/image (batch 16)" % naive
+    print(line)
 
 
 if __name__ == "__main__":

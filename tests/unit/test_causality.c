@@ -67,6 +67,29 @@ static void run_case(int C, int n, int L, int D, int K, int S, int enc)
     free(x), free(base), free(cur), free(hbuf);
     pcnn_model_free(m);
 }
+/* pcnn_model_flops counts 2 per multiply-add that the masks keep, per pixel: the kept
+ * entries of every convolution's and the head's weights */
+static void check_flops(int C, int n, int L, int p)
+{
+    pcnn_hparams hp = {.L = L, .p = p, .n = n, .C = C, .H = 5, .W = 6, .K = 7};
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 1);
+    CHECK(m != NULL, "model: %s", pcnn_errstr());
+    if (!m) return;
+    static const char *per_layer[] = {"v_conv.weight", "h_conv.weight", "v_to_h.weight", "h_out.weight"};
+    char name[64];
+    double kept = 0;
+    for (int l = 0; l <= L + 1; l++)
+        for (int k = 0; k < 4; k++) {
+            if (l <= L) snprintf(name, sizeof name, "layers.%d.%s", l, per_layer[k]);
+            else if (k < 2) snprintf(name, sizeof name, "out%d.weight", k + 1);
+            else continue;
+            const pcnn_param *w = pcnn_model_param(m, name);
+            for (size_t i = 0; i < w->count; i++) kept += m->mask[w->off + i] != 0;
+        }
+    CHECK(pcnn_model_flops(m) == 2 * kept * hp.H * hp.W, "C=%d n=%d L=%d p=%d: flops %.0f, masks keep %.0f",
+          C, n, L, p, pcnn_model_flops(m), 2 * kept * hp.H * hp.W);
+    pcnn_model_free(m);
+}
 
 int main(void)
 {
@@ -84,6 +107,9 @@ int main(void)
     run_case(3, 5, 3, 4, 5, 3, 0);
     run_case(1, 3, 5, 4, 4, 0, 1); /* autoencoder, dense and spatial */
     run_case(3, 5, 3, 4, 5, 2, 1);
+    check_flops(1, 5, 2, 8);
+    check_flops(3, 5, 2, 12);
+    check_flops(3, 1, 0, 6);
     pcnn_backend_close(cpu);
     return check_summary("test_causality");
 }
