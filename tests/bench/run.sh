@@ -74,6 +74,8 @@ while [ $r -le "$rounds" ]; do
             echo "round $r peer2 $cfg: failed: $(tail -n 1 "$t/err")"
         fi
     done
+    s=$(($(date +%s) - start))
+    echo "round $r done at $((s / 60)) min $((s % 60)) s"
     r=$((r + 1))
 done
 "$B"/tests/bench gemm | tee -a "$t/gemm"
@@ -126,7 +128,7 @@ done
                 ratio = median(a, m)
                 line = line sprintf("; ours/%s %.2fx (%.2f-%.2f)", best, ratio, a[1], a[m])
             }
-            line = line sprintf("; %.1f GFLOP/s, %.0f%% of sgemm", gf, pct)
+            line = line sprintf("; %.1f GFLOP/s, %.1f%% of sgemm", gf, pct)
             printf("%s; target (1.5x or 85%%): %s\n", line, ratio >= 1.5 || pct >= 85 ? "met" : "not met")
         }
     }' "$t/gemm" "$t/raw"
