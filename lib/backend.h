@@ -53,19 +53,29 @@ typedef struct {
  * computes and why): every layer's horizontal stack for that group, then the head's
  * logits of channel g. Layer l's tensors are stacked at base + l * (the size of one).
  * The 2p columns of hbase are grouped: group g's 2q (q = p/C) are [its tanh maps | its
- * sigmoid maps]. A weight is one (in, out) row-major block per output group, so that a
- * step reads its group's weights in one stream: hleft (s*p, 2q), hmid (p, 2q), out_w and
- * out1_w (p, q), out2_w (p, K), group g's block at g * (the size of one). */
+ * sigmoid maps]. A weight is one (in, out) block per output group, group g's at g * (the
+ * size of one): hleft (s*p, 2q), hmid (p, 2q), out_w and out1_w (p, q), out2_w (p, K).
+ * A block is stored in panels: its columns padded with zeros to a multiple of PCNN_PANEL,
+ * each PCNN_PANEL of them one row-major (rows, PCNN_PANEL) panel, so that a product reads
+ * a few panels each as one forward stream (pcnn_panel_at). */
+enum { PCNN_PANEL = 8 };
+#define PCNN_PADDED(n) (((n) + PCNN_PANEL - 1) / PCNN_PANEL * PCNN_PANEL)
+/* where (row k, column n) of a block of `rows` rows lies in its panels */
+#define PCNN_PANEL_AT(rows, k, n) \
+    ((size_t)((n) / PCNN_PANEL) * (rows) * PCNN_PANEL + (size_t)(k) * PCNN_PANEL + (n) % PCNN_PANEL)
+
 typedef struct {
     int B, H, W, C, K, p, s, L; /* s = n/2, the taps left of column j */
     int i, j, g;
     const real *inmap;          /* (B,H,W,C) the image so far */
     const real *hbase;          /* [L+1] (B,W,2p) link + bias + conditioning of row i */
-    const real *hleft;          /* [L+1][C] (s*p, 2q) the taps left of column j, [tap][channel]
-                                   (layer 0: the first s*C rows) */
-    const real *hmid;           /* [L+1][C] (p, 2q) the tap at column j (layer 0: first C rows) */
-    const real *out_w, *out_b;  /* [L+1][C] (p, q); [L+1] (p) */
-    const real *out1_w, *out1_b, *out2_w, *out2_b; /* [C] (p, q); (p); [C] (p, K); (C*K) */
+    const real *hleft;          /* [L+1][C] (s*p, 2q) panels: the taps left of column j,
+                                   rows [tap][channel] (layer 0: the first s*C rows) */
+    const real *hmid;           /* [L+1][C] (p, 2q) panels: the tap at column j (layer 0:
+                                   the first C rows) */
+    const real *out_w, *out_b;  /* [L+1][C] (p, q) panels; [L+1] (p) */
+    const real *out1_w, *out1_b, *out2_w, *out2_b; /* [C] (p, q) panels; (p); [C] (p, K)
+                                                      panels; (C*K) */
     real *hrow;                 /* [L+1] (B,s+W,p) row i's outputs, s zero columns first */
     real *hg;                   /* [L+1] (B,p) the gated values at (i, j) */
     real *ha;                   /* (B,2p) scratch: a group's pre-activations */

@@ -165,13 +165,14 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
     arena_add(&ar, &c->link, L1 * 2 * p * 2 * p);
     arena_add(&ar, &c->hbias, L1 * 2 * p);
     arena_add(&ar, &c->hcond, L1 * 2 * p * SD);
-    arena_add(&ar, &c->hleft, L1 * s * p * 2 * p);
-    arena_add(&ar, &c->hmid, L1 * p * 2 * p);
-    arena_add(&ar, &c->out_w, L1 * p * p);
+    const size_t G = hp->C, q = p / G, q2 = PCNN_PADDED(2 * q), q1 = PCNN_PADDED(q), Kp = PCNN_PADDED(hp->K);
+    arena_add(&ar, &c->hleft, L1 * G * s * p * q2);
+    arena_add(&ar, &c->hmid, L1 * G * p * q2);
+    arena_add(&ar, &c->out_w, L1 * G * p * q1);
     arena_add(&ar, &c->out_b, L1 * p);
-    arena_add(&ar, &c->out1_w, p * p);
+    arena_add(&ar, &c->out1_w, G * p * q1);
     arena_add(&ar, &c->out1_b, p);
-    arena_add(&ar, &c->out2_w, p * CK);
+    arena_add(&ar, &c->out2_w, G * p * Kp);
     arena_add(&ar, &c->out2_b, CK);
     char what[64];
     snprintf(what, sizeof what, "the sampler's cache for a batch of %d", B);
@@ -197,12 +198,14 @@ static int pack_weights(const pcnn_model *m, cache *c)
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
     const int p = hp->p, s = hp->n / 2, G = hp->C, SD = hp->S ? hp->S : hp->D, K = hp->K, CK = hp->C * K, q = p / G;
-    const size_t L1 = hp->L + 1;
+    const size_t L1 = hp->L + 1, q2 = PCNN_PADDED(2 * q), q1 = PCNN_PADDED(q), Kp = PCNN_PADDED(K);
+    /* one output group's block of each weight, and one layer's */
+    const size_t left = (size_t)s * p * q2, mid = (size_t)p * q2, out = (size_t)p * q1, out2 = (size_t)p * Kp;
     real *w = malloc(m->total * sizeof *w);
     struct { real *to; size_t n; real *host; } t[] = {
         {c->link, L1 * 4 * p * p, NULL}, {c->hbias, L1 * 2 * p, NULL}, {c->hcond, L1 * 2 * p * SD, NULL},
-        {c->hleft, L1 * s * p * 2 * p, NULL}, {c->hmid, L1 * p * 2 * p, NULL}, {c->out_w, L1 * p * p, NULL},
-        {c->out_b, L1 * p, NULL}, {c->out1_w, (size_t)p * p, NULL}, {c->out1_b, p, NULL}, {c->out2_w, (size_t)p * CK, NULL},
+        {c->hleft, L1 * G * left, NULL}, {c->hmid, L1 * G * mid, NULL}, {c->out_w, L1 * G * out, NULL},
+        {c->out_b, L1 * p, NULL}, {c->out1_w, G * out, NULL}, {c->out1_b, p, NULL}, {c->out2_w, G * out2, NULL},
         {c->out2_b, CK, NULL}};
     enum { LINK, HBIAS, HCOND, HLEFT, HMID, OUT_W, OUT_B, OUT1_W, OUT1_B, OUT2_W, OUT2_B, N };
     int ok = w != NULL;
@@ -213,28 +216,32 @@ static int pack_weights(const pcnn_model *m, cache *c)
             const pcnn_layer *ly = &m->layers[l];
             const int cin = ly->cin;
             for (int r = 0; r < 2 * p; r++) { /* r: grouped; from the model's row grouped(r) */
-                const size_t o = grouped(r, p, G);
+                const size_t o = grouped(r, p, G), g = r / (2 * q);
+                const int n = r % (2 * q);
                 memcpy(t[LINK].host + (l * 2 * p + r) * 2 * p, w + ly->link_w + o * 2 * p, 2 * p * sizeof *w);
                 t[HBIAS].host[l * 2 * p + r] = w[ly->h_b + o];
                 if (SD) memcpy(t[HCOND].host + (l * 2 * p + r) * SD, w + ly->h_cond + o * SD, SD * sizeof *w);
                 for (int ci = 0; ci < cin; ci++) { /* h_w (2p, cin, 1, s+1) */
                     const real *taps = w + ly->h_w + (o * cin + ci) * (s + 1);
                     for (int tap = 0; tap < s; tap++)
-                        t[HLEFT].host[l * s * p * 2 * p + (size_t)(r / (2 * q)) * s * p * 2 * q + ((size_t)tap * cin + ci) * 2 * q + r % (2 * q)] = taps[tap];
-                    t[HMID].host[l * p * 2 * p + (size_t)(r / (2 * q)) * p * 2 * q + (size_t)ci * 2 * q + r % (2 * q)] = taps[s];
+                        t[HLEFT].host[(l * G + g) * left + PCNN_PANEL_AT(s * p, tap * cin + ci, n)] = taps[tap];
+                    t[HMID].host[(l * G + g) * mid + PCNN_PANEL_AT(p, ci, n)] = taps[s];
                 }
             }
             for (int o = 0; o < p; o++) {
-                for (int k = 0; k < p; k++) t[OUT_W].host[l * p * p + (size_t)(o / q) * p * q + (size_t)k * q + o % q] = w[ly->out_w + (size_t)o * p + k];
+                for (int k = 0; k < p; k++)
+                    t[OUT_W].host[(l * G + o / q) * out + PCNN_PANEL_AT(p, k, o % q)] = w[ly->out_w + (size_t)o * p + k];
                 t[OUT_B].host[l * p + o] = w[ly->out_b + o];
             }
         }
         for (int o = 0; o < p; o++) {
-            for (int k = 0; k < p; k++) t[OUT1_W].host[(size_t)(o / q) * p * q + (size_t)k * q + o % q] = w[m->out1_w + (size_t)o * p + k];
+            for (int k = 0; k < p; k++)
+                t[OUT1_W].host[(o / q) * out + PCNN_PANEL_AT(p, k, o % q)] = w[m->out1_w + (size_t)o * p + k];
             t[OUT1_B].host[o] = w[m->out1_b + o];
         }
         for (int o = 0; o < CK; o++) {
-            for (int k = 0; k < p; k++) t[OUT2_W].host[(size_t)(o / K) * p * K + (size_t)k * K + o % K] = w[m->out2_w + (size_t)o * p + k];
+            for (int k = 0; k < p; k++)
+                t[OUT2_W].host[(o / K) * out2 + PCNN_PANEL_AT(p, k, o % K)] = w[m->out2_w + (size_t)o * p + k];
             t[OUT2_B].host[o] = w[m->out2_b + o];
         }
         for (int k = 0; k < N; k++) be_to_device(be, t[k].to, t[k].host, t[k].n * sizeof(real));

@@ -1,8 +1,17 @@
 /* backend.c -- the CPU backend's table, the reference every other backend is compared to,
  * and its instances. */
+#include <stdlib.h>
+
 #include "cpu.h"
 
-static void cpu_close(pcnn_backend *be) { cpu_conv_close(be); }
+static void cpu_close(pcnn_backend *be)
+{
+    if (!be->ctx) return;
+    cpu_pixel_close(be);
+    cpu_conv_close(be);
+    free(be->ctx);
+    be->ctx = NULL;
+}
 static void cpu_synchronize(pcnn_backend *be) { (void)be; } /* every call has finished on return */
 
 static const pcnn_backend_ops cpu = {
@@ -30,5 +39,14 @@ static const pcnn_backend_ops cpu = {
 int pcnn_backend_cpu_init(pcnn_backend *be)
 {
     be->op = &cpu;
-    return cpu_conv_open(be);
+    if (!(be->ctx = calloc(1, sizeof(cpu_context)))) {
+        pcnn_backend_fail(be, "out of memory for the CPU backend");
+        return -1;
+    }
+    if (cpu_conv_open(be)) {
+        free(be->ctx);
+        be->ctx = NULL;
+        return -1;
+    }
+    return 0;
 }

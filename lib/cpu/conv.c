@@ -46,7 +46,7 @@ static void gemm_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const re
 #ifdef PCNN_DOUBLE
 int cpu_conv_open(pcnn_backend *be)
 {
-    be->ctx = NULL;
+    (void)be;
     return 0;
 }
 void cpu_conv_close(pcnn_backend *be) { (void)be; }
@@ -90,8 +90,8 @@ typedef struct {
     dnnl_memory_t x, y, w_user, w_prim;
 } plan;
 
-/* the instance's context */
-typedef struct {
+/* the instance's oneDNN state (cpu_context) */
+typedef struct convs {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     plan plans[PLANS];
@@ -118,7 +118,7 @@ static int mds(pcnn_backend *be, dnnl_memory_desc_t *x, dnnl_memory_desc_t *y,
 static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, int kh, dnnl_prop_kind_t prop,
                                         int sum)
 {
-    convs *c = be->ctx;
+    convs *c = CPU_CONTEXT(be)->convs;
     dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
     if (pad_r[0] < 0 || pad_r[1] < 0) return NULL;
     dnnl_memory_desc_t x, y, w;
@@ -146,7 +146,7 @@ static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, in
  * height kh; NULL where oneDNN has none. */
 static dnnl_primitive_desc_t backward_pd(pcnn_backend *be, const pcnn_conv *g, int kh, int kind)
 {
-    convs *c = be->ctx;
+    convs *c = CPU_CONTEXT(be)->convs;
     dnnl_primitive_desc_t fpd = forward_pd(be, g, kh, dnnl_forward_training, 0);
     if (!fpd) return NULL;
     dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
@@ -173,7 +173,7 @@ static int avx512(const_dnnl_primitive_desc_t pd)
 
 static dnnl_primitive_t reorder(pcnn_backend *be, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)
 {
-    convs *c = be->ctx;
+    convs *c = CPU_CONTEXT(be)->convs;
     dnnl_primitive_desc_t rpd;
     dnnl_primitive_t r = NULL;
     if (!OK(dnnl_reorder_primitive_desc_create(&rpd, from, c->engine, to, c->engine, NULL))) return NULL;
@@ -195,7 +195,7 @@ static void plan_clear(plan *p)
  * it. NULL when a oneDNN call failed (recorded in be). */
 static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
 {
-    convs *c = be->ctx;
+    convs *c = CPU_CONTEXT(be)->convs;
     for (int i = 0; i < c->nplans; i++)
         if (c->plans[i].kind == kind && !memcmp(&c->plans[i].g, g, sizeof *g)) return &c->plans[i];
     if (!c->engine && !(OK(dnnl_engine_create(&c->engine, dnnl_cpu, 0)) &&
@@ -243,27 +243,26 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
 
 static int run(pcnn_backend *be, dnnl_primitive_t prim, int n, const dnnl_exec_arg_t *args)
 {
-    convs *c = be->ctx;
+    convs *c = CPU_CONTEXT(be)->convs;
     return OK(dnnl_primitive_execute(prim, c->stream, n, args)) && OK(dnnl_stream_wait(c->stream));
 }
 
 int cpu_conv_open(pcnn_backend *be)
 {
-    be->ctx = calloc(1, sizeof(convs));
-    if (be->ctx) return 0;
+    if ((CPU_CONTEXT(be)->convs = calloc(1, sizeof(convs)))) return 0;
     pcnn_backend_fail(be, "out of memory for the CPU backend");
     return -1;
 }
 
 void cpu_conv_close(pcnn_backend *be)
 {
-    convs *c = be->ctx;
+    convs *c = CPU_CONTEXT(be)->convs;
     if (!c) return;
     for (int i = 0; i < c->nplans; i++) plan_clear(&c->plans[i]);
     if (c->stream) dnnl_stream_destroy(c->stream);
     if (c->engine) dnnl_engine_destroy(c->engine);
     free(c);
-    be->ctx = NULL;
+    CPU_CONTEXT(be)->convs = NULL;
 }
 
 /* points the plan's memory objects at this call's buffers */

@@ -64,8 +64,16 @@ void cpu_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int
 void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
                 real top_p, const double *u);
 
-/* The instance's context: conv.c's oneDNN engine, stream and primitives (NULL in the
- * double-precision build, which has none). -1 with be failed when it cannot be made. */
+/* The instance's context (be->ctx): conv.c's oneDNN engine, stream and primitives (NULL
+ * in the double-precision build, which has none), and pixel.c's second thread for a lone
+ * image's steps (NULL until the first such step). The opens give -1 with be failed when
+ * they cannot make theirs; the closes free them. */
+typedef struct {
+    struct convs *convs;
+    struct pixel_team *team;
+} cpu_context;
+#define CPU_CONTEXT(be) ((cpu_context *)(be)->ctx)
 int cpu_conv_open(pcnn_backend *be);
 void cpu_conv_close(pcnn_backend *be);
+void cpu_pixel_close(pcnn_backend *be);
 #endif

@@ -66,6 +66,20 @@ round_trip() {
     cmp "$F/rgb.ppm" "$D/back" || die "coded on 2 threads, decoded on 1: the images differ"
 }
 
+# tests/fixtures/fashion0.v2.pcz: the first Fashion-MNIST test image (tests/fixtures/fashion0.pgm,
+# class 9) coded at batch 1 with the shipped model by pcnn at dd83d67, the first to write
+# pcnn-coded version 2. Every later pcnn that writes version 2 must compute its logits to
+# the same bits; a change of the sums' order must bump the version instead. (Should the
+# shipped model be replaced, code the image again with that commit's pcnn-compress.)
+@test "pcnn-decompress: a version 2 stream from an earlier pcnn decodes, on 1 and 2 threads" {
+    local model=models/fashion.pcnn n
+    [ -f "$model" ] || skip "no $model"
+    for n in 1 2; do
+        OMP_NUM_THREADS=$n "$DECOMPRESS" -q -m "$model" -o "$D/back" tests/fixtures/fashion0.v2.pcz
+        cmp tests/fixtures/fashion0.pgm "$D/back" || die "decoded on $n threads, the image differs"
+    done
+}
+
 # $BIN/tests/pcnn-*-baseline: the same programs with the CPU backend's loops compiled for
 # baseline x86-64 alone (SSE2; the Makefile's BASE_CODERS), where $BIN's run their AVX2 or
 # AVX-512 clones on this CPU: coding must not see the difference.

@@ -343,10 +343,11 @@ static int driver_sees_gpu(void)
  * one, at a batch of one and of three (images the CPU shares among threads) */
 static void test_pixel_step(int B, int j, int g)
 {
-    enum { H = 5, W = 6, C = 3, K = 16, p = 12, s = 2, L = 2, L1 = L + 1, ld = (s + W) * p };
+    enum { H = 5, W = 6, C = 3, K = 20, p = 30, s = 2, L = 2, L1 = L + 1, ld = (s + W) * p };
     enum { INMAP, HBASE, HLEFT, HMID, OUT_W, OUT_B, OUT1_W, OUT1_B, OUT2_W, OUT2_B, HROW, HG, HA, T1, T2, LOGITS, N };
-    const size_t n[N] = {(size_t)B * H * W * C, (size_t)L1 * B * W * 2 * p, L1 * s * p * 2 * p, L1 * p * 2 * p,
-                         L1 * p * p, L1 * p, p * p, p, p * C * K, C * K, (size_t)L1 * B * ld, (size_t)L1 * B * p,
+    const size_t q2 = PCNN_PADDED(2 * p / C), q1 = PCNN_PADDED(p / C); /* weights in panels (backend.h) */
+    const size_t n[N] = {(size_t)B * H * W * C, (size_t)L1 * B * W * 2 * p, L1 * C * s * p * q2, L1 * C * p * q2,
+                         L1 * C * p * q1, L1 * p, C * p * q1, p, C * p * PCNN_PADDED(K), C * K, (size_t)L1 * B * ld, (size_t)L1 * B * p,
                          (size_t)B * 2 * p, (size_t)B * p, (size_t)B * p, (size_t)B * C * K};
     real *c[N], *d[N];
     for (int k = 0; k < N; k++) {

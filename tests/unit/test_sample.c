@@ -123,33 +123,42 @@ static void test_products(void)
 
 /* In coding's fixed order (be->exact) the cached sampler's logits are the same bits on one
  * thread or two, and at a batch of one or three, whose images the pixel step shares among
- * the threads (a model big enough that it threads) */
+ * the threads (a model big enough that it threads). A lone image's columns are shared by
+ * a team of OpenMP's, or under passive waiting by the backend's own helper thread. */
 static void test_threads(void)
 {
     const int B = 3, C = 3, H = 4, W = 5, K = 16;
-    pcnn_hparams hp = {.L = 2, .p = 48, .n = 5, .C = C, .H = H, .W = W, .K = K};
+    pcnn_hparams hp = {.L = 2, .p = 42, .n = 5, .C = C, .H = H, .W = W, .K = K}; /* columns padded */
     pcnn_model *m = pcnn_model_new(cpu, &hp, 5);
     const size_t npix = (size_t)B * C * H * W, nlog = npix * K;
     uint8_t *x = malloc(npix), *y = malloc(npix);
-    real *got[3];
+    real *got[4];
     uint64_t rng = 4;
     for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
     const int threads = omp_get_max_threads();
     cpu->exact = 1;
-    for (int r = 0; r < 3; r++) { /* batch 1 on 1 thread, on 2; batch 3 on 2 */
-        const int b = r < 2 ? 1 : B;
+    const char *policy = getenv("OMP_WAIT_POLICY");
+    char *was = policy ? strdup(policy) : NULL;
+    for (int r = 0; r < 4; r++) { /* batch 1 on 1 thread, on 2; batch 3 on 2; batch 1 on 2, passive */
+        const int b = r == 2 ? B : 1;
         got[r] = calloc(nlog, sizeof *got[r]);
         teacher t = {x, got[r], C, H, W};
         omp_set_num_threads(r ? 2 : 1);
+        if (r == 3) setenv("OMP_WAIT_POLICY", "passive", 1);
+        else unsetenv("OMP_WAIT_POLICY");
         CHECK(pcnn_sample_cached(m, y, NULL, b, OPTS(1, 1, 1, 0, 0), &(pcnn_picker){feed_teacher, &t}) == 0,
               "%s", pcnn_errstr());
     }
+    if (was) setenv("OMP_WAIT_POLICY", was, 1);
+    else unsetenv("OMP_WAIT_POLICY");
+    free(was);
     cpu->exact = 0;
     omp_set_num_threads(threads);
     const size_t one = nlog / B;
     CHECK(memcmp(got[0], got[1], one * sizeof(real)) == 0, "batch 1: the logits on 2 threads differ from 1's");
     CHECK(memcmp(got[1], got[2], one * sizeof(real)) == 0, "the first image's logits at batch 3 differ from batch 1's");
-    for (int r = 0; r < 3; r++) free(got[r]);
+    CHECK(memcmp(got[0], got[3], one * sizeof(real)) == 0, "batch 1: the logits with the helper thread differ from 1 thread's");
+    for (int r = 0; r < 4; r++) free(got[r]);
     free(x), free(y);
     pcnn_model_free(m);
 }
