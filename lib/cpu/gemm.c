@@ -9,7 +9,7 @@
  * few rows -- the cached sampler's, a row per image per pixel, where OpenBLAS packs all
  * of B for a handful of dot products -- and for products whose two short sides are
  * small (p = 64's maps against their weights); OpenBLAS for the others (measured on a
- * 2-core Zen 3, tests/bench/README.md). */
+ * 2-core AMD EPYC with AVX2, tests/bench/README.md). */
 #ifndef PCNN_DOUBLE /* oneDNN has no dgemm: the gradient check's build takes OpenBLAS's */
 static int onednn_shape(long M, long N, long K)
 {

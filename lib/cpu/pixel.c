@@ -6,14 +6,14 @@
  * The step is bound by reading its weights (6 MB a pixel for CIFAR-like p = 126), which is
  * why they come in panels (backend.h): a product streams four panels forward at a time.
  *
- * A batch of at least as many images as threads shares its images among the threads.
- * Fewer images (batch 1: completion, coding) share each product's columns between two
- * threads, whole panels each, so that each core streams its part of the weights. The two
- * meet at every stage that reads what the other wrote, some 50 times a step, at a
- * barrier of our own that spins (an OpenMP barrier under the programs' passive waiting,
- * cmd/cli.c, is a sleep and a wake-up each time), yielding the core after a while in
- * case the other thread is not running. Under passive waiting the second thread is the
- * backend's own helper, kept between steps (pixel_team); otherwise a team of OpenMP's.
+ * A batch's images are shared among the threads. A lone image (batch 1: completion,
+ * coding one image) shares each product's columns between two threads, whole panels
+ * each, so that each core streams its part of the weights. The two meet at every stage
+ * that reads what the other wrote, some 50 times a step, at a barrier of our own that
+ * spins (an OpenMP barrier under the programs' passive waiting, cmd/cli.c, is a sleep
+ * and a wake-up each time), yielding the core after a while in case the other thread is
+ * not running. Under passive waiting the second thread is the backend's own helper, kept
+ * between steps (pixel_team); otherwise a team of OpenMP's.
  * Every sum runs over its terms in one order, from 0, whatever the vector width or the
  * number of threads (the Makefile keeps multiplies and adds apart), so that an encoder
  * and a decoder compute the same bits. */
@@ -247,12 +247,12 @@ void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
     pixel_team *tm;
     if (work < 4096 || threads == 1 || omp_in_parallel()) {
         for (int b = 0; b < st->B; b++) step_image(st, b, 0, 1, NULL);
-    } else if (st->B >= threads) {
+    } else if (st->B > 1) {
 #pragma omp parallel for schedule(static)
         for (int b = 0; b < st->B; b++) step_image(st, b, 0, 1, NULL);
     } else if (omp_passive() && (tm = team(be))) {
-        /* fewer images than threads: two threads an image, this one and the helper (more
-         * were not measured: 2-core machines) */
+        /* a lone image: two threads, this one and the helper (more were not measured:
+         * 2-core machines) */
         tm->st = st;
         pthread_mutex_lock(&tm->lock);
         atomic_fetch_add_explicit(&tm->posted, 1, memory_order_release);
