@@ -33,6 +33,8 @@ enum { P = PCNN_PANEL };
 typedef real panel_row __attribute__((vector_size(P * sizeof(real))));
 typedef real panel_at __attribute__((vector_size(P * sizeof(real)), aligned(sizeof(real)), may_alias));
 #define AT(ptr) (*(panel_at *)(ptr))
+#define SPLAT(x) ((panel_row){x, x, x, x, x, x, x, x})
+_Static_assert(PCNN_PANEL == 8, "SPLAT spells out 8 lanes");
 
 /* y[n] = (sum over k in order of x[k] w(k, n)) + y[n], for n in [n0, n1) below N; w: panels
  * of K rows or more, ps apart; n0 a multiple of P. Four panels at a time, each as one
@@ -46,7 +48,7 @@ static inline void matvec(real *restrict y, const real *restrict x, int K, const
         const real *w0 = w + (size_t)(n / P) * ps, *w1 = w0 + ps, *w2 = w1 + ps, *w3 = w2 + ps;
         panel_row a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
         for (int k = 0; k < K; k++) {
-            const panel_row xk = (panel_row){0} + x[k];
+            const panel_row xk = SPLAT(x[k]);
             a0 += xk * AT(w0 + (size_t)k * P);
             a1 += xk * AT(w1 + (size_t)k * P);
             a2 += xk * AT(w2 + (size_t)k * P);
@@ -58,20 +60,21 @@ static inline void matvec(real *restrict y, const real *restrict x, int K, const
     for (; n < n1; n += P) {
         const real *w0 = w + (size_t)(n / P) * ps;
         panel_row a0 = {0};
-        for (int k = 0; k < K; k++) a0 += ((panel_row){0} + x[k]) * AT(w0 + (size_t)k * P);
+        for (int k = 0; k < K; k++) a0 += SPLAT(x[k]) * AT(w0 + (size_t)k * P);
         for (int c = 0; c < P && n + c < n1; c++) y[n + c] = a0[c] + y[n + c];
     }
 }
 
 /* a barrier for the T threads of one team, spinning */
 typedef struct {
-    atomic_int arrived, round;
+    atomic_int arrived;
+    atomic_uint round; /* unsigned: it wraps after 2^32 barriers, some 28000 CIFAR-like images */
 } barrier;
 
 static void meet(barrier *bar, int T)
 {
     if (T == 1) return;
-    const int round = atomic_load_explicit(&bar->round, memory_order_acquire);
+    const unsigned round = atomic_load_explicit(&bar->round, memory_order_acquire);
     if (atomic_fetch_add_explicit(&bar->arrived, 1, memory_order_acq_rel) == T - 1) {
         atomic_store_explicit(&bar->arrived, 0, memory_order_relaxed);
         atomic_store_explicit(&bar->round, round + 1, memory_order_release);
@@ -163,7 +166,7 @@ typedef struct pixel_team {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    atomic_int posted;                /* steps posted so far; the helper runs each once */
+    atomic_uint posted;               /* steps posted so far; the helper runs each once */
     const pcnn_pixel_step *volatile st;
     barrier bar;
     int quit;                         /* under lock */
@@ -181,7 +184,7 @@ static double seconds(void)
 static void *helper(void *arg)
 {
     pixel_team *tm = arg;
-    for (int seen = 0;;) {
+    for (unsigned seen = 0;;) {
         const double until = seconds() + SPIN_NS * 1e-9;
         for (int k = 0; atomic_load_explicit(&tm->posted, memory_order_acquire) == seen; k++) {
             if ((k & 63) == 0 && seconds() > until) { /* asleep until the next step */
