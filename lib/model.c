@@ -86,9 +86,18 @@ static double memory_bytes(void)
     return pages > 0 && size > 0 ? (double)pages * size : 0;
 }
 
+/* the model's masks (1 where a weight may be non-zero), on the host; NULL out of memory */
+static real *host_masks(const pcnn_model *m)
+{
+    real *mask = malloc(m->total * sizeof *mask);
+    if (!mask) return NULL;
+    for (size_t i = 0; i < m->total; i++) mask[i] = 1;
+    if (pcnn_kind_of(m->hp.kind)->masks) pcnn_kind_of(m->hp.kind)->masks(m, mask);
+    return mask;
+}
+
 int pcnn_model_arenas(pcnn_model *m)
 {
-    const pcnn_hparams *hp = &m->hp;
     size_t bytes = m->total * sizeof(real);
     /* weights, gradients, masks and the host copy of the masks, before any batch */
     double need = 4.0 * bytes, have = memory_bytes();
@@ -98,13 +107,11 @@ int pcnn_model_arenas(pcnn_model *m)
     m->w = be_alloc(m->be, bytes);
     m->g = be_alloc(m->be, bytes);
     m->mask = be_alloc(m->be, bytes);
-    real *mask = malloc(bytes);
+    real *mask = host_masks(m);
     if (!m->w || !m->g || !m->mask || !mask) {
         free(mask);
         return pcnn_backend_nomem(m->be, 3 * bytes, "a model of %zu parameters", m->total);
     }
-    for (size_t i = 0; i < m->total; i++) mask[i] = 1;
-    if (pcnn_kind_of(hp->kind)->masks) pcnn_kind_of(hp->kind)->masks(m, mask);
     be_to_device(m->be, m->mask, mask, bytes);
     free(mask);
     return pcnn_backend_check(m->be);
@@ -156,34 +163,29 @@ pcnn_model *pcnn_model_new(pcnn_backend *be, const pcnn_hparams *hp, uint64_t se
 const pcnn_hparams *pcnn_model_hparams(const pcnn_model *m) { return &m->hp; }
 size_t pcnn_model_nparams(const pcnn_model *m) { return m->total; }
 
-/* The (out, in) pairs of a tap of a (cout, cin) weight that its mask keeps: the rule of
- * mask_tap in pixelcnn.c (cout made of Rout equal parts, each split into G groups). */
-static double kept_pairs(int cout, int Rout, int cin, int G, int strict)
+/* the weights' entries the masks keep, from off on */
+static double kept(const real *mask, size_t off, size_t count)
 {
-    const int per = cout / Rout;
     double n = 0;
-    for (int o = 0; o < cout; o++)
-        for (int i = 0; i < cin; i++) {
-            int go = (o % per) / (per / G), gi = i / (cin / G);
-            n += strict ? gi < go : gi <= go;
-        }
+    for (size_t i = 0; i < count; i++) n += mask[off + i] != 0;
     return n;
 }
 
 double pcnn_model_flops(const pcnn_model *m)
 {
     const pcnn_hparams *hp = &m->hp;
-    const int p = hp->p, s = hp->n / 2, n = hp->n, G = hp->C;
-    double per_pixel = 0; /* multiply-adds the masks keep */
+    const size_t p = hp->p, s = hp->n / 2, n = hp->n;
     if (hp->kind != PCNN_PIXELCNN) return 0;
+    real *mask = host_masks(m);
+    if (!mask) return 0;
+    double per_pixel = 0; /* multiply-adds the masks keep, per pixel */
     for (int l = 0; l <= hp->L; l++) {
-        const int cin = m->layers[l].cin;
-        per_pixel += 2.0 * p * cin * (s + 1) * n                  /* vertical conv */
-                     + 2.0 * p * cin * s                          /* horizontal, left taps */
-                     + kept_pairs(2 * p, 2, cin, G, l == 0)       /* and the masked one */
-                     + 2.0 * p * 2 * p + kept_pairs(p, 1, p, G, 0); /* link, h_out */
+        const pcnn_layer *ly = &m->layers[l];
+        per_pixel += kept(mask, ly->v_w, 2 * p * ly->cin * (s + 1) * n) + kept(mask, ly->h_w, 2 * p * ly->cin * (s + 1)) +
+                     kept(mask, ly->link_w, 4 * p * p) + kept(mask, ly->out_w, p * p);
     }
-    per_pixel += kept_pairs(p, 1, p, G, 0) + kept_pairs(hp->C * hp->K, 1, p, G, 0); /* head */
+    per_pixel += kept(mask, m->out1_w, p * p) + kept(mask, m->out2_w, (size_t)hp->C * hp->K * p); /* head */
+    free(mask);
     return 2 * per_pixel * hp->H * hp->W;
 }
 

@@ -221,8 +221,9 @@ int pcnn_model_cond(const pcnn_model *m); /* PCNN_COND_* */
 /* the unit of the training loss pcnn_trainer_step reports: "bpd", "mse" or "triplet" */
 const char *pcnn_model_loss_unit(const pcnn_model *m);
 /* Floating-point operations of one forward pass over one image: 2 per multiply-add of
- * every convolution and head GEMM as computed (masked zeros included), conditioning and
- * elementwise work left out. A training step costs about three times this. */
+ * every convolution and head GEMM that the masks keep (their zeros left out),
+ * conditioning and elementwise work left out; 0 for a model that is not a PixelCNN, or
+ * out of memory. A training step costs about three times this. */
 double pcnn_model_flops(const pcnn_model *m);
 void pcnn_model_free(pcnn_model *m);
 

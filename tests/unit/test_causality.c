@@ -88,6 +88,13 @@ static void check_flops(int C, int n, int L, int p)
         }
     CHECK(pcnn_model_flops(m) == 2 * kept * hp.H * hp.W, "C=%d n=%d L=%d p=%d: flops %.0f, masks keep %.0f",
           C, n, L, p, pcnn_model_flops(m), 2 * kept * hp.H * hp.W);
+    if (C == 1) { /* gray: only the first layer's current tap goes (mask A), 2p weights of 1 input */
+        const double s = n / 2, dense = (L + 1.0) * (2 * p * p * (s + 1) * n + 2 * p * p * (s + 1) + 4 * p * p + p * p) -
+                                        (2 * p * (p - 1) * (s + 1) * n + 2 * p * (p - 1) * (s + 1)) /* layer 0 reads 1 map */
+                                        + p * p + hp.K * p;
+        CHECK(pcnn_model_flops(m) == 2 * (dense - 2 * p) * hp.H * hp.W, "n=%d L=%d p=%d: flops %.0f, want %.0f", n, L, p,
+              pcnn_model_flops(m), 2 * (dense - 2 * p) * hp.H * hp.W);
+    }
     pcnn_model_free(m);
 }
 
