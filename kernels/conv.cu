@@ -204,18 +204,17 @@ void cuda_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, cons
     if (!be->failed) cuda_gemm(be, 0, 1, M, g->cout, K, 1, ws, K, w, K, beta, y, g->cout);
 }
 
-void cuda_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
-                        const pcnn_conv *g, real *ws)
+// dx += conv_data^T(dy, w); *t: dy padded, made here if the caller has not yet
+static void bwd_data(pcnn_backend *be, plan *p, real *dx, const real *dy, const real *w, real *ws, real **t)
 {
-    plan *p = plan_for(be, g);
-    if (!p) return;
+    const pcnn_conv *g = &p->g;
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
     if (p->data_ok) {
-        real *t = padded_dy(be, p, dy);
-        void *work = t ? cuda_scratch(be, 5, p->data_ws ? p->data_ws : 1) : NULL;
+        if (!*t) *t = padded_dy(be, p, dy);
+        void *work = *t ? cuda_scratch(be, 5, p->data_ws ? p->data_ws : 1) : NULL;
         if (!work) return;
         const float one = 1;
-        if (cudnn_ran(be, cudnnConvolutionBackwardData(ctx_of(be)->conv->h, &one, p->w, w, p->y, t, p->conv,
+        if (cudnn_ran(be, cudnnConvolutionBackwardData(ctx_of(be)->conv->h, &one, p->w, w, p->y, *t, p->conv,
                                                        p->data, work, p->data_ws, &one, p->x, dx),
                       &p->data_ok, "cudnnConvolutionBackwardData", __LINE__) || be->failed)
             return;
@@ -224,22 +223,32 @@ void cuda_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *
     if (!be->failed) cuda_col2im(be, dx, ws, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox);
 }
 
-void cuda_conv_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
-                          const pcnn_conv *g, real *ws)
+// dw += dy^T x; *t as in bwd_data
+static void bwd_filter(pcnn_backend *be, plan *p, real *dw, const real *dy, const real *x, real *ws, real **t)
 {
-    plan *p = plan_for(be, g);
-    if (!p) return;
+    const pcnn_conv *g = &p->g;
     const int M = g->B * g->H * g->W, K = g->cin * g->kh * g->kw;
     if (p->filter_ok) {
-        real *t = padded_dy(be, p, dy);
-        void *work = t ? cuda_scratch(be, 5, p->filter_ws ? p->filter_ws : 1) : NULL;
+        if (!*t) *t = padded_dy(be, p, dy);
+        void *work = *t ? cuda_scratch(be, 5, p->filter_ws ? p->filter_ws : 1) : NULL;
         if (!work) return;
         const float one = 1;
-        if (cudnn_ran(be, cudnnConvolutionBackwardFilter(ctx_of(be)->conv->h, &one, p->x, x, p->y, t, p->conv,
+        if (cudnn_ran(be, cudnnConvolutionBackwardFilter(ctx_of(be)->conv->h, &one, p->x, x, p->y, *t, p->conv,
                                                          p->filter, work, p->filter_ws, &one, p->w, dw),
                       &p->filter_ok, "cudnnConvolutionBackwardFilter", __LINE__) || be->failed)
             return;
     }
     cuda_im2col(be, ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
     if (!be->failed) cuda_gemm(be, 1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
+}
+
+// both gradients, dy padded once (scratch 4, which neither pass's work area touches)
+void cuda_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
+                   const pcnn_conv *g, real *ws)
+{
+    plan *p = plan_for(be, g);
+    if (!p) return;
+    real *t = NULL;
+    bwd_filter(be, p, dw, dy, x, ws, &t);
+    if (dx && !be->failed) bwd_data(be, p, dx, dy, w, ws, &t);
 }

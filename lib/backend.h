@@ -116,14 +116,13 @@ typedef struct {
     void (*im2col_strided)(pcnn_backend *be, real *col, const real *x, const pcnn_window *g);
     void (*col2im_strided)(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g);
 
-    /* convolutions: y = conv(x, w) + beta*y; dx += conv_data^T(dy, w); dw += dy^T x.
+    /* convolutions: y = conv(x, w) + beta*y; backward, dw += dy^T x and (unless dx is
+     * NULL) dx += conv_data^T(dy, w), in one call so that a backend prepares dy once.
      * ws is scratch of (B*H*W, cin*kh*kw) reals, which a backend may ignore. */
     void (*conv_fwd)(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
                      real beta, real *ws);
-    void (*conv_bwd_data)(pcnn_backend *be, real *dx, const real *dy, const real *w,
-                          const pcnn_conv *g, real *ws);
-    void (*conv_bwd_filter)(pcnn_backend *be, real *dw, const real *dy, const real *x,
-                            const pcnn_conv *g, real *ws);
+    void (*conv_bwd)(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
+                     const pcnn_conv *g, real *ws);
 
     /* y (M,N) += bias (N); per image: y (B,P,N) += v (B,N) with P pixels per image */
     void (*add_rows)(pcnn_backend *be, real *y, const real *v, int B, int P, int N);
@@ -322,16 +321,10 @@ static inline void be_conv_fwd(pcnn_backend *be, real *y, const real *x, const r
     if (!be->failed) be->op->conv_fwd(be, y, x, w, g, beta, ws);
 }
 
-static inline void be_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
-                                    const pcnn_conv *g, real *ws)
+static inline void be_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x,
+                               const real *w, const pcnn_conv *g, real *ws)
 {
-    if (!be->failed) be->op->conv_bwd_data(be, dx, dy, w, g, ws);
-}
-
-static inline void be_conv_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
-                                      const pcnn_conv *g, real *ws)
-{
-    if (!be->failed) be->op->conv_bwd_filter(be, dw, dy, x, g, ws);
+    if (!be->failed) be->op->conv_bwd(be, dx, dw, dy, x, w, g, ws);
 }
 
 static inline void be_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N)

@@ -35,10 +35,8 @@ void cpu_copy_rows(pcnn_backend *be, real *dst, int ldd, const real *src, int ld
                    real beta);
 void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
                   real beta, real *ws);
-void cpu_conv_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real *w,
-                       const pcnn_conv *g, real *ws);
-void cpu_conv_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
-                         const pcnn_conv *g, real *ws);
+void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
+                  const pcnn_conv *g, real *ws);
 void cpu_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin, int kh,
                 int kw, int oy, int ox);
 void cpu_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N);

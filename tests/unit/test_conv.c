@@ -4,7 +4,8 @@
  * shapes are the stacks' three windows (the first layer's vertical one, a later layer's,
  * the horizontal one) at a size where oneDNN picks the kernels it picks for the Fashion
  * model, the one-sided vertical window's backward filter included (computed on a wider
- * window whose extra rows are dropped). */
+ * window whose extra rows are dropped), and at channel counts that oneDNN's blocked
+ * layouts of the backward passes pad. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,10 +70,16 @@ static void run(pcnn_conv g)
     for (size_t i = 0; i < ny; i++) ry[i] += y[i]; /* beta 1: the same again on top */
     be_conv_fwd(be, y, x, w, &g, 1, ws);
     compare("forward, beta 1", &g, y, ry, ny);
-    be_conv_bwd_data(be, dx, dy, w, &g, ws);
+    float *dw0 = malloc(nw * sizeof *dw0);
+    memcpy(dw0, dw, nw * sizeof *dw);
+    be_conv_bwd(be, dx, dw, dy, x, w, &g, ws);
     compare("backward data", &g, dx, rdx, nx);
-    be_conv_bwd_filter(be, dw, dy, x, &g, ws);
     compare("backward filter", &g, dw, rdw, nw);
+    /* without dx (a first layer's): the same filter gradient, added once more */
+    for (size_t i = 0; i < nw; i++) rdw[i] += dw[i] - dw0[i];
+    be_conv_bwd(be, NULL, dw, dy, x, w, &g, ws);
+    compare("backward filter alone", &g, dw, rdw, nw);
+    free(dw0);
     free(x), free(w), free(y), free(dy), free(dx), free(dw), free(ws), free(ry), free(rdx), free(rdw);
 }
 
@@ -86,6 +93,9 @@ int main(void)
     run((pcnn_conv){4, 12, 12, 64, 128, 3, 5, -2, -2}); /* vertical, layers >= 1 */
     run((pcnn_conv){4, 12, 12, 3, 128, 3, 5, -3, -2});  /* vertical, first layer */
     run((pcnn_conv){4, 12, 12, 64, 128, 1, 3, 0, -2});  /* horizontal */
+    /* channels that the blocked layouts of the backward passes pad (as p = 126 does) */
+    run((pcnn_conv){2, 9, 11, 30, 60, 3, 5, -2, -2});
+    run((pcnn_conv){2, 9, 11, 30, 60, 1, 3, 0, -2});
     pcnn_backend_close(cpu);
     return check_summary("test_conv");
 }
