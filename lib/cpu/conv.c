@@ -78,7 +78,13 @@ static int ok(pcnn_backend *be, dnnl_status_t st, const char *call, int line)
 }
 #define OK(call) ok(be, (call), #call, __LINE__)
 
-enum { FWD, FWD_SUM, DATA, FILTER, KINDS };
+/* what a plan computes: one of FWD, DATA, FILTER, with flags */
+enum {
+    FWD = 0, DATA = 1, FILTER = 2, OP = 3,
+    SUM = 4,       /* the forward pass adds to y */
+    WT = 8,        /* the user's weights are (cin, cout), a product's B (cpu_conv_product) */
+    KEEP_NHWC = 16 /* a backward pass on the NHWC activations themselves */
+};
 enum { PLANS = 128 }; /* more shapes than any model has; beyond, the oldest is remade */
 
 typedef struct {
@@ -102,8 +108,8 @@ typedef struct convs {
     dnnl_stream_t stream;
     plan plans[PLANS];
     int nplans, next;
-    void *scratch[2]; /* the blocked x and y of the backward pass running now */
-    size_t scratch_size[2];
+    void *scratch[3]; /* the blocked x and y of the backward pass running now; a product's dw */
+    size_t scratch_size[3];
 } convs;
 
 static int md(pcnn_backend *be, dnnl_memory_desc_t *d, int n, int c, int h, int w,
@@ -157,16 +163,16 @@ static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, in
 static dnnl_primitive_desc_t backward_pd(pcnn_backend *be, const pcnn_conv *g, int kh, int kind)
 {
     convs *c = CPU_CONTEXT(be)->convs;
-    dnnl_primitive_desc_t fpd = forward_pd(be, g, kh, dnnl_forward_training, 0, dnnl_format_tag_any);
+    const dnnl_format_tag_t xytag = kind & KEEP_NHWC ? dnnl_nhwc : dnnl_format_tag_any;
+    dnnl_primitive_desc_t fpd = forward_pd(be, g, kh, dnnl_forward_training, 0, xytag);
     if (!fpd) return NULL;
     dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
     dnnl_memory_desc_t x, y, w;
     dnnl_primitive_desc_t pd = NULL;
-    if (md(be, &x, g->B, g->cin, g->H, g->W, dnnl_format_tag_any) &&
-        md(be, &y, g->B, g->cout, g->H, g->W, dnnl_format_tag_any) &&
+    if (md(be, &x, g->B, g->cin, g->H, g->W, xytag) && md(be, &y, g->B, g->cout, g->H, g->W, xytag) &&
         md(be, &w, g->cout, g->cin, kh, g->kw, dnnl_format_tag_any)) {
         dnnl_convolution_desc_t cd;
-        dnnl_status_t st = kind == DATA
+        dnnl_status_t st = (kind & OP) == DATA
             ? dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &x, &w, &y, strides, pad_l, pad_r)
             : dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &x, &w, NULL, &y, strides, pad_l, pad_r);
         if (st == dnnl_success && dnnl_primitive_desc_create(&pd, &cd, NULL, c->engine, fpd) != dnnl_success)
@@ -220,12 +226,12 @@ static int blocked(pcnn_backend *be, plan *p, const_dnnl_primitive_desc_t pd, co
                    const dnnl_memory_desc_t *y)
 {
     convs *c = CPU_CONTEXT(be)->convs;
-    const dnnl_memory_desc_t *xmd = dnnl_primitive_desc_query_md(pd, p->kind == DATA ? dnnl_query_diff_src_md
-                                                                                     : dnnl_query_src_md, 0);
+    const int data = (p->kind & OP) == DATA;
+    const dnnl_memory_desc_t *xmd = dnnl_primitive_desc_query_md(pd, data ? dnnl_query_diff_src_md : dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *ymd = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0);
     if (!dnnl_memory_desc_equal(xmd, x) &&
         !(OK(dnnl_memory_create(&p->xb, xmd, c->engine, DNNL_MEMORY_NONE)) &&
-          (p->x_reorder = p->kind == DATA ? reorder(be, xmd, x, 1) : reorder(be, x, xmd, 0))))
+          (p->x_reorder = data ? reorder(be, xmd, x, 1) : reorder(be, x, xmd, 0))))
         return 0;
     if (!dnnl_memory_desc_equal(ymd, y) &&
         !(OK(dnnl_memory_create(&p->yb, ymd, c->engine, DNNL_MEMORY_NONE)) && (p->y_reorder = reorder(be, y, ymd, 0))))
@@ -251,13 +257,14 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
     p->kind = kind;
 
     p->kh = g->kh;
-    dnnl_primitive_desc_t pd = kind <= FWD_SUM ? forward_pd(be, g, g->kh, dnnl_forward_inference, kind == FWD_SUM, dnnl_nhwc)
-                                               : backward_pd(be, g, g->kh, kind);
+    const int op = kind & OP;
+    dnnl_primitive_desc_t pd = op == FWD ? forward_pd(be, g, g->kh, dnnl_forward_inference, kind & SUM, dnnl_nhwc)
+                                         : backward_pd(be, g, g->kh, kind);
     /* For the vertical window (padded above only) oneDNN 2.6 has only its AVX2
      * backward-weights kernel, 1.5x slower on an AVX-512 CPU than its AVX-512 one on the
      * window extended to as many rows below as above (tests/bench/README.md). Those extra
      * rows read pixels the real window never does; their gradient is computed and dropped. */
-    if (pd && kind == FILTER && -g->oy > g->kh - 1 + g->oy && !avx512(pd) &&
+    if (pd && op == FILTER && -g->oy > g->kh - 1 + g->oy && !avx512(pd) &&
         dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core) {
         int kh = 1 - 2 * g->oy; /* rows i+oy .. i-oy */
         dnnl_primitive_desc_t wide = backward_pd(be, g, kh, kind);
@@ -270,14 +277,15 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
     }
     if (!pd) return be->failed ? NULL : p;
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(
-        pd, kind == FILTER ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
+        pd, op == FILTER ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
     dnnl_memory_desc_t x, y, wu;
-    if (mds(be, &x, &y, &wu, g, p->kh, dnnl_oihw) && OK(dnnl_memory_create(&p->x, &x, c->engine, DNNL_MEMORY_NONE)) &&
+    if (mds(be, &x, &y, &wu, g, p->kh, kind & WT ? dnnl_iohw : dnnl_oihw) &&
+        OK(dnnl_memory_create(&p->x, &x, c->engine, DNNL_MEMORY_NONE)) &&
         OK(dnnl_memory_create(&p->y, &y, c->engine, DNNL_MEMORY_NONE)) &&
         OK(dnnl_memory_create(&p->w_user, &wu, c->engine, DNNL_MEMORY_NONE)) &&
         OK(dnnl_memory_create(&p->w_prim, wmd, c->engine, DNNL_MEMORY_ALLOCATE)) &&
-        (p->w_reorder = kind == FILTER ? reorder(be, wmd, &wu, 0) : reorder(be, &wu, wmd, 0)) &&
-        (kind <= FWD_SUM || blocked(be, p, pd, &x, &y)) && OK(dnnl_primitive_create(&p->prim, pd)))
+        (p->w_reorder = op == FILTER ? reorder(be, wmd, &wu, 0) : reorder(be, &wu, wmd, 0)) &&
+        (op == FWD || blocked(be, p, pd, &x, &y)) && OK(dnnl_primitive_create(&p->prim, pd)))
         p->usable = 1;
     dnnl_primitive_desc_destroy(pd);
     return be->failed ? NULL : p;
@@ -301,7 +309,7 @@ void cpu_conv_close(pcnn_backend *be)
     convs *c = CPU_CONTEXT(be)->convs;
     if (!c) return;
     for (int i = 0; i < c->nplans; i++) plan_clear(&c->plans[i]);
-    free(c->scratch[0]), free(c->scratch[1]);
+    for (int i = 0; i < 3; i++) free(c->scratch[i]);
     if (c->stream) dnnl_stream_destroy(c->stream);
     if (c->engine) dnnl_engine_destroy(c->engine);
     free(c);
@@ -315,6 +323,14 @@ static int bind(pcnn_backend *be, plan *p, const real *x, const real *y, const r
            OK(dnnl_memory_set_data_handle(p->w_user, (void *)w));
 }
 
+/* y (+)= conv(x, w) through the forward plan p */
+static void forward(pcnn_backend *be, plan *p, real *y, const real *x, const real *w)
+{
+    dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_user}, {DNNL_ARG_TO, p->w_prim}};
+    dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, p->x}, {DNNL_ARG_WEIGHTS, p->w_prim}, {DNNL_ARG_DST, p->y}};
+    if (bind(be, p, x, y, w) && run(be, p->w_reorder, 2, r)) run(be, p->prim, 3, a);
+}
+
 void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
                   real beta, real *ws)
 {
@@ -322,36 +338,40 @@ void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const
         gemm_fwd(be, y, x, w, g, beta, ws);
         return;
     }
-    plan *p = plan_for(be, g, beta == 0 ? FWD : FWD_SUM);
+    plan *p = plan_for(be, g, beta == 0 ? FWD : FWD | SUM);
     if (!p) return;
     if (!p->usable) {
         gemm_fwd(be, y, x, w, g, beta, ws);
         return;
     }
-    dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_user}, {DNNL_ARG_TO, p->w_prim}};
-    dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, p->x}, {DNNL_ARG_WEIGHTS, p->w_prim}, {DNNL_ARG_DST, p->y}};
-    if (bind(be, p, x, y, w) && run(be, p->w_reorder, 2, r)) run(be, p->prim, 3, a);
+    forward(be, p, y, x, w);
 }
 
-/* Points a backward plan's blocked memory (where it has one) at the context's scratch
- * i, grown to fit; 0 when out of memory (recorded in be) or a oneDNN call failed. */
-static int bind_blocked(pcnn_backend *be, dnnl_memory_t m, int i)
+/* the context's scratch i, grown to size bytes; NULL when out of memory (recorded in be) */
+static void *scratch(pcnn_backend *be, int i, size_t size)
 {
     convs *c = CPU_CONTEXT(be)->convs;
-    if (!m) return 1;
-    const dnnl_memory_desc_t *d;
-    if (!OK(dnnl_memory_get_memory_desc(m, &d))) return 0;
-    size_t size = dnnl_memory_desc_get_size(d);
     if (size > c->scratch_size[i]) {
         free(c->scratch[i]);
         c->scratch_size[i] = 0;
         if (!(c->scratch[i] = aligned_alloc(64, (size + 63) / 64 * 64))) {
             pcnn_backend_fail(be, "out of memory for a convolution's scratch (%zu bytes)", size);
-            return 0;
+            return NULL;
         }
         c->scratch_size[i] = size;
     }
-    return OK(dnnl_memory_set_data_handle(m, c->scratch[i]));
+    return c->scratch[i];
+}
+
+/* Points a backward plan's blocked memory (where it has one) at the context's scratch
+ * i; 0 when out of memory (recorded in be) or a oneDNN call failed. */
+static int bind_blocked(pcnn_backend *be, dnnl_memory_t m, int i)
+{
+    if (!m) return 1;
+    const dnnl_memory_desc_t *d;
+    void *at;
+    return OK(dnnl_memory_get_memory_desc(m, &d)) && (at = scratch(be, i, dnnl_memory_desc_get_size(d))) &&
+           OK(dnnl_memory_set_data_handle(m, at));
 }
 
 /* runs a backward plan's y reorder (dy into the primitive's layout), if it has one */
@@ -425,5 +445,35 @@ void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const re
      * its primitive wants the same layout */
     const dnnl_memory_desc_t *fl = dy_layout(f), *dl = dy_layout(d);
     bwd_data(be, d, dx, dy, w, ws, done && fl && dl && dnnl_memory_desc_equal(fl, dl));
+}
+
+/* C (+)= op(A) op(B) for a tall product, a long side of rows (pixels) and two short ones
+ * (maps), as a oneDNN 1x1 convolution over an image of 1 x rows pixels: its 1x1 kernels
+ * beat its sgemm and OpenBLAS's at the stacks' 1x1 maps (tests/bench/README.md).
+ * Contiguous operands, alpha 1, beta 0 or 1:
+ *   NT  C (R,N) = A (R,K) B (N,K)^T   forward, weights B (cout N, cin K)
+ *   NN  C (R,N) = A (R,K) B (K,N)     forward, weights B given as (cin, cout)
+ *   TN  C (M,N) = A (R,M)^T B (R,N)   backward filter of x = B, dy = A: dw = C
+ * The backward filter keeps NHWC: at 1x1, the reorders to blocked maps cost more than
+ * they save. Returns 0 where oneDNN declines the shape: the caller multiplies. */
+int cpu_conv_product(pcnn_backend *be, int ta, int tb, int M, int N, int K, const real *A, const real *B,
+                     real beta, real *C)
+{
+    if (ta && tb) return 0;
+    if (!ta) {
+        const pcnn_conv g = {1, 1, M, K, N, 1, 1, 0, 0};
+        plan *p = plan_for(be, &g, FWD | (beta != 0 ? SUM : 0) | (tb ? 0 : WT));
+        if (p && !p->usable) return 0;
+        if (p) forward(be, p, C, A, B);
+        return 1;
+    }
+    const pcnn_conv g = {1, 1, K, N, M, 1, 1, 0, 0};
+    plan *p = plan_for(be, &g, FILTER | KEEP_NHWC);
+    if (p && !p->usable) return 0;
+    real *ws = p ? scratch(be, 2, (size_t)M * N * sizeof *ws) : NULL;
+    if (!ws) return 1;
+    if (beta == 0) memset(C, 0, (size_t)M * N * sizeof *C);
+    bwd_filter(be, p, C, A, B, ws);
+    return 1;
 }
 #endif

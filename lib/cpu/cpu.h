@@ -37,6 +37,10 @@ void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const
                   real beta, real *ws);
 void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
                   const pcnn_conv *g, real *ws);
+#ifndef PCNN_DOUBLE
+int cpu_conv_product(pcnn_backend *be, int ta, int tb, int M, int N, int K, const real *A, const real *B,
+                     real beta, real *C);
+#endif
 void cpu_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin, int kh,
                 int kw, int oy, int ox);
 void cpu_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N);

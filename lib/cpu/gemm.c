@@ -5,8 +5,10 @@
 
 #include "cpu.h"
 
-/* oneDNN's sgemm (JIT kernels, no packing of a whole operand per call) for products of
- * few rows -- the cached sampler's, a row per image per pixel, where OpenBLAS packs all
+/* A tall product -- every pixel's maps through one small matrix, forward (NN, NT) or
+ * the weights' gradient (TN), contiguous -- goes to oneDNN's 1x1 convolution
+ * (cpu_conv_product in conv.c); otherwise oneDNN's sgemm (JIT kernels, no packing of a
+ * whole operand per call) for products of few rows -- the cached sampler's, a row per image per pixel, where OpenBLAS packs all
  * of B for a handful of dot products -- and for products whose two short sides are
  * small (p = 64's maps against their weights); OpenBLAS for the others (measured on a
  * 2-core AMD EPYC with AVX2, tests/bench/README.md). */
@@ -15,6 +17,14 @@ static int onednn_shape(long M, long N, long K)
 {
     const long longest = M > N ? (M > K ? M : K) : (N > K ? N : K);
     return M <= 64 || M * N * K / longest <= 128 * 128;
+}
+
+enum { TALL_ROWS = 8192, TALL_MAPS = 1024 };
+static int tall(int ta, int tb, int M, int N, int K, real alpha, int lda, int ldb, int ldc, real beta)
+{
+    const int rows = ta ? K : M, maps = ta ? M : K; /* the long side; N is the other short one */
+    return alpha == 1 && (beta == 0 || beta == 1) && !(ta && tb) && rows >= TALL_ROWS && maps <= TALL_MAPS &&
+           N <= TALL_MAPS && lda == (ta ? M : K) && ldb == (tb ? K : N) && ldc == N;
 }
 #endif
 
@@ -26,6 +36,9 @@ void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha,
         return;
     }
 #ifndef PCNN_DOUBLE
+    if (M && N && K && tall(ta, tb, M, N, K, alpha, lda, ldb, ldc, beta) &&
+        cpu_conv_product(be, ta, tb, M, N, K, A, B, beta, C))
+        return;
     if (M && N && K && onednn_shape(M, N, K)) {
         dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb,
                                       beta, C, ldc);

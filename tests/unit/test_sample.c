@@ -121,6 +121,37 @@ static void test_products(void)
         }
 }
 
+/* Tall products -- many rows through small maps, contiguous, alpha 1, beta 0 or 1 --
+ * which the CPU backend computes as oneDNN 1x1 convolutions (cpu_conv_product): the
+ * forward ones (NT, NN) and the weights' gradient (TN), against a product in double;
+ * beta 0 ignores what C held (NaN here). */
+static void test_tall_products(void)
+{
+    uint64_t rng = 9;
+    const int R = 8192 + 37, P = 24, Q = 20; /* rows; the two short sides */
+    for (int t = 0; t < 6; t++) {
+        const int kind = t % 3, b = t / 3, ta = kind == 2, tb = kind == 0;
+        const int M = ta ? P : R, N = ta ? Q : P, K = ta ? R : Q;
+        const int lda = ta ? M : K, ldb = tb ? K : N, ldc = N;
+        real *A = malloc(sizeof(real) * (ta ? K : M) * lda), *Bm = malloc(sizeof(real) * (tb ? N : K) * ldb);
+        real *C = malloc(sizeof(real) * M * ldc);
+        for (int i = 0; i < (ta ? K : M) * lda; i++) A[i] = (real)(pcnn_rng_uniform(&rng) - 0.5);
+        for (int i = 0; i < (tb ? N : K) * ldb; i++) Bm[i] = (real)(pcnn_rng_uniform(&rng) - 0.5);
+        for (int i = 0; i < M * ldc; i++) C[i] = b ? (real)(i % 7) : (real)NAN;
+        be_gemm(cpu, ta, tb, M, N, K, 1, A, lda, Bm, ldb, b, C, ldc);
+        double worst = 0;
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++) {
+                double d = b ? (m * ldc + n) % 7 : 0;
+                for (int k = 0; k < K; k++)
+                    d += (double)(ta ? A[k * lda + m] : A[m * lda + k]) * (tb ? Bm[n * ldb + k] : Bm[k * ldb + n]);
+                worst = fmax(worst, fabs(C[m * ldc + n] - d) / (ta ? 10 : 1)); /* TN sums 8229 terms */
+            }
+        CHECK(worst < 1e-4, "tall %dx%dx%d ta=%d tb=%d beta=%d: off by %g", M, N, K, ta, tb, b, worst);
+        free(A), free(Bm), free(C);
+    }
+}
+
 /* In coding's fixed order (be->exact) the cached sampler's logits are the same bits on one
  * thread or two, and at a batch of one or three, whose images the pixel step shares among
  * the threads (a model big enough that it threads). A lone image's columns are shared by
@@ -392,6 +423,7 @@ int main(void)
 {
     cpu = pcnn_backend_open("cpu");
     test_products();
+    test_tall_products();
     if (!cpu) {
         fprintf(stderr, "%s\n", pcnn_errstr());
         return 1;
