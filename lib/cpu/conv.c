@@ -127,6 +127,20 @@ static int mds(pcnn_backend *be, dnnl_memory_desc_t *x, dnnl_memory_desc_t *y,
            md(be, w, g->cout, g->cin, kh, g->kw, wtag);
 }
 
+/* *attr: NULL, or (sum) one whose post-op adds what the output held (y = op + y); 0 when
+ * a oneDNN call failed */
+static int sum_attr(pcnn_backend *be, int sum, dnnl_primitive_attr_t *attr)
+{
+    dnnl_post_ops_t po = NULL;
+    *attr = NULL;
+    if (!sum) return 1;
+    int done = OK(dnnl_primitive_attr_create(attr)) && OK(dnnl_post_ops_create(&po)) &&
+               OK(dnnl_post_ops_append_sum(po, 1.0f)) && OK(dnnl_primitive_attr_set_post_ops(*attr, po));
+    if (po) dnnl_post_ops_destroy(po);
+    if (!done && *attr) dnnl_primitive_attr_destroy(*attr), *attr = NULL;
+    return done;
+}
+
 /* The forward primitive descriptor of a shape (also the hint of the backward ones);
  * NULL when oneDNN has no implementation or the padding would be negative. */
 static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, int kh, dnnl_prop_kind_t prop,
@@ -144,16 +158,9 @@ static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, in
                                            pad_l, pad_r) != dnnl_success)
         return NULL;
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
-    if (sum && !(OK(dnnl_primitive_attr_create(&attr)) && OK(dnnl_post_ops_create(&po)) && /* y = conv + y */
-                 OK(dnnl_post_ops_append_sum(po, 1.0f)) && OK(dnnl_primitive_attr_set_post_ops(attr, po)))) {
-        if (po) dnnl_post_ops_destroy(po);
-        if (attr) dnnl_primitive_attr_destroy(attr);
-        return NULL;
-    }
     dnnl_primitive_desc_t pd = NULL;
+    if (!sum_attr(be, sum, &attr)) return NULL;
     if (dnnl_primitive_desc_create(&pd, &cd, attr, c->engine, NULL) != dnnl_success) pd = NULL;
-    if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return pd;
 }
@@ -195,16 +202,12 @@ static dnnl_primitive_t reorder(pcnn_backend *be, const dnnl_memory_desc_t *from
 {
     convs *c = CPU_CONTEXT(be)->convs;
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t rpd = NULL;
     dnnl_primitive_t r = NULL;
-    if ((!sum || (OK(dnnl_primitive_attr_create(&attr)) && OK(dnnl_post_ops_create(&po)) &&
-                  OK(dnnl_post_ops_append_sum(po, 1.0f)) && OK(dnnl_primitive_attr_set_post_ops(attr, po)))) &&
-        OK(dnnl_reorder_primitive_desc_create(&rpd, from, c->engine, to, c->engine, attr)) &&
+    if (sum_attr(be, sum, &attr) && OK(dnnl_reorder_primitive_desc_create(&rpd, from, c->engine, to, c->engine, attr)) &&
         !OK(dnnl_primitive_create(&r, rpd)))
         r = NULL;
     if (rpd) dnnl_primitive_desc_destroy(rpd);
-    if (po) dnnl_post_ops_destroy(po);
     if (attr) dnnl_primitive_attr_destroy(attr);
     return r;
 }
