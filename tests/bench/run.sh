@@ -5,7 +5,9 @@
 # ../shared/bench/torch_gated_pixelcnn.py), each over BENCH_STEPS timed steps (default 2)
 # after an untimed one; each figure is then the median over rounds of ours / the faster
 # peer (by median), with its min-max, and the share of this machine's sgemm rate that ours
-# reaches. BENCH_CONFIGS (default "fashion cifar"; "tiny" tries the script out in seconds).
+# reaches, round by round against an sgemm run just before ours (the machine's speed drifts
+# within minutes, and an sgemm rate from another minute moves the share as much as a
+# change of ours does), median and min-max. BENCH_CONFIGS (default "fashion cifar"; "tiny" tries the script out in seconds).
 # OpenBLAS picks its own kernel here: the workplace's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE
 # are unset for these runs only (a user's machine does not set them).
 B=${1:-build}
@@ -61,6 +63,8 @@ fi
 r=1
 while [ $r -le "$rounds" ]; do
     for cfg in $configs; do
+        rate=$("$B"/tests/bench gemm | awk '{ print $2 }')
+        [ -n "$rate" ] && note "round $r sgemm $cfg $rate GFLOP/s"
         line=$("$B"/tests/bench train "$cfg" "$steps") && note "round $r $line" ||
             echo "round $r ours $cfg: failed"
         [ $have_torch = 1 ] || continue
@@ -81,7 +85,8 @@ done
 "$B"/tests/bench gemm | tee -a "$t/gemm"
 
 # the summary: per figure, medians over rounds, the faster peer, the ratio per round
-# against it (median, min-max), GFLOP/s against the higher of the two sgemm rates
+# against it (median, min-max), GFLOP/s, and its share of the sgemm rate per round
+# (median, min-max); the sgemm runs before and after the rounds for reference
 [ -s "$t/raw" ] && awk -v configs="$configs" '
     function median(a, n,    i, j, x) {
         for (i = 2; i <= n; i++)
@@ -93,16 +98,17 @@ done
         for (r = 1; r <= R; r++) if ((cfg, fig, who, r) in v) a[++n] = v[cfg, fig, who, r]
         return n ? median(a, n) : 0
     }
-    FILENAME ~ /gemm$/ { if ($2 > gemm) gemm = $2; next }
+    FILENAME ~ /gemm$/ { outer = outer (outer == "" ? "" : ", ") $2; next }
     {
         r = $2; who = $3; cfg = $4; if (r > R) R = r
+        if (who == "sgemm") { sg[cfg, r] = $5; next }
         for (i = 5; i < NF; i++) {
             if (($i == "train" || $i == "nll") && $(i + 2) == "img/s") v[cfg, $i, who, r] = $(i + 1)
             if ($i == "GFLOP/image") flop[cfg] = substr($(i - 1), 2) * 1e9
         }
     }
     END {
-        printf("summary of %d round%s: medians of img/s; ratio = ours / the faster peer, round by round: median (min-max); sgemm %.1f GFLOP/s (the higher of two runs)\n", R, R == 1 ? "" : "s", gemm)
+        printf("summary of %d round%s: medians of img/s; ratio = ours / the faster peer, round by round: median (min-max); share of sgemm = ours against the sgemm run just before it, round by round: median (min-max); sgemm before and after the rounds: %s GFLOP/s\n", R, R == 1 ? "" : "s", outer)
         n = split(configs, cf, " ")
         for (c = 1; c <= n; c++) for (k = 1; k <= 2; k++) {
             cfg = cf[c]; fig = k == 1 ? "train" : "nll"
@@ -116,8 +122,12 @@ done
                 peers = peers sprintf(", %s %.2f", pn[p], x)
                 if (x > bv) { bv = x; best = pn[p] }
             }
-            gf = flop[cfg] * ours * (fig == "train" ? 3 : 1) / 1e9
-            pct = gemm ? 100 * gf / gemm : 0
+            per = (fig == "train" ? 3 : 1) * flop[cfg] / 1e9 # GFLOP an image
+            gf = per * ours
+            m = 0
+            for (r = 1; r <= R; r++)
+                if ((cfg, fig, "ours", r) in v && sg[cfg, r] > 0) s[++m] = 100 * per * v[cfg, fig, "ours", r] / sg[cfg, r]
+            pct = m ? median(s, m) : 0
             line = sprintf("%s %s: ours %.2f img/s%s", cfg, fig, ours, peers)
             ratio = 0
             if (best != "") {
@@ -128,7 +138,7 @@ done
                 ratio = median(a, m)
                 line = line sprintf("; ours/%s %.2fx (%.2f-%.2f)", best, ratio, a[1], a[m])
             }
-            line = line sprintf("; %.1f GFLOP/s, %.1f%% of sgemm", gf, pct)
+            line = line sprintf("; %.1f GFLOP/s, %.1f%% of sgemm (%.1f-%.1f)", gf, pct, m ? s[1] : 0, m ? s[m] : 0)
             printf("%s; target (1.5x or 85%%): %s\n", line, ratio >= 1.5 || pct >= 85 ? "met" : "not met")
         }
     }' "$t/gemm" "$t/raw"
