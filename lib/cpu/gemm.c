@@ -7,11 +7,11 @@
 
 /* A tall product -- every pixel's maps through one small matrix, forward (NN, NT) or
  * the weights' gradient (TN), contiguous -- goes to oneDNN's 1x1 convolution
- * (cpu_conv_product in conv.c); otherwise oneDNN's sgemm (JIT kernels, no packing of a
- * whole operand per call) for products of few rows -- the cached sampler's, a row per image per pixel, where OpenBLAS packs all
- * of B for a handful of dot products -- and for products whose two short sides are
- * small (p = 64's maps against their weights); OpenBLAS for the others (measured on a
- * 2-core AMD EPYC with AVX2, tests/bench/README.md). */
+ * (cpu_conv_product in conv.c). Otherwise oneDNN's sgemm (JIT kernels, no packing of a
+ * whole operand per call) takes products of few rows -- the cached sampler's, a row per
+ * image per pixel, where OpenBLAS packs all of B for a handful of dot products -- and
+ * products whose two short sides are small (p = 64's maps against their weights);
+ * OpenBLAS the others (measured on a 2-core AMD EPYC with AVX2, tests/bench/README.md). */
 #ifndef PCNN_DOUBLE /* oneDNN has no dgemm: the gradient check's build takes OpenBLAS's */
 static int onednn_shape(long M, long N, long K)
 {
@@ -19,6 +19,9 @@ static int onednn_shape(long M, long N, long K)
     return M <= 64 || M * N * K / longest <= 128 * 128;
 }
 
+/* Chosen, not measured at the edges: the products measured were 32768 and 50176 rows
+ * (the bench's batches) against 64 to 768 maps; the sampler's rows at batch 16 (512 or
+ * so) stay with sgemm. */
 enum { TALL_ROWS = 8192, TALL_MAPS = 1024 };
 static int tall(int ta, int tb, int M, int N, int K, real alpha, int lda, int ldb, int ldc, real beta)
 {
