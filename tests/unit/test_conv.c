@@ -4,8 +4,9 @@
  * shapes are the stacks' three windows (the first layer's vertical one, a later layer's,
  * the horizontal one) at a size where oneDNN picks the kernels it picks for the Fashion
  * model, the one-sided vertical window's backward filter included (computed on a wider
- * window whose extra rows are dropped), and at channel counts that oneDNN's blocked
- * layouts of the backward passes pad. */
+ * window whose extra rows are dropped), at channel counts that oneDNN's blocked
+ * layouts of the backward passes pad, and at sizes where the backward filter runs over
+ * the window's taps (lib/cpu/conv.c), in one chunk of images and in two. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,11 @@ int main(void)
     /* channels that the blocked layouts of the backward passes pad (as p = 126 does) */
     run((pcnn_conv){2, 9, 11, 30, 60, 3, 5, -2, -2});
     run((pcnn_conv){2, 9, 11, 30, 60, 1, 3, 0, -2});
+    /* big enough (4096 pixels) for the backward filter through the taps, the last in
+     * two chunks of one image (its taps take 17 MB an image) */
+    run((pcnn_conv){4, 32, 32, 30, 60, 3, 5, -2, -2});
+    run((pcnn_conv){4, 32, 32, 30, 60, 1, 3, 0, -2});
+    run((pcnn_conv){2, 190, 190, 8, 16, 3, 5, -2, -2});
     pcnn_backend_close(cpu);
     return check_summary("test_conv");
 }
