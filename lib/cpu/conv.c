@@ -478,10 +478,11 @@ static void spread(plan *p, real *col, const real *xb, int n0)
             continue;
         }
         const real *from = xb + ((((size_t)(n0 + n) * nb + cb) * g->H + yy) * g->W) * bw;
-        const int lo = dx < 0 ? -dx : 0, hi = dx > 0 ? g->W - dx : g->W; /* j in [lo, hi) read x */
+        /* j in [lo, hi) read x, the others are zero (a window wider than the image: none) */
+        const int lo = dx >= 0 ? 0 : -dx < g->W ? -dx : g->W, hi = dx <= 0 ? g->W : dx < g->W ? g->W - dx : lo;
         memset(to, 0, (size_t)lo * bw * sizeof *to);
-        if (hi > lo) memcpy(to + (size_t)lo * bw, from + (size_t)(lo + dx) * bw, (size_t)(hi - lo) * bw * sizeof *to);
-        memset(to + (size_t)(hi > lo ? hi : lo) * bw, 0, (size_t)(g->W - (hi > lo ? hi : lo)) * bw * sizeof *to);
+        if (hi > lo) memcpy(to + (size_t)lo * bw, from + (lo + dx) * bw, (size_t)(hi - lo) * bw * sizeof *to);
+        memset(to + (size_t)hi * bw, 0, (size_t)(g->W - hi) * bw * sizeof *to);
     }
 }
 

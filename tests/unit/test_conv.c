@@ -102,6 +102,7 @@ int main(void)
     run((pcnn_conv){4, 32, 32, 30, 60, 3, 5, -2, -2});
     run((pcnn_conv){4, 32, 32, 30, 60, 1, 3, 0, -2});
     run((pcnn_conv){2, 190, 190, 8, 16, 3, 5, -2, -2});
+    run((pcnn_conv){64, 64, 1, 8, 16, 3, 5, -2, -2}); /* a window wider than the image */
     pcnn_backend_close(cpu);
     return check_summary("test_conv");
 }
