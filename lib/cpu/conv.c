@@ -283,8 +283,9 @@ static int taps(pcnn_backend *be, plan *p)
     int b = 0;
     for (int k = 8; k <= 16 && !b; k *= 2)
         if (channel_blocks(be, xd, g, g->cin, k) && channel_blocks(be, yd, g, g->cout, k)) b = k;
-    const int T = g->kh * g->kw, cpad = (g->cin + b - 1) / (b ? b : 1) * b;
+    const int T = g->kh * g->kw;
     if (!b || T < 2) return 1;
+    const int cpad = (g->cin + b - 1) / b * b;
     const size_t image = (size_t)T * cpad * g->H * g->W * sizeof(real);
     int n = g->B;
     while (n > 1 && (n * image > TAP_BYTES || g->B % n)) n--;
@@ -365,8 +366,9 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
         OK(dnnl_memory_create(&p->w_user, &wu, c->engine, DNNL_MEMORY_NONE)) &&
         OK(dnnl_memory_create(&p->w_prim, wmd, c->engine, DNNL_MEMORY_ALLOCATE)) &&
         (p->w_reorder = op == FILTER ? reorder(be, wmd, &wu, 0) : reorder(be, &wu, wmd, 0)) &&
-        (op == FWD || blocked(be, p, pd, &x, &y)) && OK(dnnl_primitive_create(&p->prim, pd)) &&
-        (op != FILTER || p->kh != g->kh || avx512(pd) || taps(be, p)))
+        (op == FWD || blocked(be, p, pd, &x, &y)) &&
+        (op != FILTER || p->kh != g->kh || avx512(pd) || taps(be, p)) &&
+        (p->chunk || OK(dnnl_primitive_create(&p->prim, pd)))) /* the taps need no direct one */
         p->usable = 1;
     dnnl_primitive_desc_destroy(pd);
     return be->failed ? NULL : p;

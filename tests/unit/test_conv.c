@@ -97,7 +97,7 @@ int main(void)
     /* channels that the blocked layouts of the backward passes pad (as p = 126 does) */
     run((pcnn_conv){2, 9, 11, 30, 60, 3, 5, -2, -2});
     run((pcnn_conv){2, 9, 11, 30, 60, 1, 3, 0, -2});
-    /* big enough (4096 pixels) for the backward filter through the taps, the last in
+    /* big enough (4096 pixels) for the backward filter through the taps, the third in
      * two chunks of one image (its taps take 17 MB an image) */
     run((pcnn_conv){4, 32, 32, 30, 60, 3, 5, -2, -2});
     run((pcnn_conv){4, 32, 32, 30, 60, 1, 3, 0, -2});
