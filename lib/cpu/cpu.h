@@ -25,6 +25,8 @@ void cpu_copy(pcnn_backend *be, void *dst, const void *src, size_t bytes);
 void cpu_zero(pcnn_backend *be, real *x, size_t n);
 void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha, const real *A,
               int lda, const real *B, int ldb, real beta, real *C, int ldc);
+void cpu_gemm_rows(int M, int N, int K, real alpha, const real *A, int lda, const real *B, int ldb, real beta,
+                   real *C, int ldc);
 void cpu_gemm_exact(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha,
                     const real *A, int lda, const real *B, int ldb, real beta, real *C, int ldc);
 void cpu_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,

@@ -11,8 +11,15 @@
  * whole operand per call) takes products of few rows -- the cached sampler's, a row per
  * image per pixel, where OpenBLAS packs all of B for a handful of dot products -- and
  * products whose two short sides are small (p = 64's maps against their weights);
- * OpenBLAS the others (measured on a 2-core AMD EPYC with AVX2, tests/bench/README.md). */
+ * OpenBLAS the others (measured on a 2-core AMD EPYC with AVX2, tests/bench/README.md).
+ * Few rows against a long transposed B -- the cached sampler's vertical row at a small
+ * batch -- go to our own dot products (gemm_rows.c), 1.2-1.4x oneDNN's sgemm there. */
 #ifndef PCNN_DOUBLE /* oneDNN has no dgemm: the gradient check's build takes OpenBLAS's */
+static int rows_shape(int ta, int tb, long M, long K)
+{
+    return !ta && tb && M <= 64 && K >= 512; /* at K = 252 the two were even */
+}
+
 static int onednn_shape(long M, long N, long K)
 {
     const long longest = M > N ? (M > K ? M : K) : (N > K ? N : K);
@@ -42,6 +49,10 @@ void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha,
     if (M && N && K && tall(ta, tb, M, N, K, alpha, lda, ldb, ldc, beta) &&
         cpu_conv_product(be, ta, tb, M, N, K, A, B, beta, C))
         return;
+    if (M && N && K && rows_shape(ta, tb, M, K)) {
+        cpu_gemm_rows(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     if (M && N && K && onednn_shape(M, N, K)) {
         dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb,
                                       beta, C, ldc);

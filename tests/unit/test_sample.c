@@ -81,16 +81,20 @@ static int feed_teacher(void *arg, const real *logits, int B, int K, long k, uin
     return 0;
 }
 
-/* the CPU backend's products, on either library it takes (oneDNN's sgemm for few rows --
- * the sampler's at a small batch -- and for short sides, OpenBLAS's for the others; see
- * lib/cpu/gemm.c), with every transpose and leading dimensions wider than the operands,
+/* the CPU backend's products, on whichever code it takes (oneDNN's sgemm for few rows --
+ * the sampler's at a small batch -- and for short sides, our dot products for few rows
+ * against a long transposed B, OpenBLAS's for the others; see lib/cpu/gemm.c), with every
+ * transpose and leading dimensions wider than the operands,
  * agree with a product in double; beta 0 ignores what C held (NaN here), as BLAS does */
 static void test_products(void)
 {
     uint64_t rng = 8;
     enum { PAD = 3 };
     const int shapes[][3] = {{1, 37, 83}, {2, 37, 83}, {4, 128, 192}, {5, 37, 83}, {64, 64, 64},
-                             {65, 300, 200}, {300, 64, 64}, {200, 140, 130}};
+                             {65, 300, 200}, {300, 64, 64}, {200, 140, 130},
+                             /* dot products (NT): K a multiple of their 8 lanes or not, M and N
+                              * whole tiles or not, one thread or two */
+                             {32, 252, 1890}, {7, 10, 517}, {1, 1, 600}, {64, 5, 1023}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int t = 0; t < 8; t++) {
             const int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], ta = t & 1, tb = t >> 1 & 1;
