@@ -84,7 +84,7 @@ UNIT     := test_io test_names test_rans test_compress test_safetensors test_bac
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
 DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libxxhash-dev libopenblas-openmp-dev libdnnl-dev \
-            dataset-fashion-mnist bats mandoc netpbm pkg-config libopenmpi-dev openmpi-bin
+            dataset-fashion-mnist bats mandoc netpbm pkg-config libopenmpi-dev openmpi-bin python3-numpy
 
 # libmpi is linked into every program (train.c, which they share, calls dist.c); loading it
 # costs a program about 5 ms at start, and MPI_Init runs only under a launcher
