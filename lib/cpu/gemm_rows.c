@@ -56,6 +56,7 @@ static void dots(int M, int n0, int n1, int K, real alpha, const real *A, int ld
     }
 }
 
+/* C (M, ldc) = alpha A (M, lda) B (N, ldb)^T + beta C, over the first K of each row of A and B */
 void cpu_gemm_rows(int M, int N, int K, real alpha, const real *A, int lda, const real *B, int ldb, real beta,
                    real *C, int ldc)
 {
