@@ -6,9 +6,12 @@
  * The step is bound by reading its weights (6 MB a pixel for CIFAR-like p = 126), which is
  * why they come in panels (backend.h): a product streams four panels forward at a time.
  *
- * A batch's images are shared among the threads. A lone image (batch 1: completion,
- * coding one image) shares each product's columns between two threads, whole panels
- * each, so that each core streams its part of the weights. The two meet at every stage
+ * A batch's images are shared among the threads, and a thread's images go through each
+ * product together, up to four at a time, so that a panel read from memory serves them
+ * all (one image at a time, batch 16 read the weights 8 times a step on each core). A
+ * lone image (batch 1: completion, coding one image) shares each product's columns
+ * between two threads, whole panels each, so that each core streams its part of the
+ * weights. The two meet at every stage
  * that reads what the other wrote, some 50 times a step, at a barrier of our own that
  * spins (an OpenMP barrier under the programs' passive waiting, cmd/cli.c, is a sleep
  * and a wake-up each time), yielding the core after a while in case the other thread is
@@ -65,6 +68,48 @@ static inline void matvec(real *restrict y, const real *restrict x, int K, const
     }
 }
 
+/* The same for nb images (y + b*ys, x + b*xs for image b): each pair of panels is read
+ * once for up to four images, whose sums run side by side, four accumulators to an image
+ * at most (the vector registers of AVX2). Every sum in matvec's order: the same bits. */
+static inline __attribute__((always_inline)) void panels_images(const int IB, real *restrict y, size_t ys,
+                                                                const real *restrict x, size_t xs, int K,
+                                                                const real *w0, const real *w1, int n, int n1)
+{
+    panel_row a[4][2] = {{{0}}};
+    for (int k = 0; k < K; k++) {
+        const panel_row v0 = AT(w0 + (size_t)k * P), v1 = AT(w1 + (size_t)k * P);
+        for (int b = 0; b < IB; b++) {
+            const panel_row xk = SPLAT(x[(size_t)b * xs + k]);
+            a[b][0] += xk * v0;
+            a[b][1] += xk * v1;
+        }
+    }
+    for (int b = 0; b < IB; b++)
+        for (int h = 0; h < 2; h++) {
+            real *yb = y + (size_t)b * ys + n + h * P;
+            if (n + (h + 1) * P <= n1) AT(yb) = a[b][h] + AT(yb);
+            else
+                for (int c = 0; n + h * P + c < n1; c++) yb[c] = a[b][h][c] + yb[c];
+        }
+}
+
+static inline __attribute__((always_inline)) void matvec_images(int nb, real *restrict y, size_t ys, const real *restrict x, size_t xs, int K,
+                                 const real *restrict w, size_t ps, int n0, int n1, int N)
+{
+    if (nb == 1) {
+        matvec(y, x, K, w, ps, n0, n1, N);
+        return;
+    }
+    if (n1 > N) n1 = N;
+    for (int n = n0; n < n1; n += 2 * P) {
+        const real *w0 = w + (size_t)(n / P) * ps, *w1 = n + P < n1 ? w0 + ps : w0; /* w0 again: not stored */
+        int b = 0;
+        for (; b + 4 <= nb; b += 4) panels_images(4, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
+        if (nb - b >= 2) panels_images(2, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1), b += 2;
+        if (b < nb) panels_images(1, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
+    }
+}
+
 /* a barrier for the T threads of one team, spinning */
 typedef struct {
     atomic_int arrived;
@@ -97,64 +142,75 @@ static void share(int N, int t, int T, int *n0, int *n1)
     if (*n1 > N) *n1 = N;
 }
 
-/* image b's step, thread t of the T that share it (compiled for each vector width: the
- * parallel loop's body is a function of its own, not a clone of the caller) */
+/* images b0 .. b0+nb-1's step, thread t of the T that share it (compiled for each vector
+ * width: the parallel loop's body is a function of its own, not a clone of the caller) */
 PCNN_VECTOR
-static void step_image(const pcnn_pixel_step *st, int b, int t, int T, barrier *bar)
+static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
 {
     const int H = st->H, W = st->W, C = st->C, K = st->K, p = st->p, s = st->s, i = st->i, j = st->j;
     const int g = st->g, q = p / C, known = (g + 1) * q, ld = (s + W) * p;
     /* a group's block of each weight (backend.h) */
     const size_t q2 = PCNN_PADDED(2 * q), q1 = PCNN_PADDED(q);
     const size_t left = (size_t)s * p * q2, mid = (size_t)p * q2, out1 = (size_t)p * q1;
-    real *ha = st->ha + (size_t)b * 2 * p, *t1 = st->t1 + (size_t)b * p, *t2 = st->t2 + (size_t)b * p;
+    /* image b0's tensors; image b0 + b's lie b times the stride of each further */
+    const size_t sa = 2 * (size_t)p, sb = (size_t)W * 2 * p, sx = (size_t)H * W * C, sl = (size_t)C * K;
+    real *ha = st->ha + b0 * sa, *t1 = st->t1 + (size_t)b0 * p, *t2 = st->t2 + (size_t)b0 * p;
     int a0, a1, o0, o1, k0, k1; /* this thread's columns of ha, of a group's q, of its K logits */
     share(2 * q, t, T, &a0, &a1);
     share(q, t, T, &o0, &o1);
     share(K, t, T, &k0, &k1);
     for (int l = 0; l <= st->L; l++) {
-        const real *base = st->hbase + ((size_t)l * st->B * W + (size_t)b * W + j) * 2 * p + 2 * g * q;
+        const real *base = st->hbase + ((size_t)l * st->B * W + (size_t)b0 * W + j) * 2 * p + 2 * g * q;
         const real *wl = st->hleft + ((size_t)l * C + g) * left, *wm = st->hmid + ((size_t)l * C + g) * mid;
-        const real *below = l ? st->hrow + (size_t)(l - 1) * st->B * ld + (size_t)b * ld : NULL;
-        real *hg = st->hg + ((size_t)l * st->B + b) * p;
-        real *out = st->hrow + (size_t)l * st->B * ld + (size_t)b * ld + (size_t)(s + j) * p + g * q;
-        for (int c = a0; c < a1; c++) ha[c] = base[c]; /* group g's tanh and sigmoid maps */
+        const real *below = l ? st->hrow + (size_t)(l - 1) * st->B * ld + (size_t)b0 * ld : NULL;
+        real *hg = st->hg + ((size_t)l * st->B + b0) * p;
+        real *out = st->hrow + (size_t)l * st->B * ld + (size_t)b0 * ld + (size_t)(s + j) * p + g * q;
+        for (int b = 0; b < nb; b++) /* group g's tanh and sigmoid maps */
+            for (int c = a0; c < a1; c++) ha[b * sa + c] = base[b * sb + c];
         if (l == 0) { /* the image: the taps left of j, then channels before g at j (mask A) */
-            const real *row = st->inmap + ((size_t)b * H + i) * W * C;
+            const real *row = st->inmap + ((size_t)b0 * H + i) * W * C;
             for (int tap = 0; tap < s; tap++)
                 if (j - s + tap >= 0)
-                    matvec(ha, row + (size_t)(j - s + tap) * C, C, wl + (size_t)tap * C * P, (size_t)s * p * P, a0, a1, 2 * q);
-            matvec(ha, row + (size_t)j * C, g, wm, (size_t)p * P, a0, a1, 2 * q);
+                    matvec_images(nb, ha, sa, row + (size_t)(j - s + tap) * C, sx, C, wl + (size_t)tap * C * P,
+                                  (size_t)s * p * P, a0, a1, 2 * q);
+            matvec_images(nb, ha, sa, row + (size_t)j * C, sx, g, wm, (size_t)p * P, a0, a1, 2 * q);
         } else { /* the layer below: columns j-s..j-1, then groups 0..g at j (mask B) */
-            matvec(ha, below + (size_t)j * p, s * p, wl, (size_t)s * p * P, a0, a1, 2 * q);
-            matvec(ha, below + (size_t)(s + j) * p, known, wm, (size_t)p * P, a0, a1, 2 * q);
+            matvec_images(nb, ha, sa, below + (size_t)j * p, ld, s * p, wl, (size_t)s * p * P, a0, a1, 2 * q);
+            matvec_images(nb, ha, sa, below + (size_t)(s + j) * p, ld, known, wm, (size_t)p * P, a0, a1, 2 * q);
         }
         meet(bar, T); /* the gate reads maps c and q + c, which two threads may have made */
-        for (int c = o0; c < o1; c++) {
-            real th, sg;
-            tanh_sigmoid(ha[c], ha[q + c], &th, &sg);
-            hg[g * q + c] = th * sg;
-        }
+        for (int b = 0; b < nb; b++)
+            for (int c = o0; c < o1; c++) {
+                real th, sg;
+                tanh_sigmoid(ha[b * sa + c], ha[b * sa + q + c], &th, &sg);
+                hg[b * p + g * q + c] = th * sg;
+            }
         meet(bar, T); /* the output reads all of hg */
         const real *ob = st->out_b + (size_t)l * p + g * q;
-        for (int c = o0; c < o1; c++) out[c] = ob[c];
-        matvec(out, hg, known, st->out_w + ((size_t)l * C + g) * out1, (size_t)p * P, o0, o1, q);
+        for (int b = 0; b < nb; b++)
+            for (int c = o0; c < o1; c++) out[b * ld + c] = ob[c];
+        matvec_images(nb, out, ld, hg, p, known, st->out_w + ((size_t)l * C + g) * out1, (size_t)p * P, o0, o1, q);
         if (l) {
             const real *res = below + (size_t)(s + j) * p + g * q;
-            for (int c = o0; c < o1; c++) out[c] = out[c] + res[c];
+            for (int b = 0; b < nb; b++)
+                for (int c = o0; c < o1; c++) out[b * ld + c] = out[b * ld + c] + res[b * ld + c];
         }
         meet(bar, T); /* the next layer reads all of this one's row */
     }
-    const real *top = st->hrow + (size_t)st->L * st->B * ld + (size_t)b * ld + (size_t)(s + j) * p;
-    for (int c = g * q + o0; c < g * q + o1; c++) t1[c] = top[c] > 0 ? top[c] : 0;
+    const real *top = st->hrow + (size_t)st->L * st->B * ld + (size_t)b0 * ld + (size_t)(s + j) * p;
+    for (int b = 0; b < nb; b++)
+        for (int c = g * q + o0; c < g * q + o1; c++) t1[b * p + c] = top[b * ld + c] > 0 ? top[b * ld + c] : 0;
     meet(bar, T);
-    for (int c = g * q + o0; c < g * q + o1; c++) t2[c] = st->out1_b[c];
-    matvec(t2 + g * q, t1, known, st->out1_w + (size_t)g * out1, (size_t)p * P, o0, o1, q);
-    for (int c = g * q + o0; c < g * q + o1; c++) t2[c] = t2[c] > 0 ? t2[c] : 0;
+    for (int b = 0; b < nb; b++)
+        for (int c = g * q + o0; c < g * q + o1; c++) t2[b * p + c] = st->out1_b[c];
+    matvec_images(nb, t2 + g * q, p, t1, p, known, st->out1_w + (size_t)g * out1, (size_t)p * P, o0, o1, q);
+    for (int b = 0; b < nb; b++)
+        for (int c = g * q + o0; c < g * q + o1; c++) t2[b * p + c] = t2[b * p + c] > 0 ? t2[b * p + c] : 0;
     meet(bar, T);
-    real *logits = st->logits + (size_t)b * C * K + (size_t)g * K;
-    for (int k = k0; k < k1; k++) logits[k] = st->out2_b[g * K + k];
-    matvec(logits, t2, known, st->out2_w + (size_t)g * p * PCNN_PADDED(K), (size_t)p * P, k0, k1, K);
+    real *logits = st->logits + b0 * sl + (size_t)g * K;
+    for (int b = 0; b < nb; b++)
+        for (int k = k0; k < k1; k++) logits[b * sl + k] = st->out2_b[g * K + k];
+    matvec_images(nb, logits, sl, t2, p, known, st->out2_w + (size_t)g * p * PCNN_PADDED(K), (size_t)p * P, k0, k1, K);
 }
 
 /* A lone image's second thread, kept from one step to the next: it spins a while for
@@ -201,7 +257,7 @@ static void *helper(void *arg)
         }
         seen = atomic_load_explicit(&tm->posted, memory_order_acquire);
         const pcnn_pixel_step *st = tm->st;
-        for (int b = 0; b < st->B; b++) step_image(st, b, 1, 2, &tm->bar);
+        step_images(st, 0, 1, 1, 2, &tm->bar);
         meet(&tm->bar, 2); /* done with st */
     }
 }
@@ -249,10 +305,14 @@ void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
     const int work = st->p * st->p * (st->s + 2) * 2 / st->C, threads = omp_get_max_threads();
     pixel_team *tm;
     if (work < 4096 || threads == 1 || omp_in_parallel()) {
-        for (int b = 0; b < st->B; b++) step_image(st, b, 0, 1, NULL);
-    } else if (st->B > 1) {
-#pragma omp parallel for schedule(static)
-        for (int b = 0; b < st->B; b++) step_image(st, b, 0, 1, NULL);
+        step_images(st, 0, st->B, 0, 1, NULL);
+    } else if (st->B > 1) { /* each thread its share of the images, all at once */
+#pragma omp parallel
+        {
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            const int b0 = st->B * t / nt, b1 = st->B * (t + 1) / nt;
+            if (b1 > b0) step_images(st, b0, b1 - b0, 0, 1, NULL);
+        }
     } else if (omp_passive() && (tm = team(be))) {
         /* a lone image: two threads, this one and the helper (more were not measured:
          * 2-core machines) */
@@ -261,13 +321,13 @@ void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
         atomic_fetch_add_explicit(&tm->posted, 1, memory_order_release);
         pthread_cond_signal(&tm->wake);
         pthread_mutex_unlock(&tm->lock);
-        for (int b = 0; b < st->B; b++) step_image(st, b, 0, 2, &tm->bar);
+        step_images(st, 0, 1, 0, 2, &tm->bar);
         meet(&tm->bar, 2); /* the helper is done with st */
     } else {
         /* the same with a team of OpenMP's, whose threads spin between regions: a helper
          * of ours beside them would fight them for the cores (1.5x slower) */
         barrier bar = {0};
 #pragma omp parallel num_threads(2)
-        for (int b = 0; b < st->B; b++) step_image(st, b, omp_get_thread_num(), omp_get_num_threads(), &bar);
+        step_images(st, 0, 1, omp_get_thread_num(), omp_get_num_threads(), &bar);
     }
 }

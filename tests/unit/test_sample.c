@@ -157,43 +157,51 @@ static void test_tall_products(void)
 }
 
 /* In coding's fixed order (be->exact) the cached sampler's logits are the same bits on one
- * thread or two, and at a batch of one or three, whose images the pixel step shares among
- * the threads (a model big enough that it threads). A lone image's columns are shared by
- * a team of OpenMP's, or under passive waiting by the backend's own helper thread. */
+ * thread or two, and at any batch: a lone image's columns are shared by a team of
+ * OpenMP's, or under passive waiting by the backend's own helper thread; a batch's images
+ * are shared among the threads, and each thread's go through a product together, four,
+ * two or one at a time (batch 3 on two threads: 1 + 2; batch 9: 4 + 4 + 1 on one
+ * thread, 4 and 4 + 1 on two). A model big enough that it threads. */
 static void test_threads(void)
 {
-    const int B = 3, C = 3, H = 4, W = 5, K = 16;
+    const int B = 9, C = 3, H = 4, W = 5, K = 16;
     pcnn_hparams hp = {.L = 2, .p = 42, .n = 5, .C = C, .H = H, .W = W, .K = K}; /* columns padded */
     pcnn_model *m = pcnn_model_new(cpu, &hp, 5);
-    const size_t npix = (size_t)B * C * H * W, nlog = npix * K;
+    const size_t npix = (size_t)B * C * H * W, nlog = npix * K, one = nlog / B;
     uint8_t *x = malloc(npix), *y = malloc(npix);
-    real *got[4];
+    enum { RUNS = 6 };
+    /* batch and threads of each run; the fourth under passive waiting */
+    const int batch[RUNS] = {1, 1, 3, 1, 9, 9}, threads[RUNS] = {1, 2, 2, 2, 2, 1};
+    real *got[RUNS];
     uint64_t rng = 4;
     for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
-    const int threads = omp_get_max_threads();
+    const int was_threads = omp_get_max_threads();
     cpu->exact = 1;
     const char *policy = getenv("OMP_WAIT_POLICY");
     char *was = policy ? strdup(policy) : NULL;
-    for (int r = 0; r < 4; r++) { /* batch 1 on 1 thread, on 2; batch 3 on 2; batch 1 on 2, passive */
-        const int b = r == 2 ? B : 1;
+    for (int r = 0; r < RUNS; r++) {
         got[r] = calloc(nlog, sizeof *got[r]);
         teacher t = {x, got[r], C, H, W};
-        omp_set_num_threads(r ? 2 : 1);
+        omp_set_num_threads(threads[r]);
         if (r == 3) setenv("OMP_WAIT_POLICY", "passive", 1);
         else unsetenv("OMP_WAIT_POLICY");
-        CHECK(pcnn_sample_cached(m, y, NULL, b, OPTS(1, 1, 1, 0, 0), &(pcnn_picker){feed_teacher, &t}) == 0,
+        CHECK(pcnn_sample_cached(m, y, NULL, batch[r], OPTS(1, 1, 1, 0, 0), &(pcnn_picker){feed_teacher, &t}) == 0,
               "%s", pcnn_errstr());
     }
     if (was) setenv("OMP_WAIT_POLICY", was, 1);
     else unsetenv("OMP_WAIT_POLICY");
     free(was);
     cpu->exact = 0;
-    omp_set_num_threads(threads);
-    const size_t one = nlog / B;
+    omp_set_num_threads(was_threads);
     CHECK(memcmp(got[0], got[1], one * sizeof(real)) == 0, "batch 1: the logits on 2 threads differ from 1's");
     CHECK(memcmp(got[1], got[2], one * sizeof(real)) == 0, "the first image's logits at batch 3 differ from batch 1's");
     CHECK(memcmp(got[0], got[3], one * sizeof(real)) == 0, "batch 1: the logits with the helper thread differ from 1 thread's");
-    for (int r = 0; r < 4; r++) free(got[r]);
+    CHECK(memcmp(got[0], got[4], one * sizeof(real)) == 0, "the first image's logits at batch 9 differ from batch 1's");
+    CHECK(memcmp(got[4], got[5], nlog * sizeof(real)) == 0, "batch 9: the logits on 2 threads differ from 1's");
+    size_t zero = 0; /* and the logits were written: a batch's last image too */
+    for (size_t i = nlog - one; i < nlog; i++) zero += got[4][i] == 0;
+    CHECK(zero * 10 < one, "batch 9: %zu of the last image's %zu logits are 0", zero, one);
+    for (int r = 0; r < RUNS; r++) free(got[r]);
     free(x), free(y);
     pcnn_model_free(m);
 }
