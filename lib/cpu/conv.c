@@ -92,15 +92,16 @@ typedef struct {
     pcnn_conv g;
     int kind;
     int usable;             /* 0: oneDNN declined the shape, use im2col + GEMM */
-    int kh;                 /* the kernel height oneDNN computes (FILTER: maybe more, see below) */
+    int tall;               /* FILTER: the zero rows that make the padding even (plan_for), or 0 */
     dnnl_primitive_t prim;
     dnnl_primitive_t w_reorder;    /* user weights (oihw) to the primitive's, or back (FILTER) */
     dnnl_memory_t x, y, w_user, w_prim;
     /* backward only, NULL where the primitive takes NHWC: x (FILTER: in; DATA: out, summed
      * into the user's dx) and y (dy, in) between NHWC and the primitive's layout, whose
-     * memory xb, yb lives in the context's scratch */
+     * memory xb, yb lives in the context's scratch; a tall plan's xb and yb are its own,
+     * zeroed once, and the reorders write the image's H rows of them (xb_rows, yb_rows) */
     dnnl_primitive_t x_reorder, y_reorder;
-    dnnl_memory_t xb, yb;
+    dnnl_memory_t xb, yb, xb_rows, yb_rows;
     /* FILTER through the taps (tap_filter), where chunk > 0: a 1x1 backward filter over
      * chunk images of blocked x spread over its kh*kw taps (col), and reorders of its dw
      * to plain (cout, taps x cpad) weights that overwrite and that add */
@@ -152,10 +153,11 @@ static int sum_attr(pcnn_backend *be, int sum, dnnl_primitive_attr_t *attr)
 
 /* The forward primitive descriptor of a shape (also the hint of the backward ones);
  * NULL when oneDNN has no implementation or the padding would be negative. */
-static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, int kh, dnnl_prop_kind_t prop,
-                                        int sum, dnnl_format_tag_t xytag)
+static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, dnnl_prop_kind_t prop, int sum,
+                                        dnnl_format_tag_t xytag)
 {
     convs *c = CPU_CONTEXT(be)->convs;
+    const int kh = g->kh;
     dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
     if (pad_r[0] < 0 || pad_r[1] < 0) return NULL;
     dnnl_memory_desc_t x, y, w;
@@ -174,14 +176,14 @@ static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, in
     return pd;
 }
 
-/* The backward primitive descriptor (DATA or FILTER) of a shape computed with kernel
- * height kh, activations in the layout oneDNN prefers (NHWC with KEEP_NHWC); NULL where
- * oneDNN has none. */
-static dnnl_primitive_desc_t backward_pd(pcnn_backend *be, const pcnn_conv *g, int kh, int kind)
+/* The backward primitive descriptor (DATA or FILTER) of a shape, activations in the
+ * layout oneDNN prefers (NHWC with KEEP_NHWC); NULL where oneDNN has none. */
+static dnnl_primitive_desc_t backward_pd(pcnn_backend *be, const pcnn_conv *g, int kind)
 {
     convs *c = CPU_CONTEXT(be)->convs;
+    const int kh = g->kh;
     const dnnl_format_tag_t xytag = kind & KEEP_NHWC ? dnnl_nhwc : dnnl_format_tag_any;
-    dnnl_primitive_desc_t fpd = forward_pd(be, g, kh, dnnl_forward_training, 0, xytag);
+    dnnl_primitive_desc_t fpd = forward_pd(be, g, dnnl_forward_training, 0, xytag);
     if (!fpd) return NULL;
     dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
     dnnl_memory_desc_t x, y, w;
@@ -229,11 +231,30 @@ static void plan_clear(plan *p)
     dnnl_primitive_destroy(p->x_reorder), dnnl_primitive_destroy(p->y_reorder);
     dnnl_memory_destroy(p->x), dnnl_memory_destroy(p->y);
     dnnl_memory_destroy(p->xb), dnnl_memory_destroy(p->yb);
+    dnnl_memory_destroy(p->xb_rows), dnnl_memory_destroy(p->yb_rows);
     dnnl_memory_destroy(p->w_user), dnnl_memory_destroy(p->w_prim);
     dnnl_primitive_destroy(p->tap_prim), dnnl_primitive_destroy(p->tap_out), dnnl_primitive_destroy(p->tap_sum);
     dnnl_memory_destroy(p->col), dnnl_memory_destroy(p->col_dy);
     dnnl_memory_destroy(p->col_dw), dnnl_memory_destroy(p->col_plain);
     memset(p, 0, sizeof *p);
+}
+
+/* A tall plan's memory *m of layout d (H + tall rows), its own and zeroed, and a reorder
+ * to_rows from the user's from (H rows) into its H rows from row r (*rows); 0 when a
+ * oneDNN call failed */
+static int own_rows(pcnn_backend *be, const dnnl_memory_desc_t *d, const dnnl_memory_desc_t *from, int r,
+                    dnnl_memory_t *m, dnnl_memory_t *rows, dnnl_primitive_t *to_rows)
+{
+    convs *c = CPU_CONTEXT(be)->convs;
+    dnnl_dims_t at = {0, 0, r, 0};
+    dnnl_memory_desc_t sub;
+    void *mem;
+    if (!(OK(dnnl_memory_create(m, d, c->engine, DNNL_MEMORY_ALLOCATE)) && OK(dnnl_memory_get_data_handle(*m, &mem)) &&
+          OK(dnnl_memory_desc_init_submemory(&sub, d, from->dims, at)) &&
+          OK(dnnl_memory_create(rows, &sub, c->engine, mem)) && (*to_rows = reorder(be, from, &sub, 0))))
+        return 0;
+    memset(mem, 0, dnnl_memory_desc_get_size(d));
+    return 1;
 }
 
 /* A backward plan's reorders between the user's NHWC x, y and the layouts of pd, where
@@ -245,6 +266,9 @@ static int blocked(pcnn_backend *be, plan *p, const_dnnl_primitive_desc_t pd, co
     const int data = (p->kind & OP) == DATA;
     const dnnl_memory_desc_t *xmd = dnnl_primitive_desc_query_md(pd, data ? dnnl_query_diff_src_md : dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *ymd = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0);
+    if (p->tall) /* x at rows tall.. of xb, dy at rows ..H-1 of yb */
+        return own_rows(be, xmd, x, p->tall, &p->xb, &p->xb_rows, &p->x_reorder) &&
+               own_rows(be, ymd, y, 0, &p->yb, &p->yb_rows, &p->y_reorder);
     if (!dnnl_memory_desc_equal(xmd, x) &&
         !(OK(dnnl_memory_create(&p->xb, xmd, c->engine, DNNL_MEMORY_NONE)) &&
           (p->x_reorder = data ? reorder(be, xmd, x, 1) : reorder(be, x, xmd, 0))))
@@ -337,37 +361,40 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
     p->g = *g;
     p->kind = kind;
 
-    p->kh = g->kh;
     const int op = kind & OP;
-    dnnl_primitive_desc_t pd = op == FWD ? forward_pd(be, g, g->kh, dnnl_forward_inference, kind & SUM, dnnl_nhwc)
-                                         : backward_pd(be, g, g->kh, kind);
+    dnnl_primitive_desc_t pd = op == FWD ? forward_pd(be, g, dnnl_forward_inference, kind & SUM, dnnl_nhwc)
+                                         : backward_pd(be, g, kind);
     /* For the vertical window (padded above only) oneDNN 2.6 has only its AVX2
-     * backward-weights kernel, 1.5x slower on an AVX-512 CPU than its AVX-512 one on the
-     * window extended to as many rows below as above (tests/bench/README.md). Those extra
-     * rows read pixels the real window never does; their gradient is computed and dropped. */
-    if (pd && op == FILTER && -g->oy > g->kh - 1 + g->oy && !avx512(pd) &&
+     * backward-weights kernel, 1.5x slower on an AVX-512 CPU than its AVX-512 one, which
+     * takes no more than kh/2 rows of padding on either side. So the image gets d zero
+     * rows on top, to pad it evenly, and dy d zero rows below, whose terms add nothing to
+     * dw: d/H more work (tests/bench/README.md; the window widened to as many rows below
+     * as above did 5/3 as much). */
+    const int d = -g->oy - g->kh / 2; /* the padding above beyond kh/2 */
+    if (pd && op == FILTER && d > 0 && g->kh % 2 && !avx512(pd) &&
         dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core) {
-        int kh = 1 - 2 * g->oy; /* rows i+oy .. i-oy */
-        dnnl_primitive_desc_t wide = backward_pd(be, g, kh, kind);
-        if (wide && avx512(wide)) {
+        pcnn_conv even = *g;
+        even.H += d, even.oy += d;
+        dnnl_primitive_desc_t tall = backward_pd(be, &even, kind);
+        if (tall && avx512(tall)) {
             dnnl_primitive_desc_destroy(pd);
-            pd = wide, p->kh = kh;
-        } else if (wide) {
-            dnnl_primitive_desc_destroy(wide);
+            pd = tall, p->tall = d;
+        } else if (tall) {
+            dnnl_primitive_desc_destroy(tall);
         }
     }
     if (!pd) return be->failed ? NULL : p;
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(
         pd, op == FILTER ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
     dnnl_memory_desc_t x, y, wu;
-    if (mds(be, &x, &y, &wu, g, p->kh, kind & WT ? dnnl_iohw : dnnl_oihw) &&
+    if (mds(be, &x, &y, &wu, g, g->kh, kind & WT ? dnnl_iohw : dnnl_oihw) &&
         OK(dnnl_memory_create(&p->x, &x, c->engine, DNNL_MEMORY_NONE)) &&
         OK(dnnl_memory_create(&p->y, &y, c->engine, DNNL_MEMORY_NONE)) &&
         OK(dnnl_memory_create(&p->w_user, &wu, c->engine, DNNL_MEMORY_NONE)) &&
         OK(dnnl_memory_create(&p->w_prim, wmd, c->engine, DNNL_MEMORY_ALLOCATE)) &&
         (p->w_reorder = op == FILTER ? reorder(be, wmd, &wu, 0) : reorder(be, &wu, wmd, 0)) &&
         (op == FWD || blocked(be, p, pd, &x, &y)) &&
-        (op != FILTER || p->kh != g->kh || avx512(pd) || taps(be, p)) &&
+        (op != FILTER || avx512(pd) || taps(be, p)) &&
         (p->chunk || OK(dnnl_primitive_create(&p->prim, pd)))) /* the taps need no direct one */
         p->usable = 1;
     dnnl_primitive_desc_destroy(pd);
@@ -460,7 +487,7 @@ static int bind_blocked(pcnn_backend *be, dnnl_memory_t m, int i)
 /* runs a backward plan's y reorder (dy into the primitive's layout), if it has one */
 static int dy_in(pcnn_backend *be, plan *p)
 {
-    dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->y}, {DNNL_ARG_TO, p->yb}};
+    dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->y}, {DNNL_ARG_TO, p->yb_rows ? p->yb_rows : p->yb}};
     return !p->y_reorder || run(be, p->y_reorder, 2, r);
 }
 
@@ -526,23 +553,17 @@ static int tap_filter(pcnn_backend *be, plan *p, real *dw)
 static int bwd_filter(pcnn_backend *be, plan *p, real *dw, const real *dy, const real *x, real *ws)
 {
     const pcnn_conv *g = &p->g;
-    dnnl_exec_arg_t xr[2] = {{DNNL_ARG_FROM, p->x}, {DNNL_ARG_TO, p->xb}};
+    dnnl_exec_arg_t xr[2] = {{DNNL_ARG_FROM, p->x}, {DNNL_ARG_TO, p->xb_rows ? p->xb_rows : p->xb}};
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, p->xb ? p->xb : p->x},
                             {DNNL_ARG_DIFF_WEIGHTS, p->w_prim},
                             {DNNL_ARG_DIFF_DST, p->yb ? p->yb : p->y}};
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_prim}, {DNNL_ARG_TO, p->w_user}};
-    if (!(bind(be, p, x, dy, ws) && bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1) &&
+    if (!(bind(be, p, x, dy, ws) && (p->tall || (bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1))) &&
           (!p->x_reorder || run(be, p->x_reorder, 2, xr)) && dy_in(be, p)))
         return 0;
     if (p->chunk) return tap_filter(be, p, dw);
     if (!(run(be, p->prim, 3, a) && run(be, p->w_reorder, 2, r))) return 0;
-    if (p->kh == g->kh) {
-        cpu_add(be, dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
-        return 1;
-    }
-    /* the first kh rows of each (out, in) kernel of the wider window */
-    const size_t pairs = (size_t)g->cout * g->cin, rows = (size_t)g->kh * g->kw;
-    for (size_t k = 0; k < pairs; k++) cpu_add(be, dw + k * rows, ws + k * p->kh * g->kw, rows);
+    cpu_add(be, dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
     return 1;
 }
 
