@@ -20,10 +20,14 @@ static int rows_shape(int ta, int tb, long M, long K)
     return !ta && tb && M <= 64 && K >= 512; /* at K = 252 the two were even */
 }
 
+/* On AVX-512 oneDNN's sgemm also takes a few hundred rows -- the cached sampler's at
+ * batch 16 -- where it ran 1.3-1.6x OpenBLAS's (a 2-core Xeon, tests/bench/README.md) */
 static int onednn_shape(long M, long N, long K)
 {
     const long longest = M > N ? (M > K ? M : K) : (N > K ? N : K);
-    return M <= 64 || M * N * K / longest <= 128 * 128;
+    static int rows = 0;
+    if (!rows) rows = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core ? 1024 : 64;
+    return M <= rows || M * N * K / longest <= 128 * 128;
 }
 
 /* Chosen, not measured at the edges: the products measured were 32768 and 50176 rows
