@@ -25,8 +25,7 @@ static int rows_shape(int ta, int tb, long M, long K)
 static int onednn_shape(long M, long N, long K)
 {
     const long longest = M > N ? (M > K ? M : K) : (N > K ? N : K);
-    static int rows = 0;
-    if (!rows) rows = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core ? 1024 : 64;
+    const long rows = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core ? 1024 : 64;
     return M <= rows || M * N * K / longest <= 128 * 128;
 }
 

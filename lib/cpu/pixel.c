@@ -69,8 +69,8 @@ static inline void matvec(real *restrict y, const real *restrict x, int K, const
 }
 
 /* The same for nb images (y + b*ys, x + b*xs for image b): each pair of panels is read
- * once for up to four images, whose sums run side by side, four accumulators to an image
- * at most (the vector registers of AVX2). Every sum in matvec's order: the same bits. */
+ * once for up to four images, whose sums run side by side, two accumulators to an image
+ * (8 of AVX2's 16 vector registers). Every sum in matvec's order: the same bits. */
 static inline __attribute__((always_inline)) void panels_images(const int IB, real *restrict y, size_t ys,
                                                                 const real *restrict x, size_t xs, int K,
                                                                 const real *w0, const real *w1, int n, int n1)
@@ -93,8 +93,10 @@ static inline __attribute__((always_inline)) void panels_images(const int IB, re
         }
 }
 
-static inline __attribute__((always_inline)) void matvec_images(int nb, real *restrict y, size_t ys, const real *restrict x, size_t xs, int K,
-                                 const real *restrict w, size_t ps, int n0, int n1, int N)
+static inline __attribute__((always_inline)) void matvec_images(int nb, real *restrict y, size_t ys,
+                                                                const real *restrict x, size_t xs, int K,
+                                                                const real *restrict w, size_t ps, int n0,
+                                                                int n1, int N)
 {
     if (nb == 1) {
         matvec(y, x, K, w, ps, n0, n1, N);
