@@ -80,7 +80,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-compress pcnn-decompress pcnn-encode pcnn-embed pcnn-interp pcnn-strip pcnn-info pcnn-convert
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
-UNIT     := test_io test_names test_rans test_compress test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress
+UNIT     := test_cli test_io test_names test_rans test_compress test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
 DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libxxhash-dev libopenblas-openmp-dev libdnnl-dev \
@@ -155,6 +155,11 @@ $(B)/pcnn-encode $(B)/pcnn-embed: $(B)/cmd/encode.o
 $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libpcnn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
+
+# test_cli: the programs' shared plumbing (cmd/cli.c), its signals
+$(B)/tests/test_cli: tests/unit/test_cli.c tests/unit/check.h $(B)/cmd/cli.o $(B)/libpcnn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Icmd $< $(B)/cmd/cli.o $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
 # pcnn-compress and pcnn-decompress with the CPU backend's loops as baseline x86-64 alone (no
 # AVX2 or AVX-512 clones): compress.bats codes with one and decodes with the other. The

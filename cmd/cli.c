@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,9 +213,12 @@ static void passive_threads(char **argv)
     execv("/proc/self/exe", argv);
 }
 
+static void route_signals(void); /* with the signals, below */
+
 int cli_parse(const cli_prog *p, int argc, char **argv)
 {
     passive_threads(argv);
+    route_signals();
     cur = p;
     cli_name = p->name;
     guard_std_fds();
@@ -408,31 +412,72 @@ void cli_progress_end(cli_progress *pr)
 }
 
 static int stderr_tty; /* the message first ends a progress bar's line */
+static volatile sig_atomic_t catching; /* cli_catch_signals was called */
+static int ignored[NSIG];              /* ignored at start, as in a script's background job */
 
-/* The first Ctrl-C (or SIGTERM) asks the work to stop where it can save; it says so at
- * once, since a step may take long. The second one quits without saving: the default
- * action, restored here. Only async-signal-safe calls. */
-static void on_signal(int sig)
+/* Dies of sig as if it had never been blocked: the default action, from this thread. */
+static void die_of(int sig)
 {
-    (void)sig;
-    cli_stop = 1;
-    static const char msg[] = ": stopping after this step (Ctrl-C again to quit without saving)\n";
-    if ((stderr_tty && write(2, "\n", 1) < 0) || write(2, cli_name, strlen(cli_name)) < 0 ||
-        write(2, msg, sizeof msg - 1) < 0) {
-        /* nothing to do about a failed message */
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    signal(sig, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    raise(sig);
+    _exit(128 + sig); /* not reached: the default action of SIGINT and SIGTERM ends the process */
+}
+
+/* SIGINT and SIGTERM are blocked in every thread but this one, which takes them with
+ * sigwait. A signal handler would run on the stack of whichever thread the signal
+ * interrupts, and oneDNN's JIT sgemm kernels run with the stack pointer inside a heap
+ * buffer: a handler's frame written there corrupted the heap (a third of the Ctrl-Cs
+ * to a small pcnn-train killed it at its save). Here no computing thread is ever
+ * interrupted.
+ * The first signal after cli_catch_signals asks the work to stop where it can save and
+ * says so at once, since a step may take long; any other one kills the program as
+ * the default action would. */
+static void *take_signals(void *set)
+{
+    for (;;) {
+        int sig;
+        if (sigwait(set, &sig)) continue;
+        if (!catching && ignored[sig]) continue; /* blocked, it reaches sigwait all the same */
+        if (!catching || cli_stop) die_of(sig);
+        cli_stop = 1;
+        static const char msg[] = ": stopping after this step (Ctrl-C again to quit without saving)\n";
+        if ((stderr_tty && write(2, "\n", 1) < 0) || write(2, cli_name, strlen(cli_name)) < 0 ||
+            write(2, msg, sizeof msg - 1) < 0) {
+            /* nothing to do about a failed message */
+        }
     }
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    return NULL;
+}
+
+/* Called before any other thread exists, so that every later thread (OpenMP's,
+ * oneDNN's, MPI's) inherits the blocked mask. Without the thread, signals keep their
+ * default action. */
+static void route_signals(void)
+{
+    static sigset_t set;
+    static const int stops[] = {SIGINT, SIGTERM};
+    sigemptyset(&set);
+    for (int i = 0; i < 2; i++) {
+        struct sigaction now;
+        sigaddset(&set, stops[i]);
+        ignored[stops[i]] = sigaction(stops[i], NULL, &now) == 0 && now.sa_handler == SIG_IGN;
+    }
+    pthread_attr_t attr;
+    pthread_t th;
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) || pthread_attr_init(&attr)) return;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, take_signals, &set)) pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    pthread_attr_destroy(&attr);
 }
 
 void cli_catch_signals(void)
 {
     stderr_tty = isatty(2);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catching = 1;
 }
 
 #ifndef PCNN_DATADIR
