@@ -131,10 +131,10 @@ static int md(pcnn_backend *be, dnnl_memory_desc_t *d, int n, int c, int h, int 
 
 /* x (B,cin,H,W), y (B,cout,H,W) in NHWC, weights (cout,cin,kh,kw) in the layout wtag */
 static int mds(pcnn_backend *be, dnnl_memory_desc_t *x, dnnl_memory_desc_t *y,
-               dnnl_memory_desc_t *w, const pcnn_conv *g, int kh, dnnl_format_tag_t wtag)
+               dnnl_memory_desc_t *w, const pcnn_conv *g, dnnl_format_tag_t wtag)
 {
     return md(be, x, g->B, g->cin, g->H, g->W, dnnl_nhwc) && md(be, y, g->B, g->cout, g->H, g->W, dnnl_nhwc) &&
-           md(be, w, g->cout, g->cin, kh, g->kw, wtag);
+           md(be, w, g->cout, g->cin, g->kh, g->kw, wtag);
 }
 
 /* *attr: NULL, or (sum) one whose post-op adds what the output held (y = op + y); 0 when
@@ -387,7 +387,7 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(
         pd, op == FILTER ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
     dnnl_memory_desc_t x, y, wu;
-    if (mds(be, &x, &y, &wu, g, g->kh, kind & WT ? dnnl_iohw : dnnl_oihw) &&
+    if (mds(be, &x, &y, &wu, g, kind & WT ? dnnl_iohw : dnnl_oihw) &&
         OK(dnnl_memory_create(&p->x, &x, c->engine, DNNL_MEMORY_NONE)) &&
         OK(dnnl_memory_create(&p->y, &y, c->engine, DNNL_MEMORY_NONE)) &&
         OK(dnnl_memory_create(&p->w_user, &wu, c->engine, DNNL_MEMORY_NONE)) &&
