@@ -72,6 +72,8 @@ static int file_has(const char *path, const char *text)
 int main(void)
 {
     setenv("OMP_WAIT_POLICY", "passive", 0); /* else cli_parse runs the program again */
+    signal(SIGINT, SIG_DFL); /* as a terminal starts a program, not as a script's background job */
+    signal(SIGTERM, SIG_DFL);
     char err[] = "/tmp/test_cli.XXXXXX";
     int fd = mkstemp(err);
     if (fd < 0) return 1;
