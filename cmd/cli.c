@@ -431,8 +431,8 @@ static void die_of(int sig)
  * sigwait. A signal handler would run on the stack of whichever thread the signal
  * interrupts, and oneDNN's JIT sgemm kernels run with the stack pointer inside a heap
  * buffer: a handler's frame written there corrupted the heap (a third of the Ctrl-Cs
- * to a small pcnn-train killed it at its save). Here no computing thread is ever
- * interrupted.
+ * to a small pcnn-train killed it at its save; oneDNN issue 4845, fixed in 3.11, while
+ * Debian 12 ships 2.6). Here no computing thread is ever interrupted.
  * The first signal after cli_catch_signals asks the work to stop where it can save and
  * says so at once, since a step may take long; any other one kills the program as
  * the default action would. */
