@@ -2,7 +2,8 @@
  *
  * Ownership: a model owns four arenas on its backend, each one allocation:
  * parameters w, their gradients g, the masks (1 where a weight may be non-zero), and
- * the workspace of activations for the largest batch seen so far. */
+ * the workspace of activations for the largest batch seen so far; and, once it has
+ * sampled, the cached sampler's packed weights (sample.c). */
 #ifndef PCNN_MODEL_IMPL_H
 #define PCNN_MODEL_IMPL_H
 #include "backend.h"
@@ -29,6 +30,8 @@ typedef struct {
     real *vout, *hg;   /* (M,p) gated vertical output, gated horizontal */
     real *hout;        /* (M,p) horizontal output */
 } pcnn_acts;
+
+typedef struct pcnn_packed pcnn_packed; /* the cached sampler's weights (sample.c) */
 
 struct pcnn_model {
     pcnn_hparams hp;
@@ -68,7 +71,11 @@ struct pcnn_model {
      * otherwise. Dropout's masks and the embedding net's mining are the whole batch's. */
     pcnn_dist *dist;
     int batch_first, batch_total;
+    pcnn_packed *packed;   /* NULL until the cached sampler first runs */
 };
+
+/* Frees m->packed (sample.c). */
+void pcnn_packed_free(pcnn_model *m);
 
 /* Registers a parameter tensor; returns its offset in the arenas. On out of memory it
  * sets m->layout_failed (which pcnn_model_layout reports) and returns 0. */

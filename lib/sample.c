@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "arena.h"
 #include "model-impl.h"
 
@@ -125,12 +127,28 @@ typedef struct {
     real *cv, *ch;      /* [L+1] (B,2p) conditioning biases, vertical and horizontal (grouped) */
     const real *smap;   /* (B,H,W,S) spatial conditioning s = m(h), or NULL */
     real *srow;         /* (B,W,S) row i of s */
-    /* what makes hbase: [L+1] (2p, 2p), (2p), (2p, S or D), rows grouped as st's columns */
-    real *link, *hbias, *hcond;
-    /* the weights of st, packed by pack_weights */
-    real *hleft, *hmid, *out_w, *out_b, *out1_w, *out1_b, *out2_w, *out2_b;
+    const pcnn_packed *pw; /* the weights, packed (m->packed) */
     void *mem;
 } cache;
+
+/* The sampler's weights, packed by packed_weights and kept in the model between calls:
+ * packing CIFAR-like p = 126's took 45-60 ms, a tenth of an image's draw at batch 1. A
+ * hash of the parameters tells when they have changed since (training, loading). */
+struct pcnn_packed {
+    uint64_t hash; /* XXH3 of the parameters these were packed from */
+    int valid;     /* 0 until a packing has finished */
+    void *mem;
+    size_t kvmax;
+    /* [L+1] (kv, 2p): the vertical weights transposed, each layer's kv = cin (s+1) n
+     * rows in a slot of kvmax rows: the vertical row's product by weights lying (K, N)
+     * ran 1.5-2.4x the same by (N, K), in cache (tests/bench/README.md) */
+    real *vw;
+    /* what makes hbase: [L+1] (2p, 2p) transposed, its columns grouped as st's; (2p);
+     * (2p, S or D) with rows grouped as st's columns */
+    real *link, *hbias, *hcond;
+    /* the weights of st (backend.h) */
+    real *hleft, *hmid, *out_w, *out_b, *out1_w, *out1_b, *out2_w, *out2_b;
+};
 
 /* Column (or row) r of the grouped order is row grouped(r) of the model's [f | g] order:
  * group g's 2q are [g's tanh maps | g's sigmoid maps], q = p/G. */
@@ -144,7 +162,7 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
 {
     const pcnn_hparams *hp = &m->hp;
     const size_t p = hp->p, L1 = hp->L + 1, grid = (size_t)B * hp->H * hp->W, row = (size_t)B * hp->W;
-    const size_t s = hp->n / 2, CK = (size_t)hp->C * hp->K, SD = hp->S ? hp->S : hp->D;
+    const size_t s = hp->n / 2, CK = (size_t)hp->C * hp->K;
     if (!(c->vout = calloc(L1, sizeof *c->vout))) return pcnn_seterr("out of memory for the sampler's cache");
     pcnn_arena ar = {0};
     arena_add(&ar, &c->inmap, grid * hp->C);
@@ -162,26 +180,15 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
     arena_add(&ar, &c->cv, L1 * B * 2 * p);
     arena_add(&ar, &c->ch, L1 * B * 2 * p);
     arena_add(&ar, &c->srow, row * hp->S);
-    arena_add(&ar, &c->link, L1 * 2 * p * 2 * p);
-    arena_add(&ar, &c->hbias, L1 * 2 * p);
-    arena_add(&ar, &c->hcond, L1 * 2 * p * SD);
-    const size_t G = hp->C, q = p / G, q2 = PCNN_PADDED(2 * q), q1 = PCNN_PADDED(q), Kp = PCNN_PADDED(hp->K);
-    arena_add(&ar, &c->hleft, L1 * G * s * p * q2);
-    arena_add(&ar, &c->hmid, L1 * G * p * q2);
-    arena_add(&ar, &c->out_w, L1 * G * p * q1);
-    arena_add(&ar, &c->out_b, L1 * p);
-    arena_add(&ar, &c->out1_w, G * p * q1);
-    arena_add(&ar, &c->out1_b, p);
-    arena_add(&ar, &c->out2_w, G * p * Kp);
-    arena_add(&ar, &c->out2_b, CK);
     char what[64];
     snprintf(what, sizeof what, "the sampler's cache for a batch of %d", B);
     if (!(c->mem = arena_alloc(&ar, m->be, 0, what))) return -1;
+    const pcnn_packed *pw = c->pw;
     c->st = (pcnn_pixel_step){
         .B = B, .H = hp->H, .W = hp->W, .C = hp->C, .K = hp->K, .p = hp->p, .s = hp->n / 2, .L = hp->L,
-        .inmap = c->inmap, .hbase = c->hbase, .hleft = c->hleft, .hmid = c->hmid,
-        .out_w = c->out_w, .out_b = c->out_b, .out1_w = c->out1_w, .out1_b = c->out1_b,
-        .out2_w = c->out2_w, .out2_b = c->out2_b, .hrow = c->st.hrow, .hg = c->st.hg,
+        .inmap = c->inmap, .hbase = c->hbase, .hleft = pw->hleft, .hmid = pw->hmid,
+        .out_w = pw->out_w, .out_b = pw->out_b, .out1_w = pw->out1_w, .out1_b = pw->out1_b,
+        .out2_w = pw->out2_w, .out2_b = pw->out2_b, .hrow = c->st.hrow, .hg = c->st.hg,
         .ha = c->st.ha, .t1 = c->st.t1, .t2 = c->st.t2, .logits = c->st.logits};
     return 0;
 }
@@ -192,8 +199,51 @@ static void cache_free(cache *c, const pcnn_model *m)
     free(c->vout);
 }
 
-/* The sampler's weights (see cache and pcnn_pixel_step), packed on the host once per call. */
-static int pack_weights(const pcnn_model *m, cache *c)
+void pcnn_packed_free(pcnn_model *m)
+{
+    if (!m->packed) return;
+    be_release(m->be, m->packed->mem);
+    free(m->packed);
+    m->packed = NULL;
+}
+
+/* m->packed's buffers on the backend, the first time */
+static pcnn_packed *packed_alloc(pcnn_model *m)
+{
+    if (m->packed) return m->packed;
+    const pcnn_hparams *hp = &m->hp;
+    const size_t p = hp->p, L1 = hp->L + 1, s = hp->n / 2, CK = (size_t)hp->C * hp->K;
+    const size_t SD = hp->S ? hp->S : hp->D, G = hp->C, q = p / G;
+    const size_t q2 = PCNN_PADDED(2 * q), q1 = PCNN_PADDED(q), Kp = PCNN_PADDED(hp->K);
+    pcnn_packed *pw = calloc(1, sizeof *pw);
+    if (!pw) return pcnn_seterr("out of memory for the sampler's weights"), NULL;
+    for (size_t l = 0; l < L1; l++) {
+        const size_t kv = (size_t)m->layers[l].cin * (s + 1) * hp->n;
+        if (kv > pw->kvmax) pw->kvmax = kv;
+    }
+    pcnn_arena ar = {0};
+    arena_add(&ar, &pw->vw, L1 * pw->kvmax * 2 * p);
+    arena_add(&ar, &pw->link, L1 * 2 * p * 2 * p);
+    arena_add(&ar, &pw->hbias, L1 * 2 * p);
+    arena_add(&ar, &pw->hcond, L1 * 2 * p * SD);
+    arena_add(&ar, &pw->hleft, L1 * G * s * p * q2);
+    arena_add(&ar, &pw->hmid, L1 * G * p * q2);
+    arena_add(&ar, &pw->out_w, L1 * G * p * q1);
+    arena_add(&ar, &pw->out_b, L1 * p);
+    arena_add(&ar, &pw->out1_w, G * p * q1);
+    arena_add(&ar, &pw->out1_b, p);
+    arena_add(&ar, &pw->out2_w, G * p * Kp);
+    arena_add(&ar, &pw->out2_b, CK);
+    if (!(pw->mem = arena_alloc(&ar, m->be, 0, "the sampler's packed weights"))) {
+        free(pw);
+        return NULL;
+    }
+    return m->packed = pw;
+}
+
+/* The sampler's weights (see cache, pcnn_packed and pcnn_pixel_step): packed on the host
+ * from the model's parameters, unless m->packed holds them packed from the same ones. */
+static const pcnn_packed *packed_weights(pcnn_model *m)
 {
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
@@ -202,23 +252,35 @@ static int pack_weights(const pcnn_model *m, cache *c)
     /* one output group's block of each weight, and one layer's */
     const size_t left = (size_t)s * p * q2, mid = (size_t)p * q2, out = (size_t)p * q1, out2 = (size_t)p * Kp;
     real *w = malloc(m->total * sizeof *w);
+    if (!w) return pcnn_seterr("out of memory packing the sampler's weights"), NULL;
+    be_to_host(be, w, m->w, m->total * sizeof *w);
+    const uint64_t hash = XXH3_64bits(w, m->total * sizeof *w);
+    pcnn_packed *pw = be->failed ? NULL : packed_alloc(m);
+    if (!pw || (pw->valid && pw->hash == hash)) {
+        free(w);
+        return pw;
+    }
+    pw->valid = 0;
+    const size_t kvmax = pw->kvmax;
     struct { real *to; size_t n; real *host; } t[] = {
-        {c->link, L1 * 4 * p * p, NULL}, {c->hbias, L1 * 2 * p, NULL}, {c->hcond, L1 * 2 * p * SD, NULL},
-        {c->hleft, L1 * G * left, NULL}, {c->hmid, L1 * G * mid, NULL}, {c->out_w, L1 * G * out, NULL},
-        {c->out_b, L1 * p, NULL}, {c->out1_w, G * out, NULL}, {c->out1_b, p, NULL}, {c->out2_w, G * out2, NULL},
-        {c->out2_b, CK, NULL}};
-    enum { LINK, HBIAS, HCOND, HLEFT, HMID, OUT_W, OUT_B, OUT1_W, OUT1_B, OUT2_W, OUT2_B, N };
-    int ok = w != NULL;
+        {pw->vw, L1 * kvmax * 2 * p, NULL}, {pw->link, L1 * 4 * p * p, NULL}, {pw->hbias, L1 * 2 * p, NULL},
+        {pw->hcond, L1 * 2 * p * SD, NULL}, {pw->hleft, L1 * G * left, NULL}, {pw->hmid, L1 * G * mid, NULL},
+        {pw->out_w, L1 * G * out, NULL}, {pw->out_b, L1 * p, NULL}, {pw->out1_w, G * out, NULL},
+        {pw->out1_b, p, NULL}, {pw->out2_w, G * out2, NULL}, {pw->out2_b, CK, NULL}};
+    enum { VW, LINK, HBIAS, HCOND, HLEFT, HMID, OUT_W, OUT_B, OUT1_W, OUT1_B, OUT2_W, OUT2_B, N };
+    int ok = 1;
     for (int k = 0; k < N; k++) ok &= (t[k].host = calloc(t[k].n + 1, sizeof(real))) != NULL;
     if (ok) {
-        be_to_host(be, w, m->w, m->total * sizeof *w);
         for (size_t l = 0; l < L1; l++) {
             const pcnn_layer *ly = &m->layers[l];
             const int cin = ly->cin;
+            const size_t kv = (size_t)cin * (s + 1) * hp->n;
+            for (size_t o = 0; o < 2 * (size_t)p; o++) /* v_w (2p, cin, s+1, n), transposed */
+                for (size_t k = 0; k < kv; k++) t[VW].host[(l * kvmax + k) * 2 * p + o] = w[ly->v_w + o * kv + k];
             for (int r = 0; r < 2 * p; r++) { /* r: grouped; from the model's row grouped(r) */
                 const size_t o = grouped(r, p, G), g = r / (2 * q);
                 const int n = r % (2 * q);
-                memcpy(t[LINK].host + (l * 2 * p + r) * 2 * p, w + ly->link_w + o * 2 * p, 2 * p * sizeof *w);
+                for (int k = 0; k < 2 * p; k++) t[LINK].host[(l * 2 * p + k) * 2 * p + r] = w[ly->link_w + o * 2 * p + k];
                 t[HBIAS].host[l * 2 * p + r] = w[ly->h_b + o];
                 if (SD) memcpy(t[HCOND].host + (l * 2 * p + r) * SD, w + ly->h_cond + o * SD, SD * sizeof *w);
                 for (int ci = 0; ci < cin; ci++) { /* h_w (2p, cin, 1, s+1) */
@@ -248,7 +310,9 @@ static int pack_weights(const pcnn_model *m, cache *c)
     }
     free(w);
     for (int k = 0; k < N; k++) free(t[k].host);
-    return ok ? 0 : pcnn_seterr("out of memory packing the sampler's weights");
+    if (!ok) return pcnn_seterr("out of memory packing the sampler's weights"), NULL;
+    pw->hash = hash, pw->valid = !be->failed;
+    return pw;
 }
 
 /* Row i of every layer's vertical stack, and of its contribution to the horizontal one. */
@@ -258,20 +322,21 @@ static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
     const pcnn_hparams *hp = &m->hp;
     const int H = hp->H, W = hp->W, p = hp->p, s = hp->n / 2, n = hp->n, S = hp->S;
     const int SD = S ? S : hp->D;
+    const pcnn_packed *pw = c->pw;
     if (S) be_copy_rows(be, c->srow, W * S, c->smap + (size_t)i * W * S, H * W * S, W * S, B, 0);
     for (int l = 0; l <= hp->L; l++) {
         const pcnn_layer *ly = &m->layers[l];
         const real *src = l ? c->vout[l - 1] : c->inmap;
         const int kv = ly->cin * (s + 1) * n;
         be_im2col(be, c->col, src, B, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1, 0, W);
-        be_gemm(be, 0, 1, B * W, 2 * p, kv, 1, c->col, kv, m->w + ly->v_w, kv, 0, c->varow, 2 * p);
+        be_gemm(be, 0, 0, B * W, 2 * p, kv, 1, c->col, kv, pw->vw + (size_t)l * pw->kvmax * 2 * p, 2 * p, 0, c->varow, 2 * p);
         be_add_rows(be, c->varow, m->w + ly->v_b, 1, B * W, 2 * p);
         if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, m->w + ly->v_cond, S, 1, c->varow, 2 * p);
         else if (hp->D) be_add_rows(be, c->varow, c->cv + (size_t)l * B * 2 * p, B, W, 2 * p);
         real *hb = c->hbase + (size_t)l * B * W * 2 * p;
-        be_copy_rows(be, hb, 2 * p, c->hbias + (size_t)l * 2 * p, 0, 2 * p, B * W, 0);
-        be_gemm(be, 0, 1, B * W, 2 * p, 2 * p, 1, c->varow, 2 * p, c->link + (size_t)l * 4 * p * p, 2 * p, 1, hb, 2 * p);
-        if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, c->hcond + (size_t)l * 2 * p * SD, S, 1, hb, 2 * p);
+        be_copy_rows(be, hb, 2 * p, pw->hbias + (size_t)l * 2 * p, 0, 2 * p, B * W, 0);
+        be_gemm(be, 0, 0, B * W, 2 * p, 2 * p, 1, c->varow, 2 * p, pw->link + (size_t)l * 4 * p * p, 2 * p, 1, hb, 2 * p);
+        if (S) be_gemm(be, 0, 1, B * W, 2 * p, S, 1, c->srow, S, pw->hcond + (size_t)l * 2 * p * SD, S, 1, hb, 2 * p);
         else if (hp->D) be_add_rows(be, hb, c->ch + (size_t)l * B * 2 * p, B, W, 2 * p);
         if (l == hp->L) break; /* the top layer's vertical output feeds nothing */
         be_gate_fwd(be, c->tmp, c->varow, B * W, p);
@@ -307,7 +372,11 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
         rc = pcnn_seterr("out of memory");
         goto out;
     }
-    if ((rc = cache_alloc(&c, m, B)) || (rc = pack_weights(m, &c))) goto out;
+    if (!(c.pw = packed_weights(m))) {
+        rc = be->failed ? pcnn_backend_check(be) : -1;
+        goto out;
+    }
+    if ((rc = cache_alloc(&c, m, B))) goto out;
     /* undrawn pixels read as level 0; the masks make their value irrelevant */
     for (size_t k = 0; k < (size_t)B * H * W * C; k++) neg[k] = -1;
     be_to_device(be, c.inmap, neg, (size_t)B * H * W * C * sizeof *neg);
@@ -331,7 +400,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
             const pcnn_layer *ly = &m->layers[l];
             be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->v_cond, hp->D, 0,
                     c.cv + (size_t)l * B * 2 * p, 2 * p);
-            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, c.hcond + (size_t)l * 2 * p * hp->D, hp->D, 0,
+            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, c.pw->hcond + (size_t)l * 2 * p * hp->D, hp->D, 0,
                     c.ch + (size_t)l * B * 2 * p, 2 * p);
         }
         be_release(be, dh);

@@ -1,6 +1,7 @@
 /* gemm_rows.c -- CPU backend: C = alpha A B^T + beta C for a few rows of A (M <= 64) against
- * a long B^T (K in the hundreds or more): the cached sampler's vertical row at a small
- * batch, each image row's window (K = 1890 for p = 126) through the layer's weights.
+ * a long B^T (K in the hundreds or more): the small nets' dense layers at a small batch
+ * (lib/convnet.c). It took the cached sampler's vertical row until that gave its weights
+ * untransposed, to oneDNN's sgemm (lib/sample.c).
  *
  * Both operands are read along k as they lie (A's rows, B's rows are C's columns), so
  * nothing is packed: at so few rows a product reads each weight once, and a packed copy
