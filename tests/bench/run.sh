@@ -147,6 +147,14 @@ for cfg in $configs; do
     "$B"/tests/bench sample "$cfg"
     [ $have_torch = 1 ] && "$py" tests/bench/peer.py "$cfg" "$threads" --measure naive
 done
+# The figures above are under libgomp's default wait (spin a while, then sleep), as the
+# peers run; the programs wait passively (cmd/cli.c). Alone on a quiet machine the two
+# were even; on a VM whose host was busy a sleeping thread's core woke slowly, and the
+# passive figures came out 1.1-3x slower (tests/bench/README.md).
+for cfg in $configs; do
+    OMP_WAIT_POLICY=passive "$B"/tests/bench train "$cfg" "$steps" | sed 's/^/passive (the programs'"'"' policy): /'
+    OMP_WAIT_POLICY=passive "$B"/tests/bench sample "$cfg" | sed 's/^/passive (the programs'"'"' policy): /'
+done
 s=$(($(date +%s) - start))
 echo "run.sh: $((s / 60)) min $((s % 60)) s"
 exit 0
