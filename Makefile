@@ -174,7 +174,7 @@ $(B)/tests/pcnn-%-baseline: $(B)/cmd/pcnn-%.o $(CMD_COMMON) $(BASE_CPU_OBJ) $(B)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # the same model and CPU code in double precision, for finite differences
-GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/dist.c lib/device.c lib/status.c lib/fail.c lib/errors.c \
+GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/dist.c lib/device.c lib/status.c lib/fail.c lib/errors.c lib/sample.c \
             $(wildcard lib/cpu/*.c)
 $(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
