@@ -11,8 +11,8 @@
  * all (one image at a time, batch 16 read the weights 8 times a step on each core). A
  * lone image (batch 1: completion, coding one image) shares each product's columns
  * between two threads, whole panels each, so that each core streams its part of the
- * weights. The two meet at every stage that reads what the other wrote, 2 or 3 times a
- * layer and 35 to 51 times a step for 15 layers, at a barrier of our own that
+ * weights. The two meet at every stage
+ * that reads what the other wrote, some 50 times a step, at a barrier of our own that
  * spins (an OpenMP barrier under the programs' passive waiting, cmd/cli.c, is a sleep
  * and a wake-up each time), yielding the core after a while in case the other thread is
  * not running. Under passive waiting the second thread is the backend's own helper, kept
@@ -161,36 +161,26 @@ static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T,
     share(2 * q, t, T, &a0, &a1);
     share(q, t, T, &o0, &o1);
     share(K, t, T, &k0, &k1);
-    /* Where the sigmoid maps' columns start a panel (q a multiple of P), a thread makes
-     * the tanh and sigmoid maps of its own outputs' columns, o0..o1 and q+o0..q+o1, and
-     * gates them with no barrier between: 2 meetings a layer instead of 3 */
-    const int paired = T > 1 && q % P == 0;
-    const int ranges = paired ? 2 : 1;
-    int from[2] = {a0, q + o0}, to[2] = {a1, q + o1};
-    if (paired) from[0] = o0, to[0] = o1;
     for (int l = 0; l <= st->L; l++) {
         const real *base = st->hbase + ((size_t)l * st->B * W + (size_t)b0 * W + j) * 2 * p + 2 * g * q;
         const real *wl = st->hleft + ((size_t)l * C + g) * left, *wm = st->hmid + ((size_t)l * C + g) * mid;
         const real *below = l ? st->hrow + (size_t)(l - 1) * st->B * ld + (size_t)b0 * ld : NULL;
         real *hg = st->hg + ((size_t)l * st->B + b0) * p;
         real *out = st->hrow + (size_t)l * st->B * ld + (size_t)b0 * ld + (size_t)(s + j) * p + g * q;
-        for (int r = 0; r < ranges; r++) {
-            const int c0 = from[r], c1 = to[r];
-            for (int b = 0; b < nb; b++) /* group g's tanh and sigmoid maps */
-                for (int c = c0; c < c1; c++) ha[b * sa + c] = base[b * sb + c];
-            if (l == 0) { /* the image: the taps left of j, then channels before g at j (mask A) */
-                const real *row = st->inmap + ((size_t)b0 * H + i) * W * C;
-                for (int tap = 0; tap < s; tap++)
-                    if (j - s + tap >= 0)
-                        matvec_images(nb, ha, sa, row + (size_t)(j - s + tap) * C, sx, C, wl + (size_t)tap * C * P,
-                                      (size_t)s * p * P, c0, c1, 2 * q);
-                matvec_images(nb, ha, sa, row + (size_t)j * C, sx, g, wm, (size_t)p * P, c0, c1, 2 * q);
-            } else { /* the layer below: columns j-s..j-1, then groups 0..g at j (mask B) */
-                matvec_images(nb, ha, sa, below + (size_t)j * p, ld, s * p, wl, (size_t)s * p * P, c0, c1, 2 * q);
-                matvec_images(nb, ha, sa, below + (size_t)(s + j) * p, ld, known, wm, (size_t)p * P, c0, c1, 2 * q);
-            }
+        for (int b = 0; b < nb; b++) /* group g's tanh and sigmoid maps */
+            for (int c = a0; c < a1; c++) ha[b * sa + c] = base[b * sb + c];
+        if (l == 0) { /* the image: the taps left of j, then channels before g at j (mask A) */
+            const real *row = st->inmap + ((size_t)b0 * H + i) * W * C;
+            for (int tap = 0; tap < s; tap++)
+                if (j - s + tap >= 0)
+                    matvec_images(nb, ha, sa, row + (size_t)(j - s + tap) * C, sx, C, wl + (size_t)tap * C * P,
+                                  (size_t)s * p * P, a0, a1, 2 * q);
+            matvec_images(nb, ha, sa, row + (size_t)j * C, sx, g, wm, (size_t)p * P, a0, a1, 2 * q);
+        } else { /* the layer below: columns j-s..j-1, then groups 0..g at j (mask B) */
+            matvec_images(nb, ha, sa, below + (size_t)j * p, ld, s * p, wl, (size_t)s * p * P, a0, a1, 2 * q);
+            matvec_images(nb, ha, sa, below + (size_t)(s + j) * p, ld, known, wm, (size_t)p * P, a0, a1, 2 * q);
         }
-        if (!paired) meet(bar, T); /* the gate reads maps c and q + c, which two threads may have made */
+        meet(bar, T); /* the gate reads maps c and q + c, which two threads may have made */
         for (int b = 0; b < nb; b++)
             for (int c = o0; c < o1; c++) {
                 real th, sg;
