@@ -14,8 +14,8 @@
  * OpenBLAS the others (measured on a 2-core AMD EPYC with AVX2, tests/bench/README.md).
  * Few rows against a long transposed B -- the small nets' dense layers at a small batch
  * -- go to our own dot products (gemm_rows.c), 1.2-1.4x oneDNN's sgemm on the AVX2 EPYC.
- * (The cached sampler's vertical row gives B untransposed: oneDNN's sgemm ran that
- * 1.5-2.4x either, sample.c.) */
+ * (The cached sampler's vertical row gives B untransposed, to oneDNN's sgemm, which ran
+ * that 1.5-2.4x faster than either took the transposed one: sample.c.) */
 #ifndef PCNN_DOUBLE /* oneDNN has no dgemm: the gradient check's build takes OpenBLAS's */
 static int rows_shape(int ta, int tb, long M, long K)
 {
