@@ -1,10 +1,26 @@
 /* memory.c -- CPU backend: allocation and copies (host memory; copies are memcpy). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cpu.h"
 
-void *cpu_alloc(pcnn_backend *be, size_t bytes) { (void)be; return calloc(1, bytes ? bytes : 1); }
+/* A large block asks for 2 MB pages where the kernel gives them on request (transparent
+ * huge pages in "madvise" mode, Debian's default): the sampler's cache, allocated per
+ * call, took 30000 page faults at Fashion batch 16 on 4 KB pages, and 3700 on 2 MB ones. */
+void *cpu_alloc(pcnn_backend *be, size_t bytes)
+{
+    (void)be;
+    void *p = calloc(1, bytes ? bytes : 1);
+    enum { HUGE = 2 << 20, PAGE = 4096 };
+    if (p && bytes >= 2 * HUGE) { /* the whole pages inside the block; a failure costs nothing */
+        const uintptr_t from = ((uintptr_t)p + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+        const uintptr_t to = ((uintptr_t)p + bytes) & ~(uintptr_t)(PAGE - 1);
+        madvise((void *)from, to - from, MADV_HUGEPAGE);
+    }
+    return p;
+}
 void cpu_release(pcnn_backend *be, void *p) { (void)be; free(p); }
 void cpu_copy(pcnn_backend *be, void *dst, const void *src, size_t bytes)
 {
