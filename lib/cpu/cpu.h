@@ -13,6 +13,9 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
     !defined(PCNN_BASELINE) /* the baseline coders of the coding test (Makefile) */
 #define PCNN_VECTOR __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* the same split in two, where AVX-512 has code of its own (lib/cpu/pixel.c) */
+#define PCNN_VECTOR_WIDE __attribute__((target("arch=x86-64-v4")))
+#define PCNN_VECTOR_NARROW __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define PCNN_VECTOR
 #endif

@@ -37,18 +37,40 @@ typedef real panel_row __attribute__((vector_size(P * sizeof(real))));
 typedef real panel_at __attribute__((vector_size(P * sizeof(real)), aligned(sizeof(real)), may_alias));
 #define AT(ptr) (*(panel_at *)(ptr))
 #define SPLAT(x) ((panel_row){x, x, x, x, x, x, x, x})
-_Static_assert(PCNN_PANEL == 8, "SPLAT spells out 8 lanes");
+_Static_assert(PCNN_PANEL == 8, "SPLAT and the shuffles below spell out 8 lanes");
+/* the same rows of two panels side by side: one AVX-512 register, two of AVX2. Each lane
+ * still multiplies and adds as it would alone, so the bits do not change; AVX-512 does
+ * it in half the instructions, and the products below were bound by their number (the
+ * multiplies and adds are kept apart, so a sum takes two instructions, not one). */
+typedef real pair_row __attribute__((vector_size(2 * P * sizeof(real))));
+#define PAIR(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define LOW(v) __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)
+#define HIGH(v) __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)
+#define SPLAT2(x) ((pair_row){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x})
 
 /* y[n] = (sum over k in order of x[k] w(k, n)) + y[n], for n in [n0, n1) below N; w: panels
  * of K rows or more, ps apart; n0 a multiple of P. Four panels at a time, each as one
- * vector per row: the vector's lanes are columns, so no sum is split. */
-static inline void matvec(real *restrict y, const real *restrict x, int K, const real *restrict w,
-                          size_t ps, int n0, int n1, int N)
+ * vector per row (wide: two panels to a vector): the vector's lanes are columns, so no
+ * sum is split. */
+static inline __attribute__((always_inline)) void matvec(const int wide, real *restrict y, const real *restrict x,
+                                                         int K, const real *restrict w, size_t ps, int n0, int n1,
+                                                         int N)
 {
     if (n1 > N) n1 = N;
     int n = n0;
     for (; n + 4 * P <= n1; n += 4 * P) {
         const real *w0 = w + (size_t)(n / P) * ps, *w1 = w0 + ps, *w2 = w1 + ps, *w3 = w2 + ps;
+        if (wide) {
+            pair_row a01 = {0}, a23 = {0};
+            for (int k = 0; k < K; k++) {
+                const pair_row xk = SPLAT2(x[k]);
+                a01 += xk * PAIR(AT(w0 + (size_t)k * P), AT(w1 + (size_t)k * P));
+                a23 += xk * PAIR(AT(w2 + (size_t)k * P), AT(w3 + (size_t)k * P));
+            }
+            AT(y + n) = LOW(a01) + AT(y + n), AT(y + n + P) = HIGH(a01) + AT(y + n + P);
+            AT(y + n + 2 * P) = LOW(a23) + AT(y + n + 2 * P), AT(y + n + 3 * P) = HIGH(a23) + AT(y + n + 3 * P);
+            continue;
+        }
         panel_row a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
         for (int k = 0; k < K; k++) {
             const panel_row xk = SPLAT(x[k]);
@@ -71,17 +93,27 @@ static inline void matvec(real *restrict y, const real *restrict x, int K, const
 /* The same for nb images (y + b*ys, x + b*xs for image b): each pair of panels is read
  * once for up to four images, whose sums run side by side, two accumulators to an image
  * (8 of AVX2's 16 vector registers). Every sum in matvec's order: the same bits. */
-static inline __attribute__((always_inline)) void panels_images(const int IB, real *restrict y, size_t ys,
-                                                                const real *restrict x, size_t xs, int K,
-                                                                const real *w0, const real *w1, int n, int n1)
+static inline __attribute__((always_inline)) void panels_images(const int wide, const int IB, real *restrict y,
+                                                                size_t ys, const real *restrict x, size_t xs,
+                                                                int K, const real *w0, const real *w1, int n,
+                                                                int n1)
 {
     panel_row a[4][2] = {{{0}}};
-    for (int k = 0; k < K; k++) {
-        const panel_row v0 = AT(w0 + (size_t)k * P), v1 = AT(w1 + (size_t)k * P);
-        for (int b = 0; b < IB; b++) {
-            const panel_row xk = SPLAT(x[(size_t)b * xs + k]);
-            a[b][0] += xk * v0;
-            a[b][1] += xk * v1;
+    if (wide) {
+        pair_row aw[4] = {{0}};
+        for (int k = 0; k < K; k++) {
+            const pair_row v = PAIR(AT(w0 + (size_t)k * P), AT(w1 + (size_t)k * P));
+            for (int b = 0; b < IB; b++) aw[b] += SPLAT2(x[(size_t)b * xs + k]) * v;
+        }
+        for (int b = 0; b < IB; b++) a[b][0] = LOW(aw[b]), a[b][1] = HIGH(aw[b]);
+    } else {
+        for (int k = 0; k < K; k++) {
+            const panel_row v0 = AT(w0 + (size_t)k * P), v1 = AT(w1 + (size_t)k * P);
+            for (int b = 0; b < IB; b++) {
+                const panel_row xk = SPLAT(x[(size_t)b * xs + k]);
+                a[b][0] += xk * v0;
+                a[b][1] += xk * v1;
+            }
         }
     }
     for (int b = 0; b < IB; b++)
@@ -93,22 +125,22 @@ static inline __attribute__((always_inline)) void panels_images(const int IB, re
         }
 }
 
-static inline __attribute__((always_inline)) void matvec_images(int nb, real *restrict y, size_t ys,
+static inline __attribute__((always_inline)) void matvec_images(const int wide, int nb, real *restrict y, size_t ys,
                                                                 const real *restrict x, size_t xs, int K,
                                                                 const real *restrict w, size_t ps, int n0,
                                                                 int n1, int N)
 {
     if (nb == 1) {
-        matvec(y, x, K, w, ps, n0, n1, N);
+        matvec(wide, y, x, K, w, ps, n0, n1, N);
         return;
     }
     if (n1 > N) n1 = N;
     for (int n = n0; n < n1; n += 2 * P) {
         const real *w0 = w + (size_t)(n / P) * ps, *w1 = n + P < n1 ? w0 + ps : w0; /* w0 again: not stored */
         int b = 0;
-        for (; b + 4 <= nb; b += 4) panels_images(4, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
-        if (nb - b >= 2) panels_images(2, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1), b += 2;
-        if (b < nb) panels_images(1, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
+        for (; b + 4 <= nb; b += 4) panels_images(wide, 4, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
+        if (nb - b >= 2) panels_images(wide, 2, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1), b += 2;
+        if (b < nb) panels_images(wide, 1, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
     }
 }
 
@@ -144,10 +176,10 @@ static void share(int N, int t, int T, int *n0, int *n1)
     if (*n1 > N) *n1 = N;
 }
 
-/* images b0 .. b0+nb-1's step, thread t of the T that share it (compiled for each vector
- * width: the parallel loop's body is a function of its own, not a clone of the caller) */
-PCNN_VECTOR
-static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
+/* images b0 .. b0+nb-1's step, thread t of the T that share it; wide: two panels to a
+ * vector (step_images) */
+static inline __attribute__((always_inline)) void step_body(const int wide, const pcnn_pixel_step *st, int b0,
+                                                            int nb, int t, int T, barrier *bar)
 {
     const int H = st->H, W = st->W, C = st->C, K = st->K, p = st->p, s = st->s, i = st->i, j = st->j;
     const int g = st->g, q = p / C, known = (g + 1) * q, ld = (s + W) * p;
@@ -173,12 +205,12 @@ static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T,
             const real *row = st->inmap + ((size_t)b0 * H + i) * W * C;
             for (int tap = 0; tap < s; tap++)
                 if (j - s + tap >= 0)
-                    matvec_images(nb, ha, sa, row + (size_t)(j - s + tap) * C, sx, C, wl + (size_t)tap * C * P,
+                    matvec_images(wide, nb, ha, sa, row + (size_t)(j - s + tap) * C, sx, C, wl + (size_t)tap * C * P,
                                   (size_t)s * p * P, a0, a1, 2 * q);
-            matvec_images(nb, ha, sa, row + (size_t)j * C, sx, g, wm, (size_t)p * P, a0, a1, 2 * q);
+            matvec_images(wide, nb, ha, sa, row + (size_t)j * C, sx, g, wm, (size_t)p * P, a0, a1, 2 * q);
         } else { /* the layer below: columns j-s..j-1, then groups 0..g at j (mask B) */
-            matvec_images(nb, ha, sa, below + (size_t)j * p, ld, s * p, wl, (size_t)s * p * P, a0, a1, 2 * q);
-            matvec_images(nb, ha, sa, below + (size_t)(s + j) * p, ld, known, wm, (size_t)p * P, a0, a1, 2 * q);
+            matvec_images(wide, nb, ha, sa, below + (size_t)j * p, ld, s * p, wl, (size_t)s * p * P, a0, a1, 2 * q);
+            matvec_images(wide, nb, ha, sa, below + (size_t)(s + j) * p, ld, known, wm, (size_t)p * P, a0, a1, 2 * q);
         }
         meet(bar, T); /* the gate reads maps c and q + c, which two threads may have made */
         for (int b = 0; b < nb; b++)
@@ -191,7 +223,8 @@ static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T,
         const real *ob = st->out_b + (size_t)l * p + g * q;
         for (int b = 0; b < nb; b++)
             for (int c = o0; c < o1; c++) out[b * ld + c] = ob[c];
-        matvec_images(nb, out, ld, hg, p, known, st->out_w + ((size_t)l * C + g) * out1, (size_t)p * P, o0, o1, q);
+        matvec_images(wide, nb, out, ld, hg, p, known, st->out_w + ((size_t)l * C + g) * out1, (size_t)p * P, o0, o1,
+                      q);
         if (l) {
             const real *res = below + (size_t)(s + j) * p + g * q;
             for (int b = 0; b < nb; b++)
@@ -205,15 +238,42 @@ static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T,
     meet(bar, T);
     for (int b = 0; b < nb; b++)
         for (int c = g * q + o0; c < g * q + o1; c++) t2[b * p + c] = st->out1_b[c];
-    matvec_images(nb, t2 + g * q, p, t1, p, known, st->out1_w + (size_t)g * out1, (size_t)p * P, o0, o1, q);
+    matvec_images(wide, nb, t2 + g * q, p, t1, p, known, st->out1_w + (size_t)g * out1, (size_t)p * P, o0, o1, q);
     for (int b = 0; b < nb; b++)
         for (int c = g * q + o0; c < g * q + o1; c++) t2[b * p + c] = t2[b * p + c] > 0 ? t2[b * p + c] : 0;
     meet(bar, T);
     real *logits = st->logits + b0 * sl + (size_t)g * K;
     for (int b = 0; b < nb; b++)
         for (int k = k0; k < k1; k++) logits[b * sl + k] = st->out2_b[g * K + k];
-    matvec_images(nb, logits, sl, t2, p, known, st->out2_w + (size_t)g * p * PCNN_PADDED(K), (size_t)p * P, k0, k1, K);
+    matvec_images(wide, nb, logits, sl, t2, p, known, st->out2_w + (size_t)g * p * PCNN_PADDED(K), (size_t)p * P, k0,
+                  k1, K);
 }
+
+/* The step compiled for each vector width, as PCNN_VECTOR does: for AVX-512 with two
+ * panels to a vector, and apart from the others, because for AVX2 GCC moved such vectors
+ * through memory (the loop's registers spilled to the stack). */
+#ifdef PCNN_VECTOR_WIDE
+PCNN_VECTOR_WIDE
+static void step_wide(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
+{
+    step_body(1, st, b0, nb, t, T, bar);
+}
+PCNN_VECTOR_NARROW
+static void step_narrow(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
+{
+    step_body(0, st, b0, nb, t, T, bar);
+}
+static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
+{
+    if (__builtin_cpu_supports("x86-64-v4")) step_wide(st, b0, nb, t, T, bar);
+    else step_narrow(st, b0, nb, t, T, bar);
+}
+#else
+static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
+{
+    step_body(0, st, b0, nb, t, T, bar);
+}
+#endif
 
 /* A lone image's second thread, kept from one step to the next: it spins a while for
  * the next step (the sampler draws and places a value between two, a microsecond or
@@ -239,6 +299,13 @@ static double seconds(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* thread t of two's half of a step: a lone image's columns, or half of the images */
+static void halve(const pcnn_pixel_step *st, int t, barrier *bar)
+{
+    if (st->B == 1) step_images(st, 0, 1, t, 2, bar);
+    else step_images(st, st->B * t / 2, st->B * (t + 1) / 2 - st->B * t / 2, 0, 1, NULL);
+}
+
 static void *helper(void *arg)
 {
     pixel_team *tm = arg;
@@ -258,8 +325,7 @@ static void *helper(void *arg)
 #endif
         }
         seen = atomic_load_explicit(&tm->posted, memory_order_acquire);
-        const pcnn_pixel_step *st = tm->st;
-        step_images(st, 0, 1, 1, 2, &tm->bar);
+        halve(tm->st, 1, &tm->bar);
         meet(&tm->bar, 2); /* done with st */
     }
 }
@@ -308,6 +374,15 @@ void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
     pixel_team *tm;
     if (work < 4096 || threads == 1 || omp_in_parallel()) {
         step_images(st, 0, st->B, 0, 1, NULL);
+    } else if (omp_passive() && (st->B == 1 || threads == 2) && (tm = team(be))) {
+        /* two threads, this one and the helper (more were not measured: 2-core machines) */
+        tm->st = st;
+        pthread_mutex_lock(&tm->lock);
+        atomic_fetch_add_explicit(&tm->posted, 1, memory_order_release);
+        pthread_cond_signal(&tm->wake);
+        pthread_mutex_unlock(&tm->lock);
+        halve(st, 0, &tm->bar);
+        meet(&tm->bar, 2); /* the helper is done with st */
     } else if (st->B > 1) { /* each thread its share of the images, all at once */
 #pragma omp parallel
         {
@@ -315,16 +390,6 @@ void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
             const int b0 = st->B * t / nt, b1 = st->B * (t + 1) / nt;
             if (b1 > b0) step_images(st, b0, b1 - b0, 0, 1, NULL);
         }
-    } else if (omp_passive() && (tm = team(be))) {
-        /* a lone image: two threads, this one and the helper (more were not measured:
-         * 2-core machines) */
-        tm->st = st;
-        pthread_mutex_lock(&tm->lock);
-        atomic_fetch_add_explicit(&tm->posted, 1, memory_order_release);
-        pthread_cond_signal(&tm->wake);
-        pthread_mutex_unlock(&tm->lock);
-        step_images(st, 0, 1, 0, 2, &tm->bar);
-        meet(&tm->bar, 2); /* the helper is done with st */
     } else {
         /* the same with a team of OpenMP's, whose threads spin between regions: a helper
          * of ours beside them would fight them for the cores (1.5x slower) */
