@@ -19,6 +19,13 @@ static void cuda_close(pcnn_backend *be)
 
 static void cuda_synchronize(pcnn_backend *be) { CUDA_CHECK(be, cudaDeviceSynchronize()); }
 
+// the host thread that queues the kernels
+static void cuda_threads(pcnn_backend *be, void (*fn)(void *arg, int t, int T), void *arg)
+{
+    (void)be;
+    fn(arg, 0, 1);
+}
+
 static const pcnn_backend_ops cuda = {
     .name = "cuda",
     .close = cuda_close, .synchronize = cuda_synchronize,
@@ -38,7 +45,7 @@ static const pcnn_backend_ops cuda = {
     .sumsq = cuda_sumsq, .average = cuda_average, .dropout = cuda_dropout,
     .sample = cuda_sample,
     .place = cuda_place,
-    .pixel_step = cuda_pixel_step,
+    .pixel_step = cuda_pixel_step, .threads = cuda_threads,
 #ifdef PCNN_NCCL
     .comm_id = cuda_comm_id, .comm_open = cuda_comm_open, .comm_sum = cuda_comm_sum,
 #endif

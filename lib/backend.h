@@ -184,6 +184,11 @@ typedef struct {
 
     /* the cached sampler's step at one pixel and channel group (pcnn_pixel_step) */
     void (*pixel_step)(pcnn_backend *be, const pcnn_pixel_step *st);
+    /* fn(arg, t, T) on each of the backend's T host threads, t = 0..T-1, returning when
+     * all have: work that splits into independent parts (the cached sampler's images) as
+     * one parallel region, not one per operation. The operations fn calls run on its
+     * thread alone. The CPU's threads; one on a GPU, whose operations are queued. */
+    void (*threads)(pcnn_backend *be, void (*fn)(void *arg, int t, int T), void *arg);
 
     /* Collectives between the instances of one data-parallel job, one instance per
      * process and device (NCCL between GPUs); NULL in a backend without a collective
@@ -422,6 +427,10 @@ static inline void be_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_
 static inline void be_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
 {
     if (!be->failed) be->op->pixel_step(be, st);
+}
+static inline void be_threads(pcnn_backend *be, void (*fn)(void *arg, int t, int T), void *arg)
+{
+    if (!be->failed) be->op->threads(be, fn, arg);
 }
 
 #endif

@@ -1,8 +1,26 @@
 /* backend.c -- the CPU backend's table, the reference every other backend is compared to,
  * and its instances. */
+#include <omp.h>
 #include <stdlib.h>
 
 #include "cpu.h"
+
+/* one OpenMP region: under the programs' passive waiting (cmd/cli.c) each region wakes
+ * the sleeping threads, and the cached sampler's vertical rows made some hundred a row */
+static void cpu_threads(pcnn_backend *be, void (*fn)(void *arg, int t, int T), void *arg)
+{
+    (void)be;
+    if (omp_in_parallel() || omp_get_max_threads() == 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+#pragma omp parallel
+    {
+        omp_set_num_threads(1); /* this thread's: oneDNN's sgemm reads it, and split its work
+                                   for two threads that one then did alone, half of it */
+        fn(arg, omp_get_thread_num(), omp_get_num_threads());
+    }
+}
 
 static void cpu_close(pcnn_backend *be)
 {
@@ -32,7 +50,7 @@ static const pcnn_backend_ops cpu = {
     .adam = cpu_adam, .average = cpu_average, .dropout = cpu_dropout,
     .sample = cpu_sample,
     .place = cpu_place,
-    .pixel_step = cpu_pixel_step,
+    .pixel_step = cpu_pixel_step, .threads = cpu_threads,
 };
 
 int pcnn_backend_cpu_init(pcnn_backend *be)

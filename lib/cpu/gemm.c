@@ -1,6 +1,7 @@
 /* gemm.c -- CPU backend: matrix products through oneDNN's or OpenBLAS's sgemm, whichever
  * is faster for the shape; or in a fixed order for coding (gemm_exact.c). */
 #include <cblas.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include "cpu.h"
@@ -51,7 +52,9 @@ void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha,
         return;
     }
 #ifndef PCNN_DOUBLE
-    if (M && N && K && tall(ta, tb, M, N, K, alpha, lda, ldb, ldc, beta) &&
+    /* the tall path's plans are the instance's, not to be made by two threads at once
+     * (cpu_threads: a thread of the cached sampler's may call this) */
+    if (M && N && K && !omp_in_parallel() && tall(ta, tb, M, N, K, alpha, lda, ldb, ldc, beta) &&
         cpu_conv_product(be, ta, tb, M, N, K, A, B, beta, C))
         return;
     if (M && N && K && rows_shape(ta, tb, M, K)) {

@@ -216,9 +216,11 @@ static void test_threads(void)
     pcnn_model *m = pcnn_model_new(cpu, &hp, 5);
     const size_t npix = (size_t)B * C * H * W, nlog = npix * K, one = nlog / B;
     uint8_t *x = malloc(npix), *y = malloc(npix);
-    enum { RUNS = 6 };
-    /* batch and threads of each run; the fourth under passive waiting */
-    const int batch[RUNS] = {1, 1, 3, 1, 9, 9}, threads[RUNS] = {1, 2, 2, 2, 2, 1};
+    enum { RUNS = 8 };
+    /* batch, threads and passive waiting (the helper thread's steps, lib/cpu/pixel.c) of
+     * each run; at batch 9 the threads share the images of the vertical rows (sample.c) */
+    const int batch[RUNS] = {1, 1, 3, 1, 9, 9, 9, 9}, threads[RUNS] = {1, 2, 2, 2, 2, 1, 2, 4};
+    const int passive[RUNS] = {0, 0, 0, 1, 0, 0, 1, 0};
     real *got[RUNS];
     uint64_t rng = 4;
     for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % K);
@@ -230,7 +232,7 @@ static void test_threads(void)
         got[r] = calloc(nlog, sizeof *got[r]);
         teacher t = {x, got[r], C, H, W};
         omp_set_num_threads(threads[r]);
-        if (r == 3) setenv("OMP_WAIT_POLICY", "passive", 1);
+        if (passive[r]) setenv("OMP_WAIT_POLICY", "passive", 1);
         else unsetenv("OMP_WAIT_POLICY");
         CHECK(pcnn_sample_cached(m, y, NULL, batch[r], OPTS(1, 1, 1, 0, 0), &(pcnn_picker){feed_teacher, &t}) == 0,
               "%s", pcnn_errstr());
@@ -245,6 +247,8 @@ static void test_threads(void)
     CHECK(memcmp(got[0], got[3], one * sizeof(real)) == 0, "batch 1: the logits with the helper thread differ from 1 thread's");
     CHECK(memcmp(got[0], got[4], one * sizeof(real)) == 0, "the first image's logits at batch 9 differ from batch 1's");
     CHECK(memcmp(got[4], got[5], nlog * sizeof(real)) == 0, "batch 9: the logits on 2 threads differ from 1's");
+    CHECK(memcmp(got[5], got[6], nlog * sizeof(real)) == 0, "batch 9: the logits with the helper thread differ from 1 thread's");
+    CHECK(memcmp(got[5], got[7], nlog * sizeof(real)) == 0, "batch 9: the logits on 4 threads differ from 1's");
     size_t zero = 0; /* and the logits were written: a batch's last image too */
     for (size_t i = nlog - one; i < nlog; i++) zero += got[4][i] == 0;
     CHECK(zero * 10 < one, "batch 9: %zu of the last image's %zu logits are 0", zero, one);
