@@ -26,6 +26,8 @@ static void cuda_threads(pcnn_backend *be, void (*fn)(void *arg, int t, int T), 
     fn(arg, 0, 1);
 }
 
+static void cuda_meet(pcnn_backend *be) { (void)be; }
+
 static const pcnn_backend_ops cuda = {
     .name = "cuda",
     .close = cuda_close, .synchronize = cuda_synchronize,
@@ -45,7 +47,7 @@ static const pcnn_backend_ops cuda = {
     .sumsq = cuda_sumsq, .average = cuda_average, .dropout = cuda_dropout,
     .sample = cuda_sample,
     .place = cuda_place,
-    .pixel_step = cuda_pixel_step, .threads = cuda_threads,
+    .pixel_step = cuda_pixel_step, .threads = cuda_threads, .meet = cuda_meet,
 #ifdef PCNN_NCCL
     .comm_id = cuda_comm_id, .comm_open = cuda_comm_open, .comm_sum = cuda_comm_sum,
 #endif

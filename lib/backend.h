@@ -185,10 +185,13 @@ typedef struct {
     /* the cached sampler's step at one pixel and channel group (pcnn_pixel_step) */
     void (*pixel_step)(pcnn_backend *be, const pcnn_pixel_step *st);
     /* fn(arg, t, T) on each of the backend's T host threads, t = 0..T-1, returning when
-     * all have: work that splits into independent parts (the cached sampler's images) as
-     * one parallel region, not one per operation. The operations fn calls run on its
-     * thread alone. The CPU's threads; one on a GPU, whose operations are queued. */
+     * all have: work that splits into parts (the cached sampler's row of the vertical
+     * stacks, by images or by pixels) as one parallel region, not one per operation. The
+     * operations fn calls run on its thread alone. The CPU's threads; one on a GPU, whose
+     * operations are queued. meet, called by each of the T within fn, returns when all
+     * have called it. */
     void (*threads)(pcnn_backend *be, void (*fn)(void *arg, int t, int T), void *arg);
+    void (*meet)(pcnn_backend *be);
 
     /* Collectives between the instances of one data-parallel job, one instance per
      * process and device (NCCL between GPUs); NULL in a backend without a collective
@@ -431,6 +434,10 @@ static inline void be_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
 static inline void be_threads(pcnn_backend *be, void (*fn)(void *arg, int t, int T), void *arg)
 {
     if (!be->failed) be->op->threads(be, fn, arg);
+}
+static inline void be_meet(pcnn_backend *be)
+{
+    be->op->meet(be); /* even when failed: the other threads wait for this one */
 }
 
 #endif

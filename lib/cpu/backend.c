@@ -6,7 +6,9 @@
 #include "cpu.h"
 
 /* one OpenMP region: under the programs' passive waiting (cmd/cli.c) each region wakes
- * the sleeping threads, and the cached sampler's vertical rows made some hundred a row */
+ * the sleeping threads, and the cached sampler's vertical rows made some hundred a row;
+ * its threads meet at a barrier that spins a while (barrier.h), not OpenMP's, which
+ * under passive waiting sleeps */
 static void cpu_threads(pcnn_backend *be, void (*fn)(void *arg, int t, int T), void *arg)
 {
     (void)be;
@@ -16,11 +18,13 @@ static void cpu_threads(pcnn_backend *be, void (*fn)(void *arg, int t, int T), v
     }
 #pragma omp parallel
     {
-        omp_set_num_threads(1); /* this thread's: oneDNN's sgemm reads it, and split its work
-                                   for two threads that one then did alone, half of it */
+        omp_set_num_threads(1); /* this thread's: the operations within, our loops and the
+                                   libraries' products, plan for one thread */
         fn(arg, omp_get_thread_num(), omp_get_num_threads());
     }
 }
+
+static void cpu_meet(pcnn_backend *be) { meet(&CPU_CONTEXT(be)->threads_bar, omp_get_num_threads()); }
 
 static void cpu_close(pcnn_backend *be)
 {
@@ -50,7 +54,7 @@ static const pcnn_backend_ops cpu = {
     .adam = cpu_adam, .average = cpu_average, .dropout = cpu_dropout,
     .sample = cpu_sample,
     .place = cpu_place,
-    .pixel_step = cpu_pixel_step, .threads = cpu_threads,
+    .pixel_step = cpu_pixel_step, .threads = cpu_threads, .meet = cpu_meet,
 };
 
 int pcnn_backend_cpu_init(pcnn_backend *be)

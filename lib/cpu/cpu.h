@@ -2,6 +2,7 @@
 #ifndef PCNN_CPU_H
 #define PCNN_CPU_H
 #include "../backend.h"
+#include "barrier.h"
 
 /* loops over fewer elements than this stay on one thread: waking the pool costs more */
 #define PCNN_OMP_MIN 32768
@@ -78,6 +79,7 @@ void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K
 typedef struct {
     struct convs *convs;
     struct pixel_team *team;
+    barrier threads_bar; /* cpu_meet's, within cpu_threads */
 } cpu_context;
 #define CPU_CONTEXT(be) ((cpu_context *)(be)->ctx)
 int cpu_conv_open(pcnn_backend *be);

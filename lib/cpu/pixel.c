@@ -11,18 +11,15 @@
  * all (one image at a time, batch 16 read the weights 8 times a step on each core). A
  * lone image (batch 1: completion, coding one image) shares each product's columns
  * between two threads, whole panels each, so that each core streams its part of the
- * weights. The two meet at every stage
- * that reads what the other wrote, some 50 times a step, at a barrier of our own that
- * spins (an OpenMP barrier under the programs' passive waiting, cmd/cli.c, is a sleep
- * and a wake-up each time), yielding the core after a while in case the other thread is
- * not running. Under passive waiting the second thread is the backend's own helper, kept
- * between steps (pixel_team); otherwise a team of OpenMP's.
+ * weights. The two meet at every stage that reads what the other wrote, some 50 times a
+ * step, at a barrier of our own that spins (barrier.h). Under passive waiting the second
+ * thread, for a batch as for a lone image, is the backend's own helper, kept between
+ * steps (pixel_team); otherwise a team of OpenMP's.
  * Every sum runs over its terms in one order, from 0, whatever the vector width or the
  * number of threads (the Makefile keeps multiplies and adds apart), so that an encoder
  * and a decoder compute the same bits. */
 #include <omp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -141,29 +138,6 @@ static inline __attribute__((always_inline)) void matvec_images(const int wide, 
         for (; b + 4 <= nb; b += 4) panels_images(wide, 4, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
         if (nb - b >= 2) panels_images(wide, 2, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1), b += 2;
         if (b < nb) panels_images(wide, 1, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
-    }
-}
-
-/* a barrier for the T threads of one team, spinning */
-typedef struct {
-    atomic_int arrived;
-    atomic_uint round; /* unsigned: it wraps after 2^32 barriers, some 28000 CIFAR-like images */
-} barrier;
-
-static void meet(barrier *bar, int T)
-{
-    if (T == 1) return;
-    const unsigned round = atomic_load_explicit(&bar->round, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&bar->arrived, 1, memory_order_acq_rel) == T - 1) {
-        atomic_store_explicit(&bar->arrived, 0, memory_order_relaxed);
-        atomic_store_explicit(&bar->round, round + 1, memory_order_release);
-        return;
-    }
-    for (long spins = 0; atomic_load_explicit(&bar->round, memory_order_acquire) == round; spins++) {
-        if (spins > 20000) sched_yield(); /* some 100 µs: the other thread may not be running */
-#if defined(__x86_64__) || defined(__i386__)
-        else __builtin_ia32_pause();
-#endif
     }
 }
 
