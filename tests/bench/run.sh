@@ -150,7 +150,8 @@ done
 # The figures above are under libgomp's default wait (spin a while, then sleep), as the
 # peers run; the programs wait passively (cmd/cli.c). Alone on a quiet machine the two
 # were even; on a VM whose host was busy a sleeping thread's core woke slowly, and the
-# passive figures came out 1.1-4.7x slower (tests/bench/README.md).
+# passive figures came out 1.1-4.7x slower (tests/bench/README.md). The sampler has since
+# woken the pool once an image row, not once an operation (lib/sample.c, be_threads).
 for cfg in $configs; do
     OMP_WAIT_POLICY=passive "$B"/tests/bench train "$cfg" "$steps" | sed 's/^/passive (the programs'"'"' policy): /'
     OMP_WAIT_POLICY=passive "$B"/tests/bench sample "$cfg" | sed 's/^/passive (the programs'"'"' policy): /'
