@@ -319,7 +319,8 @@ static const pcnn_packed *packed_weights(pcnn_model *m)
  * at pixels j0 .. j1-1 of images b0 .. b0+nb-1 of the B (a part of the row: all its
  * pixels of some images, or some pixels of one image); split: the other threads of
  * be_threads have the row's other pixels, which each layer waits for */
-static void vertical_rows(const pcnn_model *m, cache *c, int B, int b0, int nb, int j0, int j1, int i, int split)
+static void vertical_rows(const pcnn_model *m, cache *c, int B, int b0, int nb, int j0, int j1, int i,
+                          int split)
 {
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
@@ -328,13 +329,15 @@ static void vertical_rows(const pcnn_model *m, cache *c, int B, int b0, int nb, 
     const pcnn_packed *pw = c->pw;
     const size_t img = (size_t)H * W, at = (size_t)b0 * W + j0; /* an image's pixels; the part's first row */
     real *srow = c->srow + at * S, *varow = c->varow + at * 2 * p, *tmp = c->tmp + at * p;
-    if (S) be_copy_rows(be, srow, W * S, c->smap + ((size_t)b0 * img + (size_t)i * W + j0) * S, H * W * S, RW * S, nb, 0);
+    if (S)
+        be_copy_rows(be, srow, W * S, c->smap + ((size_t)b0 * img + (size_t)i * W + j0) * S, H * W * S, RW * S, nb, 0);
     for (int l = 0; l <= hp->L; l++) {
         const pcnn_layer *ly = &m->layers[l];
         const real *src = l ? c->vout[l - 1] : c->inmap;
         const int kv = ly->cin * (s + 1) * n;
         real *col = c->col + at * pw->kvmax; /* kvmax: apart from the other threads' parts at any layer */
-        be_im2col(be, col, src + b0 * img * ly->cin, nb, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1, j0, j1);
+        be_im2col(be, col, src + b0 * img * ly->cin, nb, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1, j0,
+                  j1);
         be_gemm(be, 0, 0, M, 2 * p, kv, 1, col, kv, pw->vw + (size_t)l * pw->kvmax * 2 * p, 2 * p, 0, varow, 2 * p);
         be_add_rows(be, varow, m->w + ly->v_b, 1, M, 2 * p);
         if (S) be_gemm(be, 0, 1, M, 2 * p, S, 1, srow, S, m->w + ly->v_cond, S, 1, varow, 2 * p);
@@ -346,7 +349,8 @@ static void vertical_rows(const pcnn_model *m, cache *c, int B, int b0, int nb, 
         else if (hp->D) be_add_rows(be, hb, c->ch + ((size_t)l * B + b0) * 2 * p, nb, RW, 2 * p);
         if (l == hp->L) break; /* the top layer's vertical output feeds nothing */
         be_gate_fwd(be, tmp, varow, M, p);
-        be_copy_rows(be, c->vout[l] + ((size_t)b0 * img + (size_t)i * W + j0) * p, H * W * p, tmp, W * p, RW * p, nb, 0);
+        real *out = c->vout[l] + ((size_t)b0 * img + (size_t)i * W + j0) * p;
+        be_copy_rows(be, out, H * W * p, tmp, W * p, RW * p, nb, 0);
         if (split) be_meet(be); /* the next layer reads the other parts' pixels too */
     }
 }
@@ -361,9 +365,9 @@ typedef struct {
 static void vertical_share(void *arg, int t, int T)
 {
     const row_job *r = arg;
-    const int B = r->B, W = r->m->hp.W;
+    const int B = r->B, W = r->m->hp.W, b0 = B * t / T, b1 = B * (t + 1) / T;
     if (B == 1) vertical_rows(r->m, r->c, B, 0, 1, W * t / T, W * (t + 1) / T, r->i, T > 1);
-    else if (B * (t + 1) / T > B * t / T) vertical_rows(r->m, r->c, B, B * t / T, B * (t + 1) / T - B * t / T, 0, W, r->i, 0);
+    else if (b1 > b0) vertical_rows(r->m, r->c, B, b0, b1 - b0, 0, W, r->i, 0);
 }
 
 /* Row i of the vertical stacks, shared among the backend's threads as one parallel region
