@@ -249,7 +249,8 @@ static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T,
 }
 #endif
 
-/* A lone image's second thread, kept from one step to the next: it spins a while for
+/* The step's second thread under passive waiting (half a lone image's columns, or half
+ * a batch's images: halve), kept from one step to the next: it spins a while for
  * the next step (the sampler draws and places a value between two, a microsecond or
  * so), then sleeps until woken; it sleeps through the vertical rows between image
  * rows. An OpenMP team made for each step would put its thread to sleep after every
