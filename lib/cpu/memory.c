@@ -14,8 +14,8 @@ void *cpu_alloc(pcnn_backend *be, size_t bytes)
 {
     (void)be;
     void *p = calloc(1, bytes ? bytes : 1);
-    enum { HUGE = 2 << 20, PAGE = 4096 };
-    if (p && bytes >= 2 * HUGE) { /* the whole pages inside the block; a failure costs nothing */
+    enum { HUGE_PAGE = 2 << 20, PAGE = 4096 };
+    if (p && bytes >= 2 * HUGE_PAGE) { /* the whole pages inside the block; a failure costs nothing */
         const uintptr_t from = ((uintptr_t)p + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
         const uintptr_t to = ((uintptr_t)p + bytes) & ~(uintptr_t)(PAGE - 1);
         madvise((void *)from, to - from, MADV_HUGEPAGE);
