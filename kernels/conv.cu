@@ -131,9 +131,9 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g)
     return p;
 }
 
-// dst (B,H,W,C) = src's top-left (B,Ho,Wo,C) corner + beta*dst
-__global__ static void crop_k(real *dst, const real *src, int H, int W, int Ho, int Wo, int C,
-                              real beta, size_t n)
+// dst (B,H,W,C) = src's top-left (B,Ho,Wo,C) corner (+ bias (C) unless NULL) + beta*dst
+__global__ static void crop_k(real *dst, const real *src, const real *bias, int H, int W, int Ho, int Wo,
+                              int C, real beta, size_t n)
 {
     FOR_N(e, n) {
         int c = (int)(e % C);
@@ -141,6 +141,7 @@ __global__ static void crop_k(real *dst, const real *src, int H, int W, int Ho, 
         int j = (int)(pix % W), i = (int)(pix / W % H);
         size_t b = pix / ((size_t)W * H);
         real s = src[((b * Ho + i) * Wo + j) * C + c];
+        if (bias) s = bias[c] + s;
         dst[e] = beta == 0 ? s : beta * dst[e] + s;
     }
 }
@@ -179,8 +180,8 @@ static real *padded_dy(pcnn_backend *be, const plan *p, const real *dy)
     return CUDA_OK(be, cudaGetLastError()) ? t : NULL;
 }
 
-void cuda_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
-                   real beta, real *ws)
+void cuda_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias,
+                   const pcnn_conv *g, real beta, real *ws)
 {
     plan *p = plan_for(be, g);
     if (!p) return;
@@ -194,14 +195,18 @@ void cuda_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, cons
         if (cudnn_ran(be, cudnnConvolutionForward(ctx_of(be)->conv->h, &one, p->x, x, p->w, w, p->conv, p->fwd,
                                                   work, p->fwd_ws, &zero, p->y, t),
                       &p->fwd_ok, "cudnnConvolutionForward", __LINE__)) {
-            crop_k<<<blocks_for(n, 256), 256>>>(y, t, g->H, g->W, p->Ho, p->Wo, g->cout, beta, n);
+            crop_k<<<blocks_for(n, 256), 256>>>(y, t, bias, g->H, g->W, p->Ho, p->Wo, g->cout, beta, n);
             LAUNCH_CHECK(be);
             return;
         }
         if (be->failed) return;
     }
-    cuda_im2col(be, ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
-    if (!be->failed) cuda_gemm(be, 0, 1, M, g->cout, K, 1, ws, K, w, K, beta, y, g->cout);
+    // as on the CPU: with a bias and beta 0, y starts as the bias; with beta, it is added after
+    const int first = bias && beta == 0;
+    if (first) cuda_copy_rows(be, y, g->cout, bias, 0, g->cout, M, 0);
+    if (!be->failed) cuda_im2col(be, ws, x, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, 0, g->H, 0, g->W);
+    if (!be->failed) cuda_gemm(be, 0, 1, M, g->cout, K, 1, ws, K, w, K, first ? 1 : beta, y, g->cout);
+    if (!be->failed && bias && !first) cuda_add_rows(be, y, bias, 1, M, g->cout);
 }
 
 // dx += conv_data^T(dy, w); *t: dy padded, made here if the caller has not yet

@@ -116,11 +116,13 @@ typedef struct {
     void (*im2col_strided)(pcnn_backend *be, real *col, const real *x, const pcnn_window *g);
     void (*col2im_strided)(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g);
 
-    /* convolutions: y = conv(x, w) + beta*y; backward, dw += dy^T x and (unless dx is
-     * NULL) dx += conv_data^T(dy, w), in one call so that a backend prepares dy once.
-     * ws is scratch of (B*H*W, cin*kh*kw) reals, which a backend may ignore. */
-    void (*conv_fwd)(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
-                     real beta, real *ws);
+    /* convolutions: y = conv(x, w) + bias + beta*y, the bias (cout) at every pixel (none
+     * where NULL: a backend that adds it in the convolution saves a pass over y);
+     * backward, dw += dy^T x and (unless dx is NULL) dx += conv_data^T(dy, w), in one call
+     * so that a backend prepares dy once. ws is scratch of (B*H*W, cin*kh*kw) reals,
+     * which a backend may ignore. */
+    void (*conv_fwd)(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias,
+                     const pcnn_conv *g, real beta, real *ws);
     void (*conv_bwd)(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
                      const pcnn_conv *g, real *ws);
 
@@ -324,9 +326,9 @@ static inline void be_col2im_strided(pcnn_backend *be, real *dx, const real *col
 }
 
 static inline void be_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w,
-                               const pcnn_conv *g, real beta, real *ws)
+                               const real *bias, const pcnn_conv *g, real beta, real *ws)
 {
-    if (!be->failed) be->op->conv_fwd(be, y, x, w, g, beta, ws);
+    if (!be->failed) be->op->conv_fwd(be, y, x, w, bias, g, beta, ws);
 }
 
 static inline void be_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x,

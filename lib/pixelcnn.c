@@ -105,15 +105,11 @@ static void bias_rows(pcnn_backend *be, real *y, const real *bias, int M, int N)
 }
 
 /* The same with the conditioning added: y (B,P,N) = bias + V h_b, V (N,D) the layer's
- * conditioning weights (NULL when the model is unconditional); or, with spatial
- * conditioning, y = bias + V s at every pixel, V (N,S). */
+ * conditioning weights; or, with spatial conditioning, y = bias + V s at every pixel,
+ * V (N,S). */
 static void start_rows(pcnn_model *m, real *y, const real *bias, const real *V, int B, int P, int N)
 {
     pcnn_backend *be = m->be;
-    if (!m->hp.D) {
-        bias_rows(be, y, bias, B * P, N);
-        return;
-    }
     if (m->hp.S) { /* V*s: a 1×1 convolution of the map s = m(h) */
         bias_rows(be, y, bias, B * P, N);
         linear(be, y, net_output(&m->dec), V, B * P, N, m->hp.S, 1);
@@ -122,6 +118,20 @@ static void start_rows(pcnn_model *m, real *y, const real *bias, const real *V, 
     bias_rows(be, m->cb, bias, B, N);
     linear(be, m->cb, m->hcur, V, B, N, m->hp.D, 1);
     for (int b = 0; b < B; b++) be_copy_rows(be, y + (size_t)b * P * N, N, m->cb + (size_t)b * N, 0, N, P, 0);
+}
+
+/* A stack's pre-activation y (B,H,W,2p) = conv(x, Wconv) + bias (+ the conditioning
+ * V h): without conditioning, the convolution adds the bias itself, one pass over y fewer */
+static void stack_conv(pcnn_model *m, real *y, const real *x, size_t Wconv, size_t bias, size_t V,
+                       const pcnn_conv *g)
+{
+    real *w = m->w;
+    if (!m->hp.D) {
+        be_conv_fwd(m->be, y, x, w + Wconv, w + bias, g, 0, m->col);
+        return;
+    }
+    start_rows(m, y, w + bias, w + V, g->B, g->H * g->W, g->cout);
+    be_conv_fwd(m->be, y, x, w + Wconv, NULL, g, 1, m->col);
 }
 
 static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin, int B)
@@ -136,12 +146,10 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
 
     const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
     const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
-    start_rows(m, a->va, w + ly->v_b, hp->D ? w + ly->v_cond : NULL, B, H * W, 2 * p);
-    be_conv_fwd(be, a->va, vin, w + ly->v_w, &vconv, 1, m->col);
+    stack_conv(m, a->va, vin, ly->v_w, ly->v_b, ly->v_cond, &vconv);
     if (l < hp->L) be_gate_fwd(be, a->vout, a->va, M, p); /* the top vertical output feeds nothing */
 
-    start_rows(m, a->ha, w + ly->h_b, hp->D ? w + ly->h_cond : NULL, B, H * W, 2 * p);
-    be_conv_fwd(be, a->ha, hin, w + ly->h_w, &hconv, 1, m->col);
+    stack_conv(m, a->ha, hin, ly->h_w, ly->h_b, ly->h_cond, &hconv);
     linear(be, a->ha, a->va, w + ly->link_w, M, 2 * p, 2 * p, 1);
     be_gate_fwd(be, a->hg, a->ha, M, p);
     if (m->dropout > 0 && ly->residual) be_dropout(be, a->hg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l), drop_first);

@@ -39,8 +39,8 @@ void cpu_im2col_strided(pcnn_backend *be, real *col, const real *x, const pcnn_w
 void cpu_col2im_strided(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g);
 void cpu_copy_rows(pcnn_backend *be, real *dst, int ldd, const real *src, int lds, int n, int rows,
                    real beta);
-void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const pcnn_conv *g,
-                  real beta, real *ws);
+void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias,
+                  const pcnn_conv *g, real beta, real *ws);
 void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
                   const pcnn_conv *g, real *ws);
 #ifndef PCNN_DOUBLE

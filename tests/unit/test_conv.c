@@ -1,6 +1,7 @@
 /* test_conv.c -- the CPU backend's convolutions (oneDNN where it takes the shape, im2col +
  * GEMM where it does not) against the definition, computed here in double by plain loops:
- * forward with beta 0 and 1, backward data and backward filter, both accumulating. The
+ * forward with beta 0 and 1, with and without a bias, backward data and backward filter,
+ * both accumulating. The
  * shapes are the stacks' three windows (the first layer's vertical one, a later layer's,
  * the horizontal one) at a size where oneDNN picks the kernels it picks for the Fashion
  * model, the one-sided vertical window's backward filter included (computed on a wider
@@ -66,11 +67,24 @@ static void run(pcnn_conv g)
                                     rdx[(((size_t)b * g.H + yy) * g.W + xx) * g.cin + c] += dy[yo] * w[wi];
                             }
                 }
-    be_conv_fwd(be, y, x, w, &g, 0, ws);
+    double *rc = malloc(ny * sizeof *rc); /* the convolution alone */
+    memcpy(rc, ry, ny * sizeof *rc);
+    be_conv_fwd(be, y, x, w, NULL, &g, 0, ws);
     compare("forward", &g, y, ry, ny);
     for (size_t i = 0; i < ny; i++) ry[i] += y[i]; /* beta 1: the same again on top */
-    be_conv_fwd(be, y, x, w, &g, 1, ws);
+    be_conv_fwd(be, y, x, w, NULL, &g, 1, ws);
     compare("forward, beta 1", &g, y, ry, ny);
+    /* with a bias: alone, on top of y (beta 1), and on half of y (beta 0.5, im2col + GEMM) */
+    float *bias = malloc(g.cout * sizeof *bias);
+    for (int o = 0; o < g.cout; o++) bias[o] = urand();
+    const float betas[3] = {0, 1, 0.5f};
+    const char *names[3] = {"forward, bias", "forward, bias, beta 1", "forward, bias, beta 0.5"};
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < ny; i++) ry[i] = rc[i] + bias[i % g.cout] + betas[k] * (double)y[i];
+        be_conv_fwd(be, y, x, w, bias, &g, betas[k], ws);
+        compare(names[k], &g, y, ry, ny);
+    }
+    free(bias), free(rc);
     float *dw0 = malloc(nw * sizeof *dw0);
     memcpy(dw0, dw, nw * sizeof *dw);
     be_conv_bwd(be, dx, dw, dy, x, w, &g, ws);

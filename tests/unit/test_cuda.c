@@ -130,10 +130,19 @@ static void test_ops(void)
             real *ws = malloc(nws * sizeof *ws), *dws = be_alloc(gpu, nws * sizeof *dws);
             real *gx = dev_copy(x, nx), *gw = dev_copy(w, nw), *gy = dev_copy(y, ny), *gdw = dev_copy(dw, nw);
             char name[48];
-            be_conv_fwd(cpu, y, x, w, g, 0.5f, ws);
-            be_conv_fwd(gpu, gy, gx, gw, g, 0.5f, dws);
+            be_conv_fwd(cpu, y, x, w, NULL, g, 0.5f, ws);
+            be_conv_fwd(gpu, gy, gx, gw, NULL, g, 0.5f, dws);
             snprintf(name, sizeof name, "conv_fwd %dx%d", g->kh, g->kw);
             compare(name, y, gy, ny, 1e-5);
+            /* with a bias: alone (beta 0) and on top (beta 1) */
+            real *bias = host_rand(g->cout), *gbias = dev_copy(bias, g->cout);
+            for (int k = 0; k < 2; k++) {
+                be_conv_fwd(cpu, y, x, w, bias, g, k, ws);
+                be_conv_fwd(gpu, gy, gx, gw, gbias, g, k, dws);
+                snprintf(name, sizeof name, "conv_fwd %dx%d, bias, beta %d", g->kh, g->kw, k);
+                compare(name, y, gy, ny, 1e-5);
+            }
+            free(bias), be_release(gpu, gbias);
             real *dx = host_rand(nx), *gdx = dev_copy(dx, nx);
             be_conv_bwd(cpu, dx, dw, y, x, w, g, ws);
             be_conv_bwd(gpu, gdx, gdw, gy, gx, gw, g, dws);
