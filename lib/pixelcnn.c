@@ -104,6 +104,15 @@ static void bias_rows(pcnn_backend *be, real *y, const real *bias, int M, int N)
     be_copy_rows(be, y, N, bias, 0, N, M, 0);
 }
 
+/* y (M,N) = x (M,K) · W^T + bias (N): the product as a 1×1 convolution, which adds the
+ * bias as it writes y (no pass of its own); ws: the convolutions' scratch */
+static void linear_bias(pcnn_backend *be, real *y, const real *x, const real *W, const real *bias, int M,
+                        int N, int K, real *ws)
+{
+    const pcnn_conv g = {1, 1, M, K, N, 1, 1, 0, 0};
+    be_conv_fwd(be, y, x, W, bias, &g, 0, ws);
+}
+
 /* The same with the conditioning added: y (B,P,N) = bias + V h_b, V (N,D) the layer's
  * conditioning weights; or, with spatial conditioning, y = bias + V s at every pixel,
  * V (N,S). */
@@ -153,8 +162,7 @@ static void forward_layer(pcnn_model *m, int l, const real *vin, const real *hin
     linear(be, a->ha, a->va, w + ly->link_w, M, 2 * p, 2 * p, 1);
     be_gate_fwd(be, a->hg, a->ha, M, p);
     if (m->dropout > 0 && ly->residual) be_dropout(be, a->hg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l), drop_first);
-    bias_rows(be, a->hout, w + ly->out_b, M, p);
-    linear(be, a->hout, a->hg, w + ly->out_w, M, p, p, 1);
+    linear_bias(be, a->hout, a->hg, w + ly->out_w, w + ly->out_b, M, p, p, m->col);
     if (ly->residual) be_add(be, a->hout, hin, (size_t)M * p);
 }
 
@@ -258,11 +266,9 @@ int pcnn_pixelcnn_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real
     real *hlast = m->acts[hp->L].hout;
     /* head; dz doubles as relu(hout_L), recomputed in the backward pass */
     be_relu_fwd(be, m->dz, hlast, (size_t)M * p);
-    bias_rows(be, m->z1, m->w + m->out1_b, M, p);
-    linear(be, m->z1, m->dz, m->w + m->out1_w, M, p, p, 1);
+    linear_bias(be, m->z1, m->dz, m->w + m->out1_w, m->w + m->out1_b, M, p, p, m->col);
     be_relu_fwd(be, m->r2, m->z1, (size_t)M * p);
-    bias_rows(be, m->logits, m->w + m->out2_b, M, CK);
-    linear(be, m->logits, m->r2, m->w + m->out2_w, M, CK, p, 1);
+    linear_bias(be, m->logits, m->r2, m->w + m->out2_w, m->w + m->out2_b, M, CK, p, m->col);
     be_softmax_xent(be, m->nll, backward ? m->dlogits : NULL, m->logits, m->x, B, hp->C, H, W,
                     hp->K, gscale);
     if (nll_out) be_to_host(be, nll_out, m->nll, (size_t)B * sizeof(real));
