@@ -1,5 +1,6 @@
 /* bias.c -- CPU twin of kernels/bias.cu: per-channel and per-image (conditioning)
  * biases added to every pixel, and their gradients summed over pixels. */
+#include <omp.h>
 #include <stdlib.h>
 
 #include "cpu.h"
@@ -21,17 +22,25 @@ void cpu_sum_rows(pcnn_backend *be, real *dv, const real *dy, int B, int P, int 
 {
     (void)be;
     /* rows in memory order, one double accumulator per channel, channels in blocks that
-     * fit the stack (nothing to allocate, so nothing that can fail) */
-    enum { BLOCK = 512 };
-    double acc[BLOCK];
-    for (int b = 0; b < B; b++)
-        for (int k0 = 0; k0 < N; k0 += BLOCK) {
-            const int nk = N - k0 < BLOCK ? N - k0 : BLOCK;
-            for (int k = 0; k < nk; k++) acc[k] = 0;
-            for (int q = 0; q < P; q++) {
-                const real *d = dy + ((size_t)b * P + q) * N + k0;
-                for (int k = 0; k < nk; k++) acc[k] += d[k];
-            }
-            for (int k = 0; k < nk; k++) dv[(size_t)b * N + k0 + k] += (real)acc[k];
+     * fit the stack (nothing to allocate, so nothing that can fail). The threads take
+     * (image, block) pairs; where there are fewer pairs than threads, the blocks are
+     * narrowed to a thread's share of the channels, in whole cache lines. Each channel's
+     * sum is the same on any number of threads. */
+    enum { BLOCK = 512, LINE = 64 / sizeof(real) };
+    const int threads = omp_get_max_threads();
+    int block = BLOCK;
+    if ((size_t)P * N > PCNN_OMP_MIN && B * ((N + BLOCK - 1) / BLOCK) < threads)
+        block = ((N + threads - 1) / threads + LINE - 1) / LINE * LINE;
+    const int nblocks = (N + block - 1) / block;
+#pragma omp parallel for schedule(static) if ((size_t)B * P * N > PCNN_OMP_MIN)
+    for (int t = 0; t < B * nblocks; t++) {
+        double acc[BLOCK];
+        const int b = t / nblocks, k0 = t % nblocks * block, nk = N - k0 < block ? N - k0 : block;
+        for (int k = 0; k < nk; k++) acc[k] = 0;
+        for (int q = 0; q < P; q++) {
+            const real *d = dy + ((size_t)b * P + q) * N + k0;
+            for (int k = 0; k < nk; k++) acc[k] += d[k];
         }
+        for (int k = 0; k < nk; k++) dv[(size_t)b * N + k0 + k] += (real)acc[k];
+    }
 }

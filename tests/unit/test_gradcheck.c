@@ -3,6 +3,7 @@
  * CPU backend, so it checks the very code the float library runs.
  * Per operation first (gate, softmax cross-entropy, im2col/col2im, row sums), then every
  * parameter tensor of the whole network, gray and RGB, with and without conditioning. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,23 +89,34 @@ static void test_rows_adjoint(pcnn_backend *be)
     CHECK_CLOSE(dot(y, dy, B * P * N), dot(v, dv, B * N), 1e-12, "add_rows/sum_rows adjoint");
 }
 
-/* sum_rows over more channels than its accumulator block (512): dv must still be each
- * channel's sum */
+/* sum_rows over more channels than its accumulator block (512), and over enough pixels
+ * of one image that the threads split its channels (70: blocks of whole cache lines and
+ * a short last one): dv must still be each channel's sum, on 2 threads as on 1 */
 static void test_sum_rows_wide(pcnn_backend *be)
 {
-    enum { B = 2, P = 3, N = 1100 };
-    real *dy = malloc(B * P * N * sizeof *dy), *dv = calloc(B * N, sizeof *dv);
-    fill(dy, B * P * N);
-    be_sum_rows(be, dv, dy, B, P, N);
-    double worst = 0;
-    for (int b = 0; b < B; b++)
-        for (int k = 0; k < N; k++) {
-            double s = 0;
-            for (int q = 0; q < P; q++) s += dy[((size_t)b * P + q) * N + k];
-            worst = fmax(worst, fabs(s - dv[b * N + k]));
-        }
-    CHECK(worst < 1e-12, "sum_rows of %d channels: off by %g", N, worst);
-    free(dy), free(dv);
+    const int shapes[2][3] = {{2, 3, 1100}, {1, 3000, 70}};
+    for (int k = 0; k < 2; k++) {
+        const int B = shapes[k][0], P = shapes[k][1], N = shapes[k][2];
+        real *dy = malloc((size_t)B * P * N * sizeof *dy), *dv = calloc((size_t)B * N, sizeof *dv);
+        real *dv1 = calloc((size_t)B * N, sizeof *dv1);
+        fill(dy, B * P * N);
+        const int threads = omp_get_max_threads();
+        omp_set_num_threads(2);
+        be_sum_rows(be, dv, dy, B, P, N);
+        omp_set_num_threads(1);
+        be_sum_rows(be, dv1, dy, B, P, N);
+        omp_set_num_threads(threads);
+        double worst = 0;
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < N; c++) {
+                double s = 0;
+                for (int q = 0; q < P; q++) s += dy[((size_t)b * P + q) * N + c];
+                worst = fmax(worst, fabs(s - dv[b * N + c]));
+            }
+        CHECK(worst < 1e-12 * P, "sum_rows of %d channels over %d pixels: off by %g", N, P, worst);
+        CHECK(!memcmp(dv, dv1, (size_t)B * N * sizeof *dv), "sum_rows of %d channels: 2 threads differ from 1", N);
+        free(dy), free(dv), free(dv1);
+    }
 }
 
 static double loss(pcnn_model *m, const uint8_t *x, const real *h, int B)
