@@ -136,8 +136,9 @@ $(B)/lib/device.o: CFLAGS += -DPCNN_LIBDIR='"$(PREFIX)/lib/pcnn"'
 # branch per element (20x slower), and selects vectorize only without trapping math.
 CPU_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard lib/cpu/*.c))
 $(CPU_OBJ): CFLAGS += -O3 -fno-trapping-math
-# products for sampling, not coding: multiplies and adds fused (gemm_rows.c)
-$(B)/lib/cpu/gemm_rows.o: CFLAGS += -ffp-contract=fast
+# products for sampling, not coding, and the gate for training: multiplies and adds fused
+# (gemm_rows.c, gate.c; coding's gate is gate_exact.c)
+$(B)/lib/cpu/gemm_rows.o $(B)/lib/cpu/gate.o: CFLAGS += -ffp-contract=fast
 
 $(B)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h)
 	@mkdir -p $(dir $@)

@@ -53,6 +53,7 @@ void cpu_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N)
 void cpu_sum_rows(pcnn_backend *be, real *dv, const real *dy, int B, int P, int N);
 void cpu_gate_fwd(pcnn_backend *be, real *y, const real *a, int M, int p);
 void cpu_gate_bwd(pcnn_backend *be, real *da, const real *a, const real *dy, int M, int p);
+void cpu_gate_fwd_exact(real *y, const real *a, int M, int p);
 void cpu_relu_fwd(pcnn_backend *be, real *y, const real *x, size_t n);
 void cpu_relu_bwd(pcnn_backend *be, real *dx, const real *x, const real *dy, size_t n);
 void cpu_add(pcnn_backend *be, real *y, const real *x, size_t n);
