@@ -247,12 +247,15 @@ static void bwd_filter(pcnn_backend *be, plan *p, real *dw, const real *dy, cons
     if (!be->failed) cuda_gemm(be, 1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
 }
 
-// both gradients, dy padded once (scratch 4, which neither pass's work area touches)
-void cuda_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
-                   const pcnn_conv *g, real *ws)
+// the gradients, dy padded once (scratch 4, which neither pass's work area touches);
+// the bias's is sum_rows' (bias.cu)
+void cuda_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
+                   const real *w, const pcnn_conv *g, real *ws)
 {
     plan *p = plan_for(be, g);
     if (!p) return;
+    if (db) cuda_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
+    if (be->failed) return;
     real *t = NULL;
     bwd_filter(be, p, dw, dy, x, ws, &t);
     if (dx && !be->failed) bwd_data(be, p, dx, dy, w, ws, &t);

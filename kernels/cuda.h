@@ -75,8 +75,8 @@ void cuda_im2col_strided(pcnn_backend *be, real *col, const real *x, const pcnn_
 void cuda_col2im_strided(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g);
 void cuda_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias,
                    const pcnn_conv *g, real beta, real *ws);
-void cuda_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
-                   const pcnn_conv *g, real *ws);
+void cuda_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
+                   const real *w, const pcnn_conv *g, real *ws);
 void cuda_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin, int kh,
                  int kw, int oy, int ox);
 void cuda_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N);

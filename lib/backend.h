@@ -118,13 +118,14 @@ typedef struct {
 
     /* convolutions: y = conv(x, w) + bias + beta*y, the bias (cout) at every pixel (none
      * where NULL: a backend that adds it in the convolution saves a pass over y);
-     * backward, dw += dy^T x and (unless dx is NULL) dx += conv_data^T(dy, w), in one call
-     * so that a backend prepares dy once. ws is scratch of (B*H*W, cin*kh*kw) reals,
-     * which a backend may ignore. */
+     * backward, dw += dy^T x, (unless db is NULL) db += dy summed over the pixels, and
+     * (unless dx is NULL) dx += conv_data^T(dy, w), in one call so that a backend
+     * prepares dy once and may sum db as it computes dw. ws is scratch of
+     * (B*H*W, cin*kh*kw) reals, which a backend may ignore. */
     void (*conv_fwd)(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias,
                      const pcnn_conv *g, real beta, real *ws);
-    void (*conv_bwd)(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
-                     const pcnn_conv *g, real *ws);
+    void (*conv_bwd)(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
+                     const real *w, const pcnn_conv *g, real *ws);
 
     /* y (M,N) += bias (N); per image: y (B,P,N) += v (B,N) with P pixels per image */
     void (*add_rows)(pcnn_backend *be, real *y, const real *v, int B, int P, int N);
@@ -331,10 +332,10 @@ static inline void be_conv_fwd(pcnn_backend *be, real *y, const real *x, const r
     if (!be->failed) be->op->conv_fwd(be, y, x, w, bias, g, beta, ws);
 }
 
-static inline void be_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x,
-                               const real *w, const pcnn_conv *g, real *ws)
+static inline void be_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy,
+                               const real *x, const real *w, const pcnn_conv *g, real *ws)
 {
-    if (!be->failed) be->op->conv_bwd(be, dx, dw, dy, x, w, g, ws);
+    if (!be->failed) be->op->conv_bwd(be, dx, dw, db, dy, x, w, g, ws);
 }
 
 static inline void be_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N)

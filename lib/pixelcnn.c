@@ -216,22 +216,20 @@ static void backward_layer(pcnn_model *m, int l, const real *vin, const real *hi
     linear_dgrad(be, m->dhg, m->dh, w + ly->out_w, M, p, p, 0);
     if (m->dropout > 0 && ly->residual) be_dropout(be, m->dhg, (size_t)M * p, m->dropout, pcnn_dropout_seed(m, l), drop_first);
     be_gate_bwd(be, m->dha, a->ha, m->dhg, M, p);
-    be_sum_rows(be, g + ly->h_b, m->dha, 1, M, 2 * p);
     if (hp->D) cond_backward(m, m->dha, ly->h_cond, B);
     linear_wgrad(be, g + ly->link_w, m->dha, a->va, M, 2 * p, 2 * p);
     const pcnn_conv vconv = {B, H, W, ly->cin, 2 * p, s + 1, n, -s - ly->vshift, -s};
     const pcnn_conv hconv = {B, H, W, ly->cin, 2 * p, 1, s + 1, 0, -s};
     /* dh already holds the residual path's identity term; the input is data in layer 0,
-     * whose gradient is not wanted */
-    be_conv_bwd(be, l ? m->dh : NULL, g + ly->h_w, m->dha, hin, w + ly->h_w, &hconv, m->col);
+     * whose gradient is not wanted; the convolutions sum their bias's gradient */
+    be_conv_bwd(be, l ? m->dh : NULL, g + ly->h_w, g + ly->h_b, m->dha, hin, w + ly->h_w, &hconv, m->col);
 
     /* vertical: its gate's gradient plus what flowed through the link */
     if (l < hp->L) be_gate_bwd(be, m->dva, a->va, m->dv, M, p);
     linear_dgrad(be, m->dva, m->dha, w + ly->link_w, M, 2 * p, 2 * p, l < hp->L);
-    be_sum_rows(be, g + ly->v_b, m->dva, 1, M, 2 * p);
     if (hp->D) cond_backward(m, m->dva, ly->v_cond, B);
     if (l) be_zero(be, m->dv, (size_t)M * p);
-    be_conv_bwd(be, l ? m->dv : NULL, g + ly->v_w, m->dva, vin, w + ly->v_w, &vconv, m->col);
+    be_conv_bwd(be, l ? m->dv : NULL, g + ly->v_w, g + ly->v_b, m->dva, vin, w + ly->v_w, &vconv, m->col);
 }
 
 int pcnn_pixelcnn_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h, int B,

@@ -68,10 +68,11 @@ void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const
 {
     gemm_fwd(be, y, x, w, bias, g, beta, ws);
 }
-void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
-                  const pcnn_conv *g, real *ws)
+void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
+                  const real *w, const pcnn_conv *g, real *ws)
 {
     gemm_bwd_filter(be, dw, dy, x, g, ws);
+    if (db) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
     if (dx) gemm_bwd_data(be, dx, dy, w, g, ws);
 }
 #else
@@ -90,7 +91,7 @@ static int ok(pcnn_backend *be, dnnl_status_t st, const char *call, int line)
 enum {
     FWD = 0, DATA = 1, FILTER = 2, OP = 3,
     SUM = 4,       /* the forward pass adds to y */
-    BIAS = 32,     /* the forward pass adds a bias (cout) */
+    BIAS = 32,     /* the forward pass adds a bias (cout); FILTER also sums the bias's gradient */
     WT = 8,        /* the user's weights are (cin, cout), a product's B (cpu_conv_product) */
     KEEP_NHWC = 16, /* a backward pass on the NHWC activations themselves */
 };
@@ -104,7 +105,7 @@ typedef struct {
     dnnl_primitive_t prim;
     dnnl_primitive_t w_reorder;    /* user weights (oihw) to the primitive's, or back (FILTER) */
     dnnl_memory_t x, y, w_user, w_prim;
-    dnnl_memory_t b; /* FWD with BIAS: the bias (cout) */
+    dnnl_memory_t b; /* with BIAS: the bias (FWD) or its gradient (FILTER, in scratch 5), (cout) */
     /* backward only, NULL where the primitive takes NHWC: x (FILTER: in; DATA: out, summed
      * into the user's dx) and y (dy, in) between NHWC and the primitive's layout, whose
      * memory xb, yb lives in the context's scratch; a tall plan's xb and yb are its own,
@@ -127,8 +128,8 @@ typedef struct convs {
     int nplans, next;
     /* the blocked x and y of the backward pass running now; a product's dw; the taps'
      * col and plain dw */
-    void *scratch[5];
-    size_t scratch_size[5];
+    void *scratch[6];
+    size_t scratch_size[6];
 } convs;
 
 static int md(pcnn_backend *be, dnnl_memory_desc_t *d, int n, int c, int h, int w,
@@ -186,13 +187,16 @@ static dnnl_primitive_desc_t forward_pd(pcnn_backend *be, const pcnn_conv *g, dn
 }
 
 /* The backward primitive descriptor (DATA or FILTER) of a shape, activations in the
- * layout oneDNN prefers (NHWC with KEEP_NHWC); NULL where oneDNN has none. */
-static dnnl_primitive_desc_t backward_pd(pcnn_backend *be, const pcnn_conv *g, int kind)
+ * layout oneDNN prefers (NHWC with KEEP_NHWC), the bias's gradient with FILTER | BIAS
+ * (bias: its layout); NULL where oneDNN has none. */
+static dnnl_primitive_desc_t backward_pd(pcnn_backend *be, const pcnn_conv *g, int kind,
+                                         const dnnl_memory_desc_t *bias)
 {
     convs *c = CPU_CONTEXT(be)->convs;
     const int kh = g->kh;
     const dnnl_format_tag_t xytag = kind & KEEP_NHWC ? dnnl_nhwc : dnnl_format_tag_any;
-    dnnl_primitive_desc_t fpd = forward_pd(be, g, dnnl_forward_training, 0, NULL, xytag);
+    if (!(kind & BIAS)) bias = NULL;
+    dnnl_primitive_desc_t fpd = forward_pd(be, g, dnnl_forward_training, 0, bias, xytag);
     if (!fpd) return NULL;
     dnnl_dims_t strides = {1, 1}, pad_l = {-g->oy, -g->ox}, pad_r = {kh - 1 + g->oy, g->kw - 1 + g->ox};
     dnnl_memory_desc_t x, y, w;
@@ -202,7 +206,7 @@ static dnnl_primitive_desc_t backward_pd(pcnn_backend *be, const pcnn_conv *g, i
         dnnl_convolution_desc_t cd;
         dnnl_status_t st = (kind & OP) == DATA
             ? dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &x, &w, &y, strides, pad_l, pad_r)
-            : dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &x, &w, NULL, &y, strides, pad_l, pad_r);
+            : dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &x, &w, bias, &y, strides, pad_l, pad_r);
         if (st == dnnl_success && dnnl_primitive_desc_create(&pd, &cd, NULL, c->engine, fpd) != dnnl_success)
             pd = NULL;
     }
@@ -376,7 +380,7 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
     if (kind & BIAS && !OK(dnnl_memory_desc_init_by_tag(&bias, 1, nbias, dnnl_f32, dnnl_a))) return NULL;
     dnnl_primitive_desc_t pd = op == FWD ? forward_pd(be, g, dnnl_forward_inference, kind & SUM,
                                                       kind & BIAS ? &bias : NULL, dnnl_nhwc)
-                                         : backward_pd(be, g, kind);
+                                         : backward_pd(be, g, kind, &bias);
     /* For the vertical window (padded above only) oneDNN 2.6 has only its AVX2
      * backward-weights kernel, 1.5x slower on an AVX-512 CPU than its AVX-512 one, which
      * takes no more than kh/2 rows of padding on either side. So the image gets d zero
@@ -388,7 +392,7 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
         dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core) {
         pcnn_conv even = *g;
         even.H += d, even.oy += d;
-        dnnl_primitive_desc_t tall = backward_pd(be, &even, kind);
+        dnnl_primitive_desc_t tall = backward_pd(be, &even, kind, &bias);
         if (tall && avx512(tall)) {
             dnnl_primitive_desc_destroy(pd);
             pd = tall, p->tall = d;
@@ -433,7 +437,7 @@ void cpu_conv_close(pcnn_backend *be)
     convs *c = CPU_CONTEXT(be)->convs;
     if (!c) return;
     for (int i = 0; i < c->nplans; i++) plan_clear(&c->plans[i]);
-    for (int i = 0; i < 5; i++) free(c->scratch[i]);
+    for (int i = 0; i < 6; i++) free(c->scratch[i]);
     if (c->stream) dnnl_stream_destroy(c->stream);
     if (c->engine) dnnl_engine_destroy(c->engine);
     free(c);
@@ -566,21 +570,27 @@ static int tap_filter(pcnn_backend *be, plan *p, real *dw)
     return 1;
 }
 
-/* dw += dy^T x through the FILTER plan p; 0 when a oneDNN call failed */
-static int bwd_filter(pcnn_backend *be, plan *p, real *dw, const real *dy, const real *x, real *ws)
+/* dw += dy^T x (and db += dy summed over the pixels, unless NULL: by oneDNN where the plan
+ * has BIAS) through the FILTER plan p; 0 when a oneDNN call failed */
+static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real *dy, const real *x, real *ws)
 {
     const pcnn_conv *g = &p->g;
     dnnl_exec_arg_t xr[2] = {{DNNL_ARG_FROM, p->x}, {DNNL_ARG_TO, p->xb_rows ? p->xb_rows : p->xb}};
-    dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, p->xb ? p->xb : p->x},
+    dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, p->xb ? p->xb : p->x},
                             {DNNL_ARG_DIFF_WEIGHTS, p->w_prim},
-                            {DNNL_ARG_DIFF_DST, p->yb ? p->yb : p->y}};
+                            {DNNL_ARG_DIFF_DST, p->yb ? p->yb : p->y},
+                            {DNNL_ARG_DIFF_BIAS, p->b}};
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_prim}, {DNNL_ARG_TO, p->w_user}};
     if (!(bind(be, p, x, dy, ws) && (p->tall || (bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1))) &&
           (!p->x_reorder || run(be, p->x_reorder, 2, xr)) && dy_in(be, p)))
         return 0;
+    if (db && (p->chunk || !p->b)) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
     if (p->chunk) return tap_filter(be, p, dw);
-    if (!(run(be, p->prim, 3, a) && run(be, p->w_reorder, 2, r))) return 0;
+    real *dbias = db && p->b ? scratch(be, 5, (size_t)g->cout * sizeof *dbias) : NULL;
+    if (db && p->b && !(dbias && OK(dnnl_memory_set_data_handle(p->b, dbias)))) return 0;
+    if (!(run(be, p->prim, dbias ? 4 : 3, a) && run(be, p->w_reorder, 2, r))) return 0;
     cpu_add(be, dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
+    if (dbias) cpu_add(be, db, dbias, g->cout);
     return 1;
 }
 
@@ -610,12 +620,13 @@ static const dnnl_memory_desc_t *dy_layout(plan *p)
     return p->usable && p->yb && dnnl_memory_get_memory_desc(p->yb, &d) == dnnl_success ? d : NULL;
 }
 
-void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
-                  const pcnn_conv *g, real *ws)
+void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
+                  const real *w, const pcnn_conv *g, real *ws)
 {
-    plan *f = plan_for(be, g, FILTER), *d = dx && f ? plan_for(be, g, DATA) : NULL;
+    plan *f = plan_for(be, g, db ? FILTER | BIAS : FILTER), *d = dx && f ? plan_for(be, g, DATA) : NULL;
     if (!f || (dx && !d)) return;
-    int done = f->usable ? bwd_filter(be, f, dw, dy, x, ws) : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
+    if (db && !f->usable) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
+    int done = f->usable ? bwd_filter(be, f, dw, db, dy, x, ws) : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
     if (!dx || be->failed) return;
     if (!d->usable) {
         gemm_bwd_data(be, dx, dy, w, g, ws);
@@ -655,7 +666,7 @@ int cpu_conv_product(pcnn_backend *be, int ta, int tb, int M, int N, int K, cons
     real *ws = p ? scratch(be, 2, (size_t)M * N * sizeof *ws) : NULL;
     if (!ws) return 1;
     if (beta == 0) memset(C, 0, (size_t)M * N * sizeof *C);
-    bwd_filter(be, p, C, A, B, ws);
+    bwd_filter(be, p, C, NULL, A, B, ws);
     return 1;
 }
 #endif

@@ -41,8 +41,8 @@ void cpu_copy_rows(pcnn_backend *be, real *dst, int ldd, const real *src, int ld
                    real beta);
 void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias,
                   const pcnn_conv *g, real beta, real *ws);
-void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, const real *dy, const real *x, const real *w,
-                  const pcnn_conv *g, real *ws);
+void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
+                  const real *w, const pcnn_conv *g, real *ws);
 #ifndef PCNN_DOUBLE
 int cpu_conv_product(pcnn_backend *be, int ta, int tb, int M, int N, int K, const real *A, const real *B,
                      real beta, real *C);

@@ -1,7 +1,7 @@
 /* test_conv.c -- the CPU backend's convolutions (oneDNN where it takes the shape, im2col +
  * GEMM where it does not) against the definition, computed here in double by plain loops:
- * forward with beta 0 and 1, with and without a bias, backward data and backward filter,
- * both accumulating. The
+ * forward with beta 0 and 1, with and without a bias, backward data and backward filter
+ * and the bias's gradient, all accumulating. The
  * shapes are the stacks' three windows (the first layer's vertical one, a later layer's,
  * the horizontal one) at a size where oneDNN picks the kernels it picks for the Fashion
  * model, the one-sided vertical window's backward filter included (computed on a wider
@@ -85,16 +85,29 @@ static void run(pcnn_conv g)
         compare(names[k], &g, y, ry, ny);
     }
     free(bias), free(rc);
-    float *dw0 = malloc(nw * sizeof *dw0);
+    float *dw0 = malloc(nw * sizeof *dw0), *dx0 = malloc(nx * sizeof *dx0);
     memcpy(dw0, dw, nw * sizeof *dw);
-    be_conv_bwd(be, dx, dw, dy, x, w, &g, ws);
+    memcpy(dx0, dx, nx * sizeof *dx);
+    be_conv_bwd(be, dx, dw, NULL, dy, x, w, &g, ws);
     compare("backward data", &g, dx, rdx, nx);
     compare("backward filter", &g, dw, rdw, nw);
-    /* without dx (a first layer's): the same filter gradient, added once more */
+    /* without dx (a first layer's): the same filter gradient, added once more, and the
+     * bias's gradient added to what db holds */
+    float *db = malloc(g.cout * sizeof *db);
+    double *rdb = malloc(g.cout * sizeof *rdb);
+    for (int o = 0; o < g.cout; o++) db[o] = urand(), rdb[o] = db[o];
+    for (size_t i = 0; i < ny; i++) rdb[i % g.cout] += dy[i];
     for (size_t i = 0; i < nw; i++) rdw[i] += dw[i] - dw0[i];
-    be_conv_bwd(be, NULL, dw, dy, x, w, &g, ws);
+    be_conv_bwd(be, NULL, dw, db, dy, x, w, &g, ws);
     compare("backward filter alone", &g, dw, rdw, nw);
-    free(dw0);
+    compare("bias gradient", &g, db, rdb, g.cout);
+    /* all three at once (the filter pass with the bias, then the data pass) */
+    for (size_t i = 0; i < nx; i++) rdx[i] = dx[i] + (rdx[i] - dx0[i]);
+    for (size_t i = 0; i < ny; i++) rdb[i % g.cout] += dy[i];
+    be_conv_bwd(be, dx, dw, db, dy, x, w, &g, ws);
+    compare("backward data, with the bias", &g, dx, rdx, nx);
+    compare("bias gradient, with data", &g, db, rdb, g.cout);
+    free(dw0), free(dx0), free(db), free(rdb);
     free(x), free(w), free(y), free(dy), free(dx), free(dw), free(ws), free(ry), free(rdx), free(rdw);
 }
 

@@ -144,17 +144,21 @@ static void test_ops(void)
             }
             free(bias), be_release(gpu, gbias);
             real *dx = host_rand(nx), *gdx = dev_copy(dx, nx);
-            be_conv_bwd(cpu, dx, dw, y, x, w, g, ws);
-            be_conv_bwd(gpu, gdx, gdw, gy, gx, gw, g, dws);
+            be_conv_bwd(cpu, dx, dw, NULL, y, x, w, g, ws);
+            be_conv_bwd(gpu, gdx, gdw, NULL, gy, gx, gw, g, dws);
             snprintf(name, sizeof name, "conv_data %dx%d", g->kh, g->kw);
             compare(name, dx, gdx, nx, 1e-5);
             free(dx), be_release(gpu, gdx);
             snprintf(name, sizeof name, "conv_filter %dx%d", g->kh, g->kw);
             compare(name, dw, gdw, nw, 1e-5);
-            be_conv_bwd(cpu, NULL, dw, y, x, w, g, ws);
-            be_conv_bwd(gpu, NULL, gdw, gy, gx, gw, g, dws);
+            real *db = host_rand(g->cout), *gdb = dev_copy(db, g->cout);
+            be_conv_bwd(cpu, NULL, dw, db, y, x, w, g, ws);
+            be_conv_bwd(gpu, NULL, gdw, gdb, gy, gx, gw, g, dws);
             snprintf(name, sizeof name, "conv_filter alone %dx%d", g->kh, g->kw);
             compare(name, dw, gdw, nw, 1e-5);
+            snprintf(name, sizeof name, "conv_bias_grad %dx%d", g->kh, g->kw);
+            compare(name, db, gdb, g->cout, 1e-5);
+            free(db), be_release(gpu, gdb);
             free(x), free(w), free(y), free(dw), free(ws);
             be_release(gpu, dws), be_release(gpu, gx), be_release(gpu, gw), be_release(gpu, gy), be_release(gpu, gdw);
         }
