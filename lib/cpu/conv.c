@@ -571,8 +571,8 @@ static int tap_filter(pcnn_backend *be, plan *p, real *dw)
     return 1;
 }
 
-/* dw += dy^T x (and db += dy summed over the pixels, unless NULL: by oneDNN where the plan
- * has BIAS) through the FILTER plan p; 0 when a oneDNN call failed */
+/* dw += dy^T x (and db += dy summed over the pixels, unless NULL: a BIAS plan's direct
+ * primitive, not the taps) through the FILTER plan p; 0 when a oneDNN call failed */
 static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real *dy, const real *x, real *ws)
 {
     const pcnn_conv *g = &p->g;
@@ -585,10 +585,9 @@ static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real 
     if (!(bind(be, p, x, dy, ws) && (p->tall || (bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1))) &&
           (!p->x_reorder || run(be, p->x_reorder, 2, xr)) && dy_in(be, p)))
         return 0;
-    if (db && (p->chunk || !p->b)) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
     if (p->chunk) return tap_filter(be, p, dw);
-    real *dbias = db && p->b ? scratch(be, 5, (size_t)g->cout * sizeof *dbias) : NULL;
-    if (db && p->b && !(dbias && OK(dnnl_memory_set_data_handle(p->b, dbias)))) return 0;
+    real *dbias = db ? scratch(be, 5, (size_t)g->cout * sizeof *dbias) : NULL;
+    if (db && !(dbias && OK(dnnl_memory_set_data_handle(p->b, dbias)))) return 0;
     if (!(run(be, p->prim, dbias ? 4 : 3, a) && run(be, p->w_reorder, 2, r))) return 0;
     cpu_add(be, dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
     if (dbias) cpu_add(be, db, dbias, g->cout);
@@ -626,8 +625,11 @@ void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy
 {
     plan *f = plan_for(be, g, db ? FILTER | BIAS : FILTER), *d = dx && f ? plan_for(be, g, DATA) : NULL;
     if (!f || (dx && !d)) return;
-    if (db && !f->usable) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
-    int done = f->usable ? bwd_filter(be, f, dw, db, dy, x, ws) : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
+    /* the bias's gradient: oneDNN's, except through the taps and im2col + GEMM */
+    const int onednn_db = f->usable && !f->chunk;
+    if (db && !onednn_db) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
+    int done = f->usable ? bwd_filter(be, f, dw, onednn_db ? db : NULL, dy, x, ws)
+                         : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
     if (!dx || be->failed) return;
     if (!d->usable) {
         gemm_bwd_data(be, dx, dy, w, g, ws);

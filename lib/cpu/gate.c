@@ -1,8 +1,8 @@
 /* gate.c -- CPU twin of kernels/gate.cu: the gated unit y = tanh(f) * sigmoid(g), for
  * training and likelihoods. Built with multiplies and adds fused (Makefile): the gate's
- * exp polynomials are chains of them, and fused they took a third off its time on AVX-512
- * (tests/bench/README.md). Coding (be->exact) takes gate_exact.c's, the same rows unfused,
- * whose bits every CPU and clone reproduces. */
+ * exp polynomials are chains of them, and fused they took a quarter to a third off its
+ * time on AVX-512 (tests/bench/README.md). Coding (be->exact) takes gate_exact.c's, the
+ * same rows unfused, whose bits every CPU and clone reproduces. */
 #include "cpu.h"
 #include "gate_rows.h"
 
