@@ -34,7 +34,7 @@ static const pcnn_backend_ops cuda = {
     .alloc = cuda_alloc, .release = cuda_release,
     .to_device = cuda_to_device, .to_host = cuda_to_host, .zero = cuda_zero,
     .gemm = cuda_gemm,
-    .im2col = cuda_im2col, .col2im = cuda_col2im,
+    .im2col = cuda_im2col, .col2im = cuda_col2im, .im2col_pixels = cuda_im2col_pixels,
     .im2col_strided = cuda_im2col_strided, .col2im_strided = cuda_col2im_strided,
     .conv_fwd = cuda_conv_fwd, .conv_bwd = cuda_conv_bwd,
     .add_rows = cuda_add_rows, .sum_rows = cuda_sum_rows,

@@ -77,6 +77,8 @@ void cuda_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, cons
                    const pcnn_conv *g, real beta, real *ws);
 void cuda_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
                    const real *w, const pcnn_conv *g, real *ws);
+void cuda_im2col_pixels(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
+                        int kw, int oy, int ox, int i0, int i1, int j0, int j1);
 void cuda_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin, int kh,
                  int kw, int oy, int ox);
 void cuda_add_rows(pcnn_backend *be, real *y, const real *v, int B, int P, int N);

@@ -25,6 +25,31 @@ void cuda_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W
     LAUNCH_CHECK(be);
 }
 
+// the same windows with each window pixel's channels together: column (r*kw + c)*cin + ci
+__global__ static void im2col_pixels_k(real *col, const real *x, int B, int H, int W, int cin, int kh,
+                                       int kw, int oy, int ox, int i0, int RH, int j0, int RW)
+{
+    const int ncol = cin * kh * kw;
+    const size_t n = (size_t)B * RH * RW * ncol;
+    FOR_N(e, n) {
+        size_t row = e / ncol;
+        int k = (int)(e % ncol), t = k / cin, ci = k % cin, r = t / kw, c = t % kw;
+        int b = (int)(row / ((size_t)RH * RW)), q = (int)(row % ((size_t)RH * RW));
+        int i = i0 + q / RW, j = j0 + q % RW, y = i + oy + r, xx = j + ox + c;
+        col[e] = (y < 0 || y >= H || xx < 0 || xx >= W) ? 0
+                 : x[(((size_t)b * H + y) * W + xx) * cin + ci];
+    }
+}
+
+void cuda_im2col_pixels(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
+                        int kw, int oy, int ox, int i0, int i1, int j0, int j1)
+{
+    size_t n = (size_t)B * (i1 - i0) * (j1 - j0) * cin * kh * kw;
+    im2col_pixels_k<<<blocks_for(n, 256), 256>>>(col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1 - i0, j0,
+                                                  j1 - j0);
+    LAUNCH_CHECK(be);
+}
+
 // gather form, as on the CPU: each input element sums the rows that read it
 __global__ static void col2im_k(real *dx, const real *col, int B, int H, int W, int cin, int kh,
                                 int kw, int oy, int ox)

@@ -110,6 +110,11 @@ typedef struct {
     void (*col2im)(pcnn_backend *be, real *dx, const real *col, int B, int H, int W, int cin,
                    int kh, int kw, int oy, int ox);
 
+    /* im2col with each window pixel's channels together: column index (r*kw + c)*cin + ci
+     * (the cached sampler's vertical rows: a window row is one contiguous run of x) */
+    void (*im2col_pixels)(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin,
+                          int kh, int kw, int oy, int ox, int i0, int i1, int j0, int j1);
+
     /* the same for a strided window: col (B*Ho*Wo, cin*kh*kw); the adjoint accumulates
      * into dx (B,Hi,Wi,cin). A strided convolution is im2col_strided + GEMM, and its
      * adjoint (a transposed convolution, "deconvolution") GEMM + col2im_strided. */
@@ -306,6 +311,13 @@ static inline void be_im2col(pcnn_backend *be, real *col, const real *x, int B, 
                              int j1)
 {
     if (!be->failed) be->op->im2col(be, col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1, j0, j1);
+}
+
+static inline void be_im2col_pixels(pcnn_backend *be, real *col, const real *x, int B, int H, int W,
+                                    int cin, int kh, int kw, int oy, int ox, int i0, int i1, int j0,
+                                    int j1)
+{
+    if (!be->failed) be->op->im2col_pixels(be, col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1, j0, j1);
 }
 
 static inline void be_col2im(pcnn_backend *be, real *dx, const real *col, int B, int H, int W,

@@ -137,6 +137,10 @@ typedef struct {
 struct pcnn_packed {
     uint64_t hash; /* XXH3 of the parameters these were packed from */
     int valid;     /* 0 until a packing has finished */
+    /* vw's rows: 1, each window pixel's channels together (im2col_pixels, a copy of whole
+     * runs); 0, im2col's order, which coding keeps (the exact mode): a product's order of
+     * summation is part of the coded format */
+    int pixels;
     void *mem;
     size_t kvmax;
     /* [L+1] (kv, 2p): the vertical weights transposed, each layer's kv = cin (s+1) n
@@ -256,7 +260,8 @@ static const pcnn_packed *packed_weights(pcnn_model *m)
     be_to_host(be, w, m->w, m->total * sizeof *w);
     const uint64_t hash = XXH3_64bits(w, m->total * sizeof *w);
     pcnn_packed *pw = be->failed ? NULL : packed_alloc(m);
-    if (!pw || (pw->valid && pw->hash == hash)) {
+    const int pixels = !be->exact;
+    if (!pw || (pw->valid && pw->hash == hash && pw->pixels == pixels)) {
         free(w);
         return pw;
     }
@@ -276,7 +281,12 @@ static const pcnn_packed *packed_weights(pcnn_model *m)
             const int cin = ly->cin;
             const size_t kv = (size_t)cin * (s + 1) * hp->n;
             for (size_t o = 0; o < 2 * (size_t)p; o++) /* v_w (2p, cin, s+1, n), transposed */
-                for (size_t k = 0; k < kv; k++) t[VW].host[(l * kvmax + k) * 2 * p + o] = w[ly->v_w + o * kv + k];
+                for (size_t k = 0; k < kv; k++) {
+                    /* row k as the vertical rows' windows order it (vertical_rows) */
+                    const size_t ci = k / ((s + 1) * hp->n), tap = k % ((s + 1) * hp->n);
+                    const size_t row = pixels ? tap * cin + ci : k;
+                    t[VW].host[(l * kvmax + row) * 2 * p + o] = w[ly->v_w + o * kv + k];
+                }
             for (int r = 0; r < 2 * p; r++) { /* r: grouped; from the model's row grouped(r) */
                 const size_t o = grouped(r, p, G), g = r / (2 * q);
                 const int n = r % (2 * q);
@@ -311,7 +321,7 @@ static const pcnn_packed *packed_weights(pcnn_model *m)
     free(w);
     for (int k = 0; k < N; k++) free(t[k].host);
     if (!ok) return pcnn_seterr("out of memory packing the sampler's weights"), NULL;
-    pw->hash = hash, pw->valid = !be->failed;
+    pw->hash = hash, pw->pixels = pixels, pw->valid = !be->failed;
     return pw;
 }
 
@@ -336,8 +346,12 @@ static void vertical_rows(const pcnn_model *m, cache *c, int B, int b0, int nb, 
         const real *src = l ? c->vout[l - 1] : c->inmap;
         const int kv = ly->cin * (s + 1) * n;
         real *col = c->col + at * pw->kvmax; /* kvmax: apart from the other threads' parts at any layer */
-        be_im2col(be, col, src + b0 * img * ly->cin, nb, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1, j0,
-                  j1);
+        if (pw->pixels)
+            be_im2col_pixels(be, col, src + b0 * img * ly->cin, nb, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i,
+                             i + 1, j0, j1);
+        else
+            be_im2col(be, col, src + b0 * img * ly->cin, nb, H, W, ly->cin, s + 1, n, -s - ly->vshift, -s, i, i + 1,
+                      j0, j1);
         be_gemm(be, 0, 0, M, 2 * p, kv, 1, col, kv, pw->vw + (size_t)l * pw->kvmax * 2 * p, 2 * p, 0, varow, 2 * p);
         be_add_rows(be, varow, m->w + ly->v_b, 1, M, 2 * p);
         if (S) be_gemm(be, 0, 1, M, 2 * p, S, 1, srow, S, m->w + ly->v_cond, S, 1, varow, 2 * p);

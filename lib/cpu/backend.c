@@ -42,7 +42,7 @@ static const pcnn_backend_ops cpu = {
     .alloc = cpu_alloc, .release = cpu_release,
     .to_device = cpu_copy, .to_host = cpu_copy, .zero = cpu_zero,
     .gemm = cpu_gemm,
-    .im2col = cpu_im2col, .col2im = cpu_col2im,
+    .im2col = cpu_im2col, .col2im = cpu_col2im, .im2col_pixels = cpu_im2col_pixels,
     .im2col_strided = cpu_im2col_strided, .col2im_strided = cpu_col2im_strided,
     .conv_fwd = cpu_conv_fwd, .conv_bwd = cpu_conv_bwd,
     .add_rows = cpu_add_rows, .sum_rows = cpu_sum_rows,

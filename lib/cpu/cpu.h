@@ -35,6 +35,8 @@ void cpu_gemm_exact(pcnn_backend *be, int ta, int tb, int M, int N, int K, real 
                     const real *A, int lda, const real *B, int ldb, real beta, real *C, int ldc);
 void cpu_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
                 int kw, int oy, int ox, int i0, int i1, int j0, int j1);
+void cpu_im2col_pixels(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
+                       int kw, int oy, int ox, int i0, int i1, int j0, int j1);
 void cpu_im2col_strided(pcnn_backend *be, real *col, const real *x, const pcnn_window *g);
 void cpu_col2im_strided(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g);
 void cpu_copy_rows(pcnn_backend *be, real *dst, int ldd, const real *src, int lds, int n, int rows,

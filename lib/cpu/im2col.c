@@ -1,6 +1,8 @@
 /* im2col.c -- CPU twin of kernels/im2col.cu: the shifted windows of a convolution
  * laid out as matrix rows (for a region of output pixels: all of them in training, one
  * row or one pixel in the cached sampler), and the adjoint (col2im) for the backward pass. */
+#include <string.h>
+
 #include "cpu.h"
 
 PCNN_VECTOR
@@ -25,6 +27,38 @@ void cpu_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W,
                         for (int ci = 0; ci < cin; ci++) row[ci * taps + t] = src[ci];
                     }
                 }
+            }
+        }
+    }
+}
+
+/* The same windows with each window pixel's channels together (column (r*kw + c)*cin + ci):
+ * a window row's kw pixels are one run of the NHWC input, copied whole. The cached
+ * sampler's vertical rows read it; im2col's order above scattered each pixel's channels
+ * kh*kw apart, which made it some tenth of a batch's draw (tests/bench/README.md). */
+void cpu_im2col_pixels(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
+                       int kw, int oy, int ox, int i0, int i1, int j0, int j1)
+{
+    (void)be;
+    const size_t run = (size_t)kw * cin, ncol = kh * run;
+    const int RH = i1 - i0, RW = j1 - j0;
+#pragma omp parallel for schedule(static) if ((size_t)B * RH * RW * ncol > PCNN_OMP_MIN)
+    for (int bi = 0; bi < B * RH; bi++) {
+        const int b = bi / RH, i = i0 + bi % RH;
+        for (int j = j0; j < j1; j++) {
+            /* the window's columns inside the image: c0 .. c1-1 */
+            const int c0 = j + ox < 0 ? -(j + ox) : 0, c1 = W - (j + ox) < kw ? W - (j + ox) : kw;
+            real *row = col + ((size_t)bi * RW + (j - j0)) * ncol;
+            for (int r = 0; r < kh; r++, row += run) {
+                const int y = i + oy + r;
+                if (y < 0 || y >= H || c1 <= c0) {
+                    memset(row, 0, run * sizeof *row);
+                    continue;
+                }
+                memset(row, 0, (size_t)c0 * cin * sizeof *row);
+                memcpy(row + (size_t)c0 * cin, x + (((size_t)b * H + y) * W + j + ox + c0) * cin,
+                       (size_t)(c1 - c0) * cin * sizeof *row);
+                memset(row + (size_t)c1 * cin, 0, (size_t)(kw - c1) * cin * sizeof *row);
             }
         }
     }

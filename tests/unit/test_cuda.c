@@ -94,6 +94,12 @@ static void test_ops(void)
         be_im2col(cpu, col, x, B, H, W, cin, 1, 3, 0, -2, 4, 5, 2, 3);
         be_im2col(gpu, dcol, dx, B, H, W, cin, 1, 3, 0, -2, 4, 5, 2, 3);
         compare("im2col pixel", col, dcol, (size_t)B * cin * 3, 1e-7);
+        be_im2col_pixels(cpu, col, x, B, H, W, cin, kh, kw, -3, -2, 0, H, 0, W);
+        be_im2col_pixels(gpu, dcol, dx, B, H, W, cin, kh, kw, -3, -2, 0, H, 0, W);
+        compare("im2col_pixels", col, dcol, nc, 1e-7);
+        be_im2col_pixels(cpu, col, x, B, H, W, cin, kh, kw, -2, -2, 3, 4, 1, W);
+        be_im2col_pixels(gpu, dcol, dx, B, H, W, cin, kh, kw, -2, -2, 3, 4, 1, W);
+        compare("im2col_pixels row", col, dcol, (size_t)B * (W - 1) * cin * kh * kw, 1e-7);
         real *c2 = host_rand(nc), *dc2 = dev_copy(c2, nc);
         be_col2im(cpu, x, c2, B, H, W, cin, kh, kw, -3, -2);
         be_col2im(gpu, dx, dc2, B, H, W, cin, kh, kw, -3, -2);

@@ -78,6 +78,40 @@ static void test_im2col_adjoint(pcnn_backend *be)
     }
 }
 
+/* im2col_pixels is im2col with each window pixel's channels together: the same values,
+ * column (r*kw + c)*cin + ci for im2col's ci*kh*kw + r*kw + c, over the whole image and
+ * over a region of each image (the cached sampler's: one row, some of its pixels), with
+ * windows reaching past every side */
+static void test_im2col_pixels(pcnn_backend *be)
+{
+    const int B = 2, H = 5, W = 6, cin = 3;
+    const int shapes[][4] = {{3, 5, -3, -2}, {2, 5, -1, -2}, {1, 3, 0, -2}, {3, 7, -2, -3}};
+    const int regions[][4] = {{0, H, 0, W}, {2, 3, 0, W}, {4, 5, 1, 4}}; /* i0, i1, j0, j1 */
+    for (int k = 0; k < 4; k++)
+        for (int g = 0; g < 3; g++) {
+            const int kh = shapes[k][0], kw = shapes[k][1], oy = shapes[k][2], ox = shapes[k][3];
+            const int i0 = regions[g][0], i1 = regions[g][1], j0 = regions[g][2], j1 = regions[g][3];
+            const int taps = kh * kw, rows = B * (i1 - i0) * (j1 - j0);
+            const size_t nx = (size_t)B * H * W * cin, nc = (size_t)rows * cin * taps;
+            real *x = calloc(nx, sizeof *x), *col = calloc(nc, sizeof *col), *pix = calloc(nc, sizeof *pix);
+            /* values of its own: the shared stream's draws stay those of the checks below */
+            for (size_t e = 0; e < nx; e++) x[e] = (real)(e % 97) + 1;
+            for (size_t e = 0; e < nc; e++) pix[e] = NAN; /* every element must be written */
+            be_im2col(be, col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1, j0, j1);
+            be_im2col_pixels(be, pix, x, B, H, W, cin, kh, kw, oy, ox, i0, i1, j0, j1);
+            size_t wrong = 0, zeros = 0;
+            for (int r = 0; r < rows; r++)
+                for (int ci = 0; ci < cin; ci++)
+                    for (int t = 0; t < taps; t++) {
+                        const real a = col[((size_t)r * cin + ci) * taps + t], b = pix[((size_t)r * taps + t) * cin + ci];
+                        wrong += !(a == b), zeros += a == 0;
+                    }
+            CHECK(wrong == 0 && zeros < nc, "im2col_pixels %dx%d at (%d,%d), rows %d..%d, columns %d..%d: %zu of %zu "
+                  "differ from im2col's", kh, kw, oy, ox, i0, i1, j0, j1, wrong, nc);
+            free(x), free(col), free(pix);
+        }
+}
+
 static void test_rows_adjoint(pcnn_backend *be)
 {
     enum { B = 3, P = 4, N = 5 };
@@ -236,6 +270,7 @@ int main(void)
     test_gate(be);
     test_softmax_xent(be);
     test_im2col_adjoint(be);
+    test_im2col_pixels(be);
     test_strided_adjoint(be);
     test_rows_adjoint(be);
     test_network(1, 0, 256);
