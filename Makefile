@@ -137,8 +137,8 @@ $(B)/lib/device.o: CFLAGS += -DPCNN_LIBDIR='"$(PREFIX)/lib/pcnn"'
 CPU_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard lib/cpu/*.c))
 $(CPU_OBJ): CFLAGS += -O3 -fno-trapping-math
 # products for sampling, not coding, and the gate for training: multiplies and adds fused
-# (gemm_rows.c, gate.c; coding's gate is gate_exact.c)
-$(B)/lib/cpu/gemm_rows.o $(B)/lib/cpu/gate.o: CFLAGS += -ffp-contract=fast
+# (gemm_rows.c, gate.c, pixel_step.c; coding's gate and step are gate_exact.c and pixel_step_exact.c)
+$(B)/lib/cpu/gemm_rows.o $(B)/lib/cpu/gate.o $(B)/lib/cpu/pixel_step.o: CFLAGS += -ffp-contract=fast
 
 $(B)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h)
 	@mkdir -p $(dir $@)

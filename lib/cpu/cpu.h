@@ -70,6 +70,11 @@ void cpu_softmax_xent(pcnn_backend *be, real *nll, real *dlogits, const real *lo
 void cpu_adam(pcnn_backend *be, real *w, real *m, real *v, const real *g, size_t n, real lr,
               real b1, real b2, real eps, int t, real gscale);
 void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st);
+/* images b0 .. b0+nb-1's step, thread t of the T that share it (meeting at bar; NULL
+ * where T is 1): multiplies and adds fused (pixel_step.c), or kept apart for coding's
+ * exact mode (pixel_step_exact.c); both are pixel_step.h built twice */
+typedef void cpu_step_fn(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar);
+cpu_step_fn cpu_pixel_images, cpu_pixel_images_exact;
 void cpu_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
                int W, int i, int j, int c, int K);
 void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,

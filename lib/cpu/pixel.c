@@ -1,23 +1,17 @@
 /* pixel.c -- CPU twin of kernels/pixel.cu: the cached sampler's step at one pixel and
- * channel group (pcnn_pixel_step, backend.h; lib/sample.c calls it).
+ * channel group (pcnn_pixel_step, backend.h; lib/sample.c calls it), shared between the
+ * threads. The step itself is pixel_step.h's.
  *
  * One call does what would otherwise be some 8 library calls per layer, each a product of
  * a row or a few by a small matrix, where the calls' own cost outweighed the arithmetic.
- * The step is bound by reading its weights (6 MB a pixel for CIFAR-like p = 126), which is
- * why they come in panels (backend.h): a product streams four panels forward at a time.
  *
- * A batch's images are shared among the threads, and a thread's images go through each
- * product together, up to four at a time, so that a panel read from memory serves them
- * all (one image at a time, batch 16 read the weights 8 times a step on each core). A
- * lone image (batch 1: completion, coding one image) shares each product's columns
- * between two threads, whole panels each, so that each core streams its part of the
- * weights. The two meet at every stage that reads what the other wrote, some 50 times a
- * step, at a barrier of our own that spins (barrier.h). Under passive waiting the second
- * thread, for a batch as for a lone image, is the backend's own helper, kept between
- * steps (pixel_team); otherwise a team of OpenMP's.
- * Every sum runs over its terms in one order, from 0, whatever the vector width or the
- * number of threads (the Makefile keeps multiplies and adds apart), so that an encoder
- * and a decoder compute the same bits. */
+ * A batch's images are shared among the threads. A lone image (batch 1: completion,
+ * coding one image) shares each product's columns between two threads, whole panels
+ * each, so that each core streams its part of the weights. The two meet at every stage
+ * that reads what the other wrote, some 50 times a step, at a barrier of our own that
+ * spins (barrier.h). Under passive waiting the second thread, for a batch as for a lone
+ * image, is the backend's own helper, kept between steps (pixel_team); otherwise a team
+ * of OpenMP's. */
 #include <omp.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,228 +20,7 @@
 #include <time.h>
 
 #include "cpu.h"
-#include "fastmath.h"
 
-enum { P = PCNN_PANEL };
-/* one row of a panel, and the same read or written in place (any alignment) */
-typedef real panel_row __attribute__((vector_size(P * sizeof(real))));
-typedef real panel_at __attribute__((vector_size(P * sizeof(real)), aligned(sizeof(real)), may_alias));
-#define AT(ptr) (*(panel_at *)(ptr))
-#define SPLAT(x) ((panel_row){x, x, x, x, x, x, x, x})
-_Static_assert(PCNN_PANEL == 8, "SPLAT and the shuffles below spell out 8 lanes");
-/* the same rows of two panels side by side: one AVX-512 register, two of AVX2. Each lane
- * still multiplies and adds as it would alone, so the bits do not change; AVX-512 does
- * it in half the instructions, and the products below were bound by their number (the
- * multiplies and adds are kept apart, so a sum takes two instructions, not one). */
-typedef real pair_row __attribute__((vector_size(2 * P * sizeof(real))));
-#define PAIR(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-#define LOW(v) __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)
-#define HIGH(v) __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)
-#define SPLAT2(x) ((pair_row){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x})
-
-/* y[n] = (sum over k in order of x[k] w(k, n)) + y[n], for n in [n0, n1) below N; w: panels
- * of K rows or more, ps apart; n0 a multiple of P. Four panels at a time, each as one
- * vector per row (wide: two panels to a vector): the vector's lanes are columns, so no
- * sum is split. */
-static inline __attribute__((always_inline)) void matvec(const int wide, real *restrict y, const real *restrict x,
-                                                         int K, const real *restrict w, size_t ps, int n0, int n1,
-                                                         int N)
-{
-    if (n1 > N) n1 = N;
-    int n = n0;
-    for (; n + 4 * P <= n1; n += 4 * P) {
-        const real *w0 = w + (size_t)(n / P) * ps, *w1 = w0 + ps, *w2 = w1 + ps, *w3 = w2 + ps;
-        if (wide) {
-            pair_row a01 = {0}, a23 = {0};
-            for (int k = 0; k < K; k++) {
-                const pair_row xk = SPLAT2(x[k]);
-                a01 += xk * PAIR(AT(w0 + (size_t)k * P), AT(w1 + (size_t)k * P));
-                a23 += xk * PAIR(AT(w2 + (size_t)k * P), AT(w3 + (size_t)k * P));
-            }
-            AT(y + n) = LOW(a01) + AT(y + n), AT(y + n + P) = HIGH(a01) + AT(y + n + P);
-            AT(y + n + 2 * P) = LOW(a23) + AT(y + n + 2 * P), AT(y + n + 3 * P) = HIGH(a23) + AT(y + n + 3 * P);
-            continue;
-        }
-        panel_row a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        for (int k = 0; k < K; k++) {
-            const panel_row xk = SPLAT(x[k]);
-            a0 += xk * AT(w0 + (size_t)k * P);
-            a1 += xk * AT(w1 + (size_t)k * P);
-            a2 += xk * AT(w2 + (size_t)k * P);
-            a3 += xk * AT(w3 + (size_t)k * P);
-        }
-        AT(y + n) = a0 + AT(y + n), AT(y + n + P) = a1 + AT(y + n + P);
-        AT(y + n + 2 * P) = a2 + AT(y + n + 2 * P), AT(y + n + 3 * P) = a3 + AT(y + n + 3 * P);
-    }
-    for (; n < n1; n += P) {
-        const real *w0 = w + (size_t)(n / P) * ps;
-        panel_row a0 = {0};
-        for (int k = 0; k < K; k++) a0 += SPLAT(x[k]) * AT(w0 + (size_t)k * P);
-        for (int c = 0; c < P && n + c < n1; c++) y[n + c] = a0[c] + y[n + c];
-    }
-}
-
-/* The same for nb images (y + b*ys, x + b*xs for image b): each pair of panels is read
- * once for up to four images, whose sums run side by side, two accumulators to an image
- * (8 of AVX2's 16 vector registers). Every sum in matvec's order: the same bits. */
-static inline __attribute__((always_inline)) void panels_images(const int wide, const int IB, real *restrict y,
-                                                                size_t ys, const real *restrict x, size_t xs,
-                                                                int K, const real *w0, const real *w1, int n,
-                                                                int n1)
-{
-    panel_row a[4][2] = {{{0}}};
-    if (wide) {
-        pair_row aw[4] = {{0}};
-        for (int k = 0; k < K; k++) {
-            const pair_row v = PAIR(AT(w0 + (size_t)k * P), AT(w1 + (size_t)k * P));
-            for (int b = 0; b < IB; b++) aw[b] += SPLAT2(x[(size_t)b * xs + k]) * v;
-        }
-        for (int b = 0; b < IB; b++) a[b][0] = LOW(aw[b]), a[b][1] = HIGH(aw[b]);
-    } else {
-        for (int k = 0; k < K; k++) {
-            const panel_row v0 = AT(w0 + (size_t)k * P), v1 = AT(w1 + (size_t)k * P);
-            for (int b = 0; b < IB; b++) {
-                const panel_row xk = SPLAT(x[(size_t)b * xs + k]);
-                a[b][0] += xk * v0;
-                a[b][1] += xk * v1;
-            }
-        }
-    }
-    for (int b = 0; b < IB; b++)
-        for (int h = 0; h < 2; h++) {
-            real *yb = y + (size_t)b * ys + n + h * P;
-            if (n + (h + 1) * P <= n1) AT(yb) = a[b][h] + AT(yb);
-            else
-                for (int c = 0; n + h * P + c < n1; c++) yb[c] = a[b][h][c] + yb[c];
-        }
-}
-
-static inline __attribute__((always_inline)) void matvec_images(const int wide, int nb, real *restrict y, size_t ys,
-                                                                const real *restrict x, size_t xs, int K,
-                                                                const real *restrict w, size_t ps, int n0,
-                                                                int n1, int N)
-{
-    if (nb == 1) {
-        matvec(wide, y, x, K, w, ps, n0, n1, N);
-        return;
-    }
-    if (n1 > N) n1 = N;
-    for (int n = n0; n < n1; n += 2 * P) {
-        const real *w0 = w + (size_t)(n / P) * ps, *w1 = n + P < n1 ? w0 + ps : w0; /* w0 again: not stored */
-        int b = 0;
-        for (; b + 4 <= nb; b += 4) panels_images(wide, 4, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
-        if (nb - b >= 2) panels_images(wide, 2, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1), b += 2;
-        if (b < nb) panels_images(wide, 1, y + b * ys, ys, x + b * xs, xs, K, w0, w1, n, n1);
-    }
-}
-
-/* thread t of T: its columns of a product with N columns, [*n0, *n1), whole panels */
-static void share(int N, int t, int T, int *n0, int *n1)
-{
-    const int panels = (N + P - 1) / P;
-    *n0 = panels * t / T * P;
-    *n1 = panels * (t + 1) / T * P;
-    if (*n1 > N) *n1 = N;
-}
-
-/* images b0 .. b0+nb-1's step, thread t of the T that share it; wide: two panels to a
- * vector (step_images) */
-static inline __attribute__((always_inline)) void step_body(const int wide, const pcnn_pixel_step *st, int b0,
-                                                            int nb, int t, int T, barrier *bar)
-{
-    const int H = st->H, W = st->W, C = st->C, K = st->K, p = st->p, s = st->s, i = st->i, j = st->j;
-    const int g = st->g, q = p / C, known = (g + 1) * q, ld = (s + W) * p;
-    /* a group's block of each weight (backend.h) */
-    const size_t q2 = PCNN_PADDED(2 * q), q1 = PCNN_PADDED(q);
-    const size_t left = (size_t)s * p * q2, mid = (size_t)p * q2, out1 = (size_t)p * q1;
-    /* image b0's tensors; image b0 + b's lie b times the stride of each further */
-    const size_t sa = 2 * (size_t)p, sb = (size_t)W * 2 * p, sx = (size_t)H * W * C, sl = (size_t)C * K;
-    real *ha = st->ha + b0 * sa, *t1 = st->t1 + (size_t)b0 * p, *t2 = st->t2 + (size_t)b0 * p;
-    int a0, a1, o0, o1, k0, k1; /* this thread's columns of ha, of a group's q, of its K logits */
-    share(2 * q, t, T, &a0, &a1);
-    share(q, t, T, &o0, &o1);
-    share(K, t, T, &k0, &k1);
-    for (int l = 0; l <= st->L; l++) {
-        const real *base = st->hbase + ((size_t)l * st->B * W + (size_t)b0 * W + j) * 2 * p + 2 * g * q;
-        const real *wl = st->hleft + ((size_t)l * C + g) * left, *wm = st->hmid + ((size_t)l * C + g) * mid;
-        const real *below = l ? st->hrow + (size_t)(l - 1) * st->B * ld + (size_t)b0 * ld : NULL;
-        real *hg = st->hg + ((size_t)l * st->B + b0) * p;
-        real *out = st->hrow + (size_t)l * st->B * ld + (size_t)b0 * ld + (size_t)(s + j) * p + g * q;
-        for (int b = 0; b < nb; b++) /* group g's tanh and sigmoid maps */
-            for (int c = a0; c < a1; c++) ha[b * sa + c] = base[b * sb + c];
-        if (l == 0) { /* the image: the taps left of j, then channels before g at j (mask A) */
-            const real *row = st->inmap + ((size_t)b0 * H + i) * W * C;
-            for (int tap = 0; tap < s; tap++)
-                if (j - s + tap >= 0)
-                    matvec_images(wide, nb, ha, sa, row + (size_t)(j - s + tap) * C, sx, C, wl + (size_t)tap * C * P,
-                                  (size_t)s * p * P, a0, a1, 2 * q);
-            matvec_images(wide, nb, ha, sa, row + (size_t)j * C, sx, g, wm, (size_t)p * P, a0, a1, 2 * q);
-        } else { /* the layer below: columns j-s..j-1, then groups 0..g at j (mask B) */
-            matvec_images(wide, nb, ha, sa, below + (size_t)j * p, ld, s * p, wl, (size_t)s * p * P, a0, a1, 2 * q);
-            matvec_images(wide, nb, ha, sa, below + (size_t)(s + j) * p, ld, known, wm, (size_t)p * P, a0, a1, 2 * q);
-        }
-        meet(bar, T); /* the gate reads maps c and q + c, which two threads may have made */
-        for (int b = 0; b < nb; b++)
-            for (int c = o0; c < o1; c++) {
-                real th, sg;
-                tanh_sigmoid(ha[b * sa + c], ha[b * sa + q + c], &th, &sg);
-                hg[b * p + g * q + c] = th * sg;
-            }
-        meet(bar, T); /* the output reads all of hg */
-        const real *ob = st->out_b + (size_t)l * p + g * q;
-        for (int b = 0; b < nb; b++)
-            for (int c = o0; c < o1; c++) out[b * ld + c] = ob[c];
-        matvec_images(wide, nb, out, ld, hg, p, known, st->out_w + ((size_t)l * C + g) * out1, (size_t)p * P, o0, o1,
-                      q);
-        if (l) {
-            const real *res = below + (size_t)(s + j) * p + g * q;
-            for (int b = 0; b < nb; b++)
-                for (int c = o0; c < o1; c++) out[b * ld + c] = out[b * ld + c] + res[b * ld + c];
-        }
-        meet(bar, T); /* the next layer reads all of this one's row */
-    }
-    const real *top = st->hrow + (size_t)st->L * st->B * ld + (size_t)b0 * ld + (size_t)(s + j) * p;
-    for (int b = 0; b < nb; b++)
-        for (int c = g * q + o0; c < g * q + o1; c++) t1[b * p + c] = top[b * ld + c] > 0 ? top[b * ld + c] : 0;
-    meet(bar, T);
-    for (int b = 0; b < nb; b++)
-        for (int c = g * q + o0; c < g * q + o1; c++) t2[b * p + c] = st->out1_b[c];
-    matvec_images(wide, nb, t2 + g * q, p, t1, p, known, st->out1_w + (size_t)g * out1, (size_t)p * P, o0, o1, q);
-    for (int b = 0; b < nb; b++)
-        for (int c = g * q + o0; c < g * q + o1; c++) t2[b * p + c] = t2[b * p + c] > 0 ? t2[b * p + c] : 0;
-    meet(bar, T);
-    real *logits = st->logits + b0 * sl + (size_t)g * K;
-    for (int b = 0; b < nb; b++)
-        for (int k = k0; k < k1; k++) logits[b * sl + k] = st->out2_b[g * K + k];
-    matvec_images(wide, nb, logits, sl, t2, p, known, st->out2_w + (size_t)g * p * PCNN_PADDED(K), (size_t)p * P, k0,
-                  k1, K);
-}
-
-/* The step compiled for each vector width, as PCNN_VECTOR does: for AVX-512 with two
- * panels to a vector, and apart from the others, because for AVX2 GCC moved such vectors
- * through memory (the loop's registers spilled to the stack). */
-#ifdef PCNN_VECTOR_WIDE
-PCNN_VECTOR_WIDE
-static void step_wide(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
-{
-    step_body(1, st, b0, nb, t, T, bar);
-}
-PCNN_VECTOR_NARROW
-static void step_narrow(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
-{
-    step_body(0, st, b0, nb, t, T, bar);
-}
-static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
-{
-    if (__builtin_cpu_supports("x86-64-v4")) step_wide(st, b0, nb, t, T, bar);
-    else step_narrow(st, b0, nb, t, T, bar);
-}
-#else
-static void step_images(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
-{
-    step_body(0, st, b0, nb, t, T, bar);
-}
-#endif
 
 /* The step's second thread under passive waiting (half a lone image's columns, or half
  * a batch's images: halve), kept from one step to the next: it spins a while for
@@ -261,6 +34,7 @@ typedef struct pixel_team {
     pthread_cond_t wake;
     atomic_uint posted;               /* steps posted so far; the helper runs each once */
     const pcnn_pixel_step *volatile st;
+    cpu_step_fn *volatile step;       /* st's step: fused or exact */
     barrier bar;
     int quit;                         /* under lock */
 } pixel_team;
@@ -275,7 +49,7 @@ static double seconds(void)
 }
 
 /* thread t of two's half of a step: a lone image's columns, or half of the images */
-static void halve(const pcnn_pixel_step *st, int t, barrier *bar)
+static void halve(cpu_step_fn *step_images, const pcnn_pixel_step *st, int t, barrier *bar)
 {
     if (st->B == 1) step_images(st, 0, 1, t, 2, bar);
     else step_images(st, st->B * t / 2, st->B * (t + 1) / 2 - st->B * t / 2, 0, 1, NULL);
@@ -300,7 +74,7 @@ static void *helper(void *arg)
 #endif
         }
         seen = atomic_load_explicit(&tm->posted, memory_order_acquire);
-        halve(tm->st, 1, &tm->bar);
+        halve(tm->step, tm->st, 1, &tm->bar);
         meet(&tm->bar, 2); /* done with st */
     }
 }
@@ -346,17 +120,18 @@ void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
 {
     /* threads are worth it from about 4096 multiply-adds a layer (p = 32, n = 5) */
     const int work = st->p * st->p * (st->s + 2) * 2 / st->C, threads = omp_get_max_threads();
+    cpu_step_fn *const step_images = be->exact ? cpu_pixel_images_exact : cpu_pixel_images;
     pixel_team *tm;
     if (work < 4096 || threads == 1 || omp_in_parallel()) {
         step_images(st, 0, st->B, 0, 1, NULL);
     } else if (omp_passive() && (st->B == 1 || threads == 2) && (tm = team(be))) {
         /* two threads, this one and the helper (more were not measured: 2-core machines) */
-        tm->st = st;
+        tm->st = st, tm->step = step_images;
         pthread_mutex_lock(&tm->lock);
         atomic_fetch_add_explicit(&tm->posted, 1, memory_order_release);
         pthread_cond_signal(&tm->wake);
         pthread_mutex_unlock(&tm->lock);
-        halve(st, 0, &tm->bar);
+        halve(step_images, st, 0, &tm->bar);
         meet(&tm->bar, 2); /* the helper is done with st */
     } else if (st->B > 1) { /* each thread its share of the images, all at once */
 #pragma omp parallel

@@ -257,6 +257,36 @@ static void test_threads(void)
     pcnn_model_free(m);
 }
 
+/* Sampling's step (multiplies and adds fused, pixel_step.c) against one forward pass, on
+ * each of its paths: a lone image's columns shared by two threads (eight panels at a
+ * time where AVX-512 takes them: p = 64, one group) or one thread's; a batch's images
+ * four, two and one at a time through two pairs of panels and through one (batch 7 on
+ * one thread: 4 + 2 + 1; a group's 2q = 28 columns of p = 42: a pair and a half) */
+static void test_fused_step(void)
+{
+    const int shapes[2][2] = {{1, 64}, {3, 42}}; /* C, p */
+    const int batch[3] = {1, 7, 9}, threads[2] = {1, 2};
+    const int was_threads = omp_get_max_threads();
+    for (int k = 0; k < 2; k++) {
+        pcnn_hparams hp = {.L = 2, .p = shapes[k][1], .n = 5, .C = shapes[k][0], .H = 4, .W = 5, .K = 16};
+        pcnn_model *m = pcnn_model_new(cpu, &hp, 6);
+        const size_t npix = (size_t)9 * hp.C * hp.H * hp.W;
+        uint8_t *x = malloc(npix);
+        uint64_t rng = 12;
+        for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % hp.K);
+        for (int b = 0; b < 3; b++)
+            for (int t = 0; t < 2; t++) {
+                omp_set_num_threads(threads[t]);
+                double worst, rel = cached_vs_full(m, x, NULL, batch[b], &worst);
+                CHECK(rel < 1e-5 && worst < 1e-4, "C=%d p=%d batch %d on %d threads: fused step's logits off by "
+                      "%.3g relative (max %.3g)", hp.C, hp.p, batch[b], threads[t], rel, worst);
+            }
+        free(x);
+        pcnn_model_free(m);
+    }
+    omp_set_num_threads(was_threads);
+}
+
 static void run_case(int C, int n, int D, int K, int S)
 {
     const int B = 3, H = 6, W = 7, L = 3;
@@ -489,6 +519,7 @@ int main(void)
     test_rows(0);
     test_rows(1);
     test_threads();
+    test_fused_step();
     test_repacked();
     run_case(1, 3, 0, 256, 0);
     run_case(3, 3, 0, 16, 0);
