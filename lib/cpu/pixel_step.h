@@ -7,7 +7,13 @@
  * runs over its terms in one order, from 0, whatever the vector width or the number of
  * threads. The file that includes this defines STEP_IMAGES (the name of the function it
  * makes) and STEP_PAIRS: how many pairs of panels an AVX-512 product reads at once for
- * each image (1 or 2, see panels_images). */
+ * each image (1 or 2, see panels_images).
+ *
+ * The step is bound by reading its weights (6 MB a pixel for CIFAR-like p = 126), which
+ * is why they come in panels (backend.h): a product streams four panels forward at a
+ * time. A thread's images go through each product together, up to four at a time, so
+ * that a panel read from memory serves them all (one image at a time, batch 16 read the
+ * weights 8 times a step on each core). */
 #include "cpu.h"
 #include "fastmath.h"
 
