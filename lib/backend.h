@@ -78,7 +78,8 @@ typedef struct {
                                                       panels; (C*K) */
     real *hrow;                 /* [L+1] (B,s+W,p) row i's outputs, s zero columns first */
     real *hg;                   /* [L+1] (B,p) the gated values at (i, j) */
-    real *ha;                   /* (B,2p) scratch: a group's pre-activations */
+    real *ha;                   /* [2] (B,2p) scratch: a group's pre-activations, layers
+                                   alternating between the two (the CPU's threads) */
     real *t1, *t2;              /* (B,p) the head's */
     real *logits;               /* (B,C*K): channel g's K at g*K */
 } pcnn_pixel_step;

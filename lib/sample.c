@@ -175,7 +175,7 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
     arena_add(&ar, &c->hbase, L1 * row * 2 * p);
     arena_add(&ar, &c->st.hrow, L1 * B * (s + hp->W) * p);
     arena_add(&ar, &c->st.hg, L1 * B * p);
-    arena_add(&ar, &c->st.ha, (size_t)B * 2 * p);
+    arena_add(&ar, &c->st.ha, (size_t)2 * B * 2 * p);
     arena_add(&ar, &c->st.t1, (size_t)B * p);
     arena_add(&ar, &c->st.t2, (size_t)B * p);
     arena_add(&ar, &c->st.logits, (size_t)B * CK);

@@ -87,6 +87,10 @@ void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K
 typedef struct {
     struct convs *convs;
     struct pixel_team *team;
+    /* a lone image's step on two threads: the second thread's own hrow, hg, t1 and t2
+     * (pixel.c), for the layout own_for = {L, s, W, p} */
+    real *own;
+    int own_for[4];
     barrier threads_bar; /* cpu_meet's, within cpu_threads */
 } cpu_context;
 #define CPU_CONTEXT(be) ((cpu_context *)(be)->ctx)

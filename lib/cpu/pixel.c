@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <time.h>
 
@@ -46,6 +47,25 @@ static double seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The second thread's copy of a lone image's step (pixel_step.h): st with hrow, hg, t1
+ * and t2 of its own, which it computes as the first thread computes st's. Its hrow's first
+ * s columns of each layer are never written: zero from calloc, for as long as the layout
+ * is the same. NULL where out of memory. */
+static const pcnn_pixel_step *second(pcnn_backend *be, const pcnn_pixel_step *st, pcnn_pixel_step *own)
+{
+    cpu_context *cx = CPU_CONTEXT(be);
+    const int layout[4] = {st->L, st->s, st->W, st->p};
+    const size_t L1 = st->L + 1, p = st->p, hrow = L1 * (st->s + st->W) * p;
+    if (!cx->own || memcmp(cx->own_for, layout, sizeof layout)) {
+        free(cx->own);
+        if (!(cx->own = calloc(hrow + L1 * p + 2 * p, sizeof(real)))) return NULL;
+        memcpy(cx->own_for, layout, sizeof layout);
+    }
+    *own = *st;
+    own->hrow = cx->own, own->hg = cx->own + hrow, own->t1 = own->hg + L1 * p, own->t2 = own->t1 + p;
+    return own;
 }
 
 /* thread t of two's half of a step: a lone image's columns, or half of the images */
@@ -98,6 +118,8 @@ static pixel_team *team(pcnn_backend *be)
 void cpu_pixel_close(pcnn_backend *be)
 {
     pixel_team *tm = CPU_CONTEXT(be)->team;
+    free(CPU_CONTEXT(be)->own);
+    CPU_CONTEXT(be)->own = NULL;
     if (!tm) return;
     pthread_mutex_lock(&tm->lock);
     tm->quit = 1;
@@ -121,18 +143,20 @@ void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
     /* threads are worth it from about 4096 multiply-adds a layer (p = 32, n = 5) */
     const int work = st->p * st->p * (st->s + 2) * 2 / st->C, threads = omp_get_max_threads();
     cpu_step_fn *const step_images = be->exact ? cpu_pixel_images_exact : cpu_pixel_images;
+    pcnn_pixel_step own;
+    const pcnn_pixel_step *st2 = st; /* the second thread's */
     pixel_team *tm;
-    if (work < 4096 || threads == 1 || omp_in_parallel()) {
+    if (work < 4096 || threads == 1 || omp_in_parallel() || (st->B == 1 && !(st2 = second(be, st, &own)))) {
         step_images(st, 0, st->B, 0, 1, NULL);
     } else if (omp_passive() && (st->B == 1 || threads == 2) && (tm = team(be))) {
         /* two threads, this one and the helper (more were not measured: 2-core machines) */
-        tm->st = st, tm->step = step_images;
+        tm->st = st2, tm->step = step_images;
         pthread_mutex_lock(&tm->lock);
         atomic_fetch_add_explicit(&tm->posted, 1, memory_order_release);
         pthread_cond_signal(&tm->wake);
         pthread_mutex_unlock(&tm->lock);
         halve(step_images, st, 0, &tm->bar);
-        meet(&tm->bar, 2); /* the helper is done with st */
+        meet(&tm->bar, 2); /* the helper is done with st2 */
     } else if (st->B > 1) { /* each thread its share of the images, all at once */
 #pragma omp parallel
         {
@@ -145,6 +169,9 @@ void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
          * of ours beside them would fight them for the cores (1.5x slower) */
         barrier bar = {0};
 #pragma omp parallel num_threads(2)
-        step_images(st, 0, 1, omp_get_thread_num(), omp_get_num_threads(), &bar);
+        {
+            const int t = omp_get_thread_num();
+            step_images(t ? st2 : st, 0, 1, t, omp_get_num_threads(), &bar);
+        }
     }
 }

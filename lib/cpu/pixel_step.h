@@ -81,11 +81,27 @@ static inline __attribute__((always_inline)) void matvec(const int wide, real *r
         AT(y + n) = a0 + AT(y + n), AT(y + n + P) = a1 + AT(y + n + P);
         AT(y + n + 2 * P) = a2 + AT(y + n + 2 * P), AT(y + n + 3 * P) = a3 + AT(y + n + 3 * P);
     }
-    for (; n < n1; n += P) {
-        const real *w0 = w + (size_t)(n / P) * ps;
-        panel_row a0 = {0};
-        for (int k = 0; k < K; k++) a0 += SPLAT(x[k]) * AT(w0 + (size_t)k * P);
-        for (int c = 0; c < P && n + c < n1; c++) y[n + c] = a0[c] + y[n + c];
+    if (n < n1) { /* the last one to three panels as four, the missing ones the last again
+                     (read, not stored): one sum alone waited on each of its adds */
+        const real *wp[4];
+        for (int h = 0; h < 4; h++) wp[h] = w + (size_t)((n + h * P < n1 ? n + h * P : n) / P) * ps;
+        panel_row a[4] = {{0}};
+        if (wide) {
+            pair_row a01 = {0}, a23 = {0};
+            for (int k = 0; k < K; k++) {
+                const pair_row xk = SPLAT2(x[k]);
+                a01 += xk * PAIR(AT(wp[0] + (size_t)k * P), AT(wp[1] + (size_t)k * P));
+                a23 += xk * PAIR(AT(wp[2] + (size_t)k * P), AT(wp[3] + (size_t)k * P));
+            }
+            a[0] = LOW(a01), a[1] = HIGH(a01), a[2] = LOW(a23), a[3] = HIGH(a23);
+        } else {
+            for (int k = 0; k < K; k++) {
+                const panel_row xk = SPLAT(x[k]);
+                for (int h = 0; h < 4; h++) a[h] += xk * AT(wp[h] + (size_t)k * P);
+            }
+        }
+        for (int h = 0; h < 4; h++)
+            for (int c = 0; c < P && n + h * P + c < n1; c++) y[n + h * P + c] = a[h][c] + y[n + h * P + c];
     }
 }
 
@@ -169,7 +185,13 @@ static void share(int N, int t, int T, int *n0, int *n1)
 }
 
 /* images b0 .. b0+nb-1's step, thread t of the T that share it; wide: two panels to a
- * vector (step_images) */
+ * vector (step_images). T > 1 only for a lone image: the threads share the columns of
+ * each layer's big products (the taps, into ha) and meet once a layer; each then computes
+ * the rest -- the gate, the output, the head's first product, all of q columns -- for
+ * itself, into tensors of its own (st's hrow, hg, t1 and t2: pixel.c gives the second
+ * thread copies), with the same sums in the same order, so the same bits. Meeting three
+ * times a layer cost more than the products it shared. Layers alternate between ha's
+ * two halves: one thread may write the next layer's while the other reads this one's. */
 static inline __attribute__((always_inline)) void step_body(const int wide, const pcnn_pixel_step *st, int b0,
                                                             int nb, int t, int T, barrier *bar)
 {
@@ -180,12 +202,12 @@ static inline __attribute__((always_inline)) void step_body(const int wide, cons
     const size_t left = (size_t)s * p * q2, mid = (size_t)p * q2, out1 = (size_t)p * q1;
     /* image b0's tensors; image b0 + b's lie b times the stride of each further */
     const size_t sa = 2 * (size_t)p, sb = (size_t)W * 2 * p, sx = (size_t)H * W * C, sl = (size_t)C * K;
-    real *ha = st->ha + b0 * sa, *t1 = st->t1 + (size_t)b0 * p, *t2 = st->t2 + (size_t)b0 * p;
-    int a0, a1, o0, o1, k0, k1; /* this thread's columns of ha, of a group's q, of its K logits */
+    real *t1 = st->t1 + (size_t)b0 * p, *t2 = st->t2 + (size_t)b0 * p;
+    int a0, a1, k0, k1; /* this thread's columns of ha and of its K logits */
     share(2 * q, t, T, &a0, &a1);
-    share(q, t, T, &o0, &o1);
     share(K, t, T, &k0, &k1);
     for (int l = 0; l <= st->L; l++) {
+        real *ha = st->ha + ((size_t)(l & 1) * st->B + b0) * sa;
         const real *base = st->hbase + ((size_t)l * st->B * W + (size_t)b0 * W + j) * 2 * p + 2 * g * q;
         const real *wl = st->hleft + ((size_t)l * C + g) * left, *wm = st->hmid + ((size_t)l * C + g) * mid;
         const real *below = l ? st->hrow + (size_t)(l - 1) * st->B * ld + (size_t)b0 * ld : NULL;
@@ -209,34 +231,29 @@ static inline __attribute__((always_inline)) void step_body(const int wide, cons
         }
         meet(bar, T); /* the gate reads maps c and q + c, which two threads may have made */
         for (int b = 0; b < nb; b++)
-            for (int c = o0; c < o1; c++) {
+            for (int c = 0; c < q; c++) {
                 real th, sg;
                 tanh_sigmoid(ha[b * sa + c], ha[b * sa + q + c], &th, &sg);
                 hg[b * p + g * q + c] = th * sg;
             }
-        meet(bar, T); /* the output reads all of hg */
         const real *ob = st->out_b + (size_t)l * p + g * q;
         for (int b = 0; b < nb; b++)
-            for (int c = o0; c < o1; c++) out[b * ld + c] = ob[c];
-        matvec_images(wide, nb, out, ld, hg, p, known, st->out_w + ((size_t)l * C + g) * out1, (size_t)p * P, o0, o1,
-                      q);
+            for (int c = 0; c < q; c++) out[b * ld + c] = ob[c];
+        matvec_images(wide, nb, out, ld, hg, p, known, st->out_w + ((size_t)l * C + g) * out1, (size_t)p * P, 0, q, q);
         if (l) {
             const real *res = below + (size_t)(s + j) * p + g * q;
             for (int b = 0; b < nb; b++)
-                for (int c = o0; c < o1; c++) out[b * ld + c] = out[b * ld + c] + res[b * ld + c];
+                for (int c = 0; c < q; c++) out[b * ld + c] = out[b * ld + c] + res[b * ld + c];
         }
-        meet(bar, T); /* the next layer reads all of this one's row */
     }
     const real *top = st->hrow + (size_t)st->L * st->B * ld + (size_t)b0 * ld + (size_t)(s + j) * p;
     for (int b = 0; b < nb; b++)
-        for (int c = g * q + o0; c < g * q + o1; c++) t1[b * p + c] = top[b * ld + c] > 0 ? top[b * ld + c] : 0;
-    meet(bar, T);
+        for (int c = g * q; c < known; c++) t1[b * p + c] = top[b * ld + c] > 0 ? top[b * ld + c] : 0;
     for (int b = 0; b < nb; b++)
-        for (int c = g * q + o0; c < g * q + o1; c++) t2[b * p + c] = st->out1_b[c];
-    matvec_images(wide, nb, t2 + g * q, p, t1, p, known, st->out1_w + (size_t)g * out1, (size_t)p * P, o0, o1, q);
+        for (int c = g * q; c < known; c++) t2[b * p + c] = st->out1_b[c];
+    matvec_images(wide, nb, t2 + g * q, p, t1, p, known, st->out1_w + (size_t)g * out1, (size_t)p * P, 0, q, q);
     for (int b = 0; b < nb; b++)
-        for (int c = g * q + o0; c < g * q + o1; c++) t2[b * p + c] = t2[b * p + c] > 0 ? t2[b * p + c] : 0;
-    meet(bar, T);
+        for (int c = g * q; c < known; c++) t2[b * p + c] = t2[b * p + c] > 0 ? t2[b * p + c] : 0;
     real *logits = st->logits + b0 * sl + (size_t)g * K;
     for (int b = 0; b < nb; b++)
         for (int k = k0; k < k1; k++) logits[b * sl + k] = st->out2_b[g * K + k];
