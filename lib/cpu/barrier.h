@@ -1,5 +1,5 @@
 /* barrier.h -- a barrier for the T threads of one team that spins, then yields: the
- * cached sampler's threads meet some 50 times a pixel (pixel.c) and 15 times an image row
+ * cached sampler's threads meet some 16 times a pixel (pixel.c) and 15 times an image row
  * (backend.c's meet), where an OpenMP barrier under the programs' passive waiting
  * (cmd/cli.c) is a sleep and a wake-up each time. */
 #ifndef PCNN_BARRIER_H

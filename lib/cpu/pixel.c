@@ -6,10 +6,10 @@
  * a row or a few by a small matrix, where the calls' own cost outweighed the arithmetic.
  *
  * A batch's images are shared among the threads. A lone image (batch 1: completion,
- * coding one image) shares each product's columns between two threads, whole panels
- * each, so that each core streams its part of the weights. The two meet at every stage
- * that reads what the other wrote, some 50 times a step, at a barrier of our own that
- * spins (barrier.h). Under passive waiting the second thread, for a batch as for a lone
+ * coding one image) shares the columns of each layer's big products between two threads,
+ * whole panels each, so that each core streams its part of the weights; each thread does
+ * the rest of the layer for itself (pixel_step.h). The two meet once a layer, some 16
+ * times a step, at a barrier of our own that spins (barrier.h). Under passive waiting the second thread, for a batch as for a lone
  * image, is the backend's own helper, kept between steps (pixel_team); otherwise a team
  * of OpenMP's. */
 #include <omp.h>
