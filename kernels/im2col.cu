@@ -2,14 +2,17 @@
 // two stacks' convolutions as matrix rows, and the adjoint for the backward pass.
 #include "cuda.h"
 
+// pixels 0: column ci*kh*kw + r*kw + c (im2col); 1: each window pixel's channels
+// together, column (r*kw + c)*cin + ci (im2col_pixels)
 __global__ static void im2col_k(real *col, const real *x, int B, int H, int W, int cin, int kh,
-                                int kw, int oy, int ox, int i0, int RH, int j0, int RW)
+                                int kw, int oy, int ox, int i0, int RH, int j0, int RW, int pixels)
 {
     const int taps = kh * kw, ncol = cin * taps;
     const size_t n = (size_t)B * RH * RW * ncol;
     FOR_N(e, n) {
         size_t row = e / ncol;
-        int k = (int)(e % ncol), ci = k / taps, t = k % taps, r = t / kw, c = t % kw;
+        int k = (int)(e % ncol), ci = pixels ? k % cin : k / taps, t = pixels ? k / cin : k % taps;
+        int r = t / kw, c = t % kw;
         int b = (int)(row / ((size_t)RH * RW)), q = (int)(row % ((size_t)RH * RW));
         int i = i0 + q / RW, j = j0 + q % RW, y = i + oy + r, xx = j + ox + c;
         col[e] = (y < 0 || y >= H || xx < 0 || xx >= W) ? 0
@@ -21,32 +24,15 @@ void cuda_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W
                  int kw, int oy, int ox, int i0, int i1, int j0, int j1)
 {
     size_t n = (size_t)B * (i1 - i0) * (j1 - j0) * cin * kh * kw;
-    im2col_k<<<blocks_for(n, 256), 256>>>(col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1 - i0, j0, j1 - j0);
+    im2col_k<<<blocks_for(n, 256), 256>>>(col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1 - i0, j0, j1 - j0, 0);
     LAUNCH_CHECK(be);
-}
-
-// the same windows with each window pixel's channels together: column (r*kw + c)*cin + ci
-__global__ static void im2col_pixels_k(real *col, const real *x, int B, int H, int W, int cin, int kh,
-                                       int kw, int oy, int ox, int i0, int RH, int j0, int RW)
-{
-    const int ncol = cin * kh * kw;
-    const size_t n = (size_t)B * RH * RW * ncol;
-    FOR_N(e, n) {
-        size_t row = e / ncol;
-        int k = (int)(e % ncol), t = k / cin, ci = k % cin, r = t / kw, c = t % kw;
-        int b = (int)(row / ((size_t)RH * RW)), q = (int)(row % ((size_t)RH * RW));
-        int i = i0 + q / RW, j = j0 + q % RW, y = i + oy + r, xx = j + ox + c;
-        col[e] = (y < 0 || y >= H || xx < 0 || xx >= W) ? 0
-                 : x[(((size_t)b * H + y) * W + xx) * cin + ci];
-    }
 }
 
 void cuda_im2col_pixels(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
                         int kw, int oy, int ox, int i0, int i1, int j0, int j1)
 {
     size_t n = (size_t)B * (i1 - i0) * (j1 - j0) * cin * kh * kw;
-    im2col_pixels_k<<<blocks_for(n, 256), 256>>>(col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1 - i0, j0,
-                                                  j1 - j0);
+    im2col_k<<<blocks_for(n, 256), 256>>>(col, x, B, H, W, cin, kh, kw, oy, ox, i0, i1 - i0, j0, j1 - j0, 1);
     LAUNCH_CHECK(be);
 }
 
