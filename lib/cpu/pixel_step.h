@@ -57,32 +57,9 @@ static inline __attribute__((always_inline)) void matvec(const int wide, real *r
             AT(y + n + (2 * h + 1) * P) = HIGH(a[h]) + AT(y + n + (2 * h + 1) * P);
         }
     }
-    for (; n + 4 * P <= n1; n += 4 * P) {
-        const real *w0 = w + (size_t)(n / P) * ps, *w1 = w0 + ps, *w2 = w1 + ps, *w3 = w2 + ps;
-        if (wide) {
-            pair_row a01 = {0}, a23 = {0};
-            for (int k = 0; k < K; k++) {
-                const pair_row xk = SPLAT2(x[k]);
-                a01 += xk * PAIR(AT(w0 + (size_t)k * P), AT(w1 + (size_t)k * P));
-                a23 += xk * PAIR(AT(w2 + (size_t)k * P), AT(w3 + (size_t)k * P));
-            }
-            AT(y + n) = LOW(a01) + AT(y + n), AT(y + n + P) = HIGH(a01) + AT(y + n + P);
-            AT(y + n + 2 * P) = LOW(a23) + AT(y + n + 2 * P), AT(y + n + 3 * P) = HIGH(a23) + AT(y + n + 3 * P);
-            continue;
-        }
-        panel_row a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        for (int k = 0; k < K; k++) {
-            const panel_row xk = SPLAT(x[k]);
-            a0 += xk * AT(w0 + (size_t)k * P);
-            a1 += xk * AT(w1 + (size_t)k * P);
-            a2 += xk * AT(w2 + (size_t)k * P);
-            a3 += xk * AT(w3 + (size_t)k * P);
-        }
-        AT(y + n) = a0 + AT(y + n), AT(y + n + P) = a1 + AT(y + n + P);
-        AT(y + n + 2 * P) = a2 + AT(y + n + 2 * P), AT(y + n + 3 * P) = a3 + AT(y + n + 3 * P);
-    }
-    if (n < n1) { /* the last one to three panels as four, the missing ones the last again
-                     (read, not stored): one sum alone waited on each of its adds */
+    for (; n < n1; n += 4 * P) { /* four panels; of the last one to three, the missing ones
+                                    read again (the last), not stored: a sum alone waited on
+                                    each of its adds */
         const real *wp[4];
         for (int h = 0; h < 4; h++) wp[h] = w + (size_t)((n + h * P < n1 ? n + h * P : n) / P) * ps;
         panel_row a[4] = {{0}};
@@ -100,8 +77,12 @@ static inline __attribute__((always_inline)) void matvec(const int wide, real *r
                 for (int h = 0; h < 4; h++) a[h] += xk * AT(wp[h] + (size_t)k * P);
             }
         }
-        for (int h = 0; h < 4; h++)
-            for (int c = 0; c < P && n + h * P + c < n1; c++) y[n + h * P + c] = a[h][c] + y[n + h * P + c];
+        for (int h = 0; h < 4; h++) {
+            real *yh = y + n + h * P;
+            if (n + (h + 1) * P <= n1) AT(yh) = a[h] + AT(yh);
+            else
+                for (int c = 0; n + h * P + c < n1; c++) yh[c] = a[h][c] + yh[c];
+        }
     }
 }
 
@@ -146,6 +127,17 @@ static inline __attribute__((always_inline)) void panels_images(const int wide, 
         }
 }
 
+/* images in fours, then two, then one, through NP pairs of panels from column n */
+static inline __attribute__((always_inline)) void fours(const int wide, const int NP, int nb, real *restrict y,
+                                                        size_t ys, const real *restrict x, size_t xs, int K,
+                                                        const real *const *wp, int n, int n1)
+{
+    int b = 0;
+    for (; b + 4 <= nb; b += 4) panels_images(wide, 4, NP, y + b * ys, ys, x + b * xs, xs, K, wp, n, n1);
+    if (nb - b >= 2) panels_images(wide, 2, NP, y + b * ys, ys, x + b * xs, xs, K, wp, n, n1), b += 2;
+    if (b < nb) panels_images(wide, 1, NP, y + b * ys, ys, x + b * xs, xs, K, wp, n, n1);
+}
+
 static inline __attribute__((always_inline)) void matvec_images(const int wide, int nb, real *restrict y, size_t ys,
                                                                 const real *restrict x, size_t xs, int K,
                                                                 const real *restrict w, size_t ps, int n0,
@@ -161,16 +153,8 @@ static inline __attribute__((always_inline)) void matvec_images(const int wide, 
         const int NP = wide && STEP_PAIRS > 1 && n + 2 * P < n1 ? 2 : 1;
         const real *wp[4];
         for (int h = 0; h < 2 * NP; h++) wp[h] = w + (size_t)((n + h * P < n1 ? n + h * P : n) / P) * ps;
-        int b = 0;
-        if (NP == 2) {
-            for (; b + 4 <= nb; b += 4) panels_images(wide, 4, 2, y + b * ys, ys, x + b * xs, xs, K, wp, n, n1);
-            if (nb - b >= 2) panels_images(wide, 2, 2, y + b * ys, ys, x + b * xs, xs, K, wp, n, n1), b += 2;
-            if (b < nb) panels_images(wide, 1, 2, y + b * ys, ys, x + b * xs, xs, K, wp, n, n1);
-        } else {
-            for (; b + 4 <= nb; b += 4) panels_images(wide, 4, 1, y + b * ys, ys, x + b * xs, xs, K, wp, n, n1);
-            if (nb - b >= 2) panels_images(wide, 2, 1, y + b * ys, ys, x + b * xs, xs, K, wp, n, n1), b += 2;
-            if (b < nb) panels_images(wide, 1, 1, y + b * ys, ys, x + b * xs, xs, K, wp, n, n1);
-        }
+        if (NP == 2) fours(wide, 2, nb, y, ys, x, xs, K, wp, n, n1); /* NP a constant in each */
+        else fours(wide, 1, nb, y, ys, x, xs, K, wp, n, n1);
         n += 2 * NP * P;
     }
 }
@@ -189,9 +173,9 @@ static void share(int N, int t, int T, int *n0, int *n1)
  * each layer's big products (the taps, into ha) and meet once a layer; each then computes
  * the rest -- the gate, the output, the head's first product, all of q columns -- for
  * itself, into tensors of its own (st's hrow, hg, t1 and t2: pixel.c gives the second
- * thread copies), with the same sums in the same order, so the same bits. Meeting three
- * times a layer cost more than the products it shared. Layers alternate between ha's
- * two halves: one thread may write the next layer's while the other reads this one's. */
+ * thread copies), with the same sums in the same order, so the same bits: 16 meetings a
+ * step where there were 50. Layers alternate between ha's two halves: one thread may
+ * write the next layer's while the other reads this one's. */
 static inline __attribute__((always_inline)) void step_body(const int wide, const pcnn_pixel_step *st, int b0,
                                                             int nb, int t, int T, barrier *bar)
 {

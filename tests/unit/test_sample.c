@@ -203,6 +203,38 @@ static void test_tall_products(void)
     }
 }
 
+/* The packed vertical weights are in the order of the mode that packed them (sample.c:
+ * coding's im2col order, or sampling's pixel by pixel), and a product's order of
+ * summation is part of the coded format: coding with a model that has just drawn
+ * (packed for sampling) must give the bits of coding with a fresh one */
+static void test_mode_switch(void)
+{
+    const int B = 2;
+    pcnn_hparams hp = {.L = 2, .p = 12, .n = 5, .C = 3, .H = 4, .W = 5, .K = 16};
+    const size_t npix = (size_t)B * hp.C * hp.H * hp.W, nlog = npix * hp.K;
+    uint8_t *x = malloc(npix), *y = malloc(npix);
+    uint64_t rng = 10;
+    for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % hp.K);
+    real *got[2];
+    for (int k = 0; k < 2; k++) {
+        pcnn_model *m = pcnn_model_new(cpu, &hp, 7); /* the same weights both times */
+        if (k) {                                     /* a draw first */
+            double worst, rel = cached_vs_full(m, x, NULL, B, &worst);
+            CHECK(rel < 1e-5 && worst < 1e-4, "sampling's logits off by %.3g relative (max %.3g)", rel, worst);
+        }
+        got[k] = calloc(nlog, sizeof *got[k]);
+        teacher t = {x, got[k], hp.C, hp.H, hp.W};
+        cpu->exact = 1;
+        CHECK(pcnn_sample_cached(m, y, NULL, B, OPTS(1, 1, 1, 0, 0), &(pcnn_picker){feed_teacher, &t}) == 0, "%s",
+              pcnn_errstr());
+        cpu->exact = 0;
+        pcnn_model_free(m);
+    }
+    CHECK(memcmp(got[0], got[1], nlog * sizeof(real)) == 0,
+          "coding after a draw differs from coding with a fresh model: weights packed for sampling?");
+    free(got[0]), free(got[1]), free(x), free(y);
+}
+
 /* In coding's fixed order (be->exact) the cached sampler's logits are the same bits on one
  * thread or two, and at any batch: a lone image's columns are shared by a team of
  * OpenMP's, or under passive waiting by the backend's own helper thread; a batch's images
@@ -521,6 +553,7 @@ int main(void)
     test_threads();
     test_fused_step();
     test_repacked();
+    test_mode_switch();
     run_case(1, 3, 0, 256, 0);
     run_case(3, 3, 0, 16, 0);
     run_case(1, 5, 4, 8, 0);
