@@ -2,6 +2,7 @@
  * and its instances. */
 #include <omp.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "cpu.h"
 
@@ -57,6 +58,20 @@ static const pcnn_backend_ops cpu = {
     .pixel_step = cpu_pixel_step, .threads = cpu_threads, .meet = cpu_meet,
 };
 
+/* Whether the sampler's step may use AVX-512: the CPU has it (x86-64-v4), and
+ * PCNN_MAX_CPU_ISA, like oneDNN's ONEDNN_MAX_CPU_ISA, does not say AVX2 (so that the AVX2
+ * code runs and is tested and timed on an AVX-512 machine too). */
+static int wide_vectors(void)
+{
+    const char *cap = getenv("PCNN_MAX_CPU_ISA");
+    if (cap && !strcasecmp(cap, "AVX2")) return 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    return __builtin_cpu_supports("x86-64-v4");
+#else
+    return 0;
+#endif
+}
+
 int pcnn_backend_cpu_init(pcnn_backend *be)
 {
     be->op = &cpu;
@@ -64,6 +79,7 @@ int pcnn_backend_cpu_init(pcnn_backend *be)
         pcnn_backend_fail(be, "out of memory for the CPU backend");
         return -1;
     }
+    CPU_CONTEXT(be)->wide = wide_vectors();
     if (cpu_conv_open(be)) {
         free(be->ctx);
         be->ctx = NULL;

@@ -72,9 +72,10 @@ void cpu_adam(pcnn_backend *be, real *w, real *m, real *v, const real *g, size_t
 void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st);
 /* images b0 .. b0+nb-1's step, thread t of the T that share it (meeting at bar; NULL
  * where T is 1): multiplies and adds fused (pixel_step.c), or kept apart for coding's
- * exact mode (pixel_step_exact.c); both are pixel_step.h built twice */
+ * exact mode (pixel_step_exact.c); both are pixel_step.h built twice. The _narrow ones
+ * never take AVX-512 (cpu_context.wide). */
 typedef void cpu_step_fn(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar);
-cpu_step_fn cpu_pixel_images, cpu_pixel_images_exact;
+cpu_step_fn cpu_pixel_images, cpu_pixel_images_exact, cpu_pixel_images_narrow, cpu_pixel_images_exact_narrow;
 void cpu_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, int B, int C, int H,
                int W, int i, int j, int c, int K);
 void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
@@ -92,6 +93,9 @@ typedef struct {
     real *own;
     int own_for[4];
     barrier threads_bar; /* cpu_meet's, within cpu_threads */
+    /* the sampler's step may take its AVX-512 code: the CPU has it and PCNN_MAX_CPU_ISA
+     * does not hold it to AVX2 (backend.c) */
+    int wide;
 } cpu_context;
 #define CPU_CONTEXT(be) ((cpu_context *)(be)->ctx)
 int cpu_conv_open(pcnn_backend *be);

@@ -142,7 +142,9 @@ void cpu_pixel_step(pcnn_backend *be, const pcnn_pixel_step *st)
 {
     /* threads are worth it from about 4096 multiply-adds a layer (p = 32, n = 5) */
     const int work = st->p * st->p * (st->s + 2) * 2 / st->C, threads = omp_get_max_threads();
-    cpu_step_fn *const step_images = be->exact ? cpu_pixel_images_exact : cpu_pixel_images;
+    const int wide = CPU_CONTEXT(be)->wide;
+    cpu_step_fn *const step_images = be->exact ? (wide ? cpu_pixel_images_exact : cpu_pixel_images_exact_narrow)
+                                               : (wide ? cpu_pixel_images : cpu_pixel_images_narrow);
     pcnn_pixel_step own;
     const pcnn_pixel_step *st2 = st; /* the second thread's */
     pixel_team *tm;

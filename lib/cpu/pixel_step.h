@@ -5,9 +5,9 @@
  * multiplies and adds fused, for sampling, and pixel_step_exact.c with them apart, for
  * coding (be->exact), whose every sum must give the same bits on every CPU. Every sum
  * runs over its terms in one order, from 0, whatever the vector width or the number of
- * threads. The file that includes this defines STEP_IMAGES (the name of the function it
- * makes) and STEP_PAIRS: how many pairs of panels an AVX-512 product reads at once for
- * each image (1 or 2, see panels_images).
+ * threads. The file that includes this defines STEP_IMAGES and STEP_IMAGES_NARROW (the
+ * names of the functions it makes, see the end) and STEP_PAIRS: how many pairs of panels
+ * an AVX-512 product reads at once for each image (1 or 2, see panels_images).
  *
  * The step is bound by reading its weights (6 MB a pixel for CIFAR-like p = 126), which
  * is why they come in panels (backend.h): a product streams four panels forward at a
@@ -247,25 +247,25 @@ static inline __attribute__((always_inline)) void step_body(const int wide, cons
 
 /* The step compiled for each vector width, as PCNN_VECTOR does: for AVX-512 with two
  * panels to a vector, and apart from the others, because for AVX2 GCC moved such vectors
- * through memory (the loop's registers spilled to the stack). */
+ * through memory (the loop's registers spilled to the stack). STEP_IMAGES is the widest
+ * this build has; STEP_IMAGES_NARROW never takes AVX-512 (pixel.c picks, cpu_context.wide). */
 #ifdef PCNN_VECTOR_WIDE
 PCNN_VECTOR_WIDE
-static void step_wide(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
+void STEP_IMAGES(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
 {
     step_body(1, st, b0, nb, t, T, bar);
 }
 PCNN_VECTOR_NARROW
-static void step_narrow(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
+void STEP_IMAGES_NARROW(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
 {
     step_body(0, st, b0, nb, t, T, bar);
 }
-void STEP_IMAGES(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
-{
-    if (__builtin_cpu_supports("x86-64-v4")) step_wide(st, b0, nb, t, T, bar);
-    else step_narrow(st, b0, nb, t, T, bar);
-}
 #else
 void STEP_IMAGES(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
+{
+    step_body(0, st, b0, nb, t, T, bar);
+}
+void STEP_IMAGES_NARROW(const pcnn_pixel_step *st, int b0, int nb, int t, int T, barrier *bar)
 {
     step_body(0, st, b0, nb, t, T, bar);
 }

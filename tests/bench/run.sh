@@ -10,8 +10,19 @@
 # change of ours does), median and min-max. BENCH_CONFIGS (default "fashion cifar"; "tiny" tries the script out in seconds).
 # OpenBLAS picks its own kernel here: the workplace's OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE
 # are unset for these runs only (a user's machine does not set them).
+# BENCH_ISA=AVX2 holds every library to its AVX2 code, ours and the peers' alike (oneDNN,
+# OpenBLAS, PyTorch's own loops, our sampler's step), for the AVX2 figures on an AVX-512
+# machine; the caches, clocks and cores are still this machine's.
 B=${1:-build}
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+case ${BENCH_ISA:-} in
+"") ;;
+AVX2 | avx2) export ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell PCNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 ;;
+*)
+    echo "run.sh: BENCH_ISA=$BENCH_ISA: only AVX2 is known" >&2
+    exit 2
+    ;;
+esac
 threads=${OMP_NUM_THREADS:-$(nproc)}
 export OMP_NUM_THREADS="$threads"
 rounds=${BENCH_ROUNDS:-3}
@@ -46,7 +57,7 @@ note() {
     echo "$1" >>"$t/raw"
 }
 
-echo "threads: $threads; rounds: $rounds; per figure $steps timed steps after 1 untimed"
+echo "threads: $threads; rounds: $rounds; per figure $steps timed steps after 1 untimed${BENCH_ISA:+; every library held to AVX2 (BENCH_ISA)}"
 "$B"/tests/bench gemm | tee "$t/gemm"
 "$B"/tests/bench-dnnl
 have_torch=0 have_peer2=0

@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "model-impl.h"
+#include "cpu/cpu.h"
 
 static pcnn_backend *cpu; /* the device of every model here, opened in main */
 
@@ -319,6 +320,42 @@ static void test_fused_step(void)
     omp_set_num_threads(was_threads);
 }
 
+/* Coding's logits (be->exact) in the step's AVX2 code are the bits of its AVX-512 code: a
+ * file coded on one machine decodes on the other. wide and narrow: the CPU backend
+ * opened as it is and with PCNN_MAX_CPU_ISA=AVX2; at batch 1 and 9 (4 + 4 + 1 images),
+ * on one thread and two. */
+static void test_isa_bits(pcnn_backend *wide, pcnn_backend *narrow)
+{
+    const int B = 9, was_threads = omp_get_max_threads();
+    pcnn_hparams hp = {.L = 2, .p = 42, .n = 5, .C = 3, .H = 4, .W = 5, .K = 16};
+    const size_t npix = (size_t)B * hp.C * hp.H * hp.W, nlog = npix * hp.K;
+    uint8_t *x = malloc(npix), *y = malloc(npix);
+    uint64_t rng = 13;
+    for (size_t i = 0; i < npix; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % hp.K);
+    for (int batch = 1; batch <= B; batch += B - 1)
+        for (int threads = 1; threads <= 2; threads++) {
+            real *got[2];
+            omp_set_num_threads(threads);
+            for (int k = 0; k < 2; k++) {
+                pcnn_backend *be = k ? narrow : wide;
+                pcnn_model *m = pcnn_model_new(be, &hp, 8); /* the same weights on both */
+                got[k] = calloc(nlog, sizeof *got[k]);
+                teacher t = {x, got[k], hp.C, hp.H, hp.W};
+                be->exact = 1;
+                CHECK(pcnn_sample_cached(m, y, NULL, batch, OPTS(1, 1, 1, 0, 0), &(pcnn_picker){feed_teacher, &t}) == 0,
+                      "%s", pcnn_errstr());
+                be->exact = 0;
+                pcnn_model_free(m);
+            }
+            CHECK(memcmp(got[0], got[1], (size_t)batch * hp.C * hp.H * hp.W * hp.K * sizeof(real)) == 0,
+                  "batch %d on %d threads: coding's logits in the AVX2 step differ from the AVX-512 step's", batch,
+                  threads);
+            free(got[0]), free(got[1]);
+        }
+    omp_set_num_threads(was_threads);
+    free(x), free(y);
+}
+
 static void run_case(int C, int n, int D, int K, int S)
 {
     const int B = 3, H = 6, W = 7, L = 3;
@@ -554,6 +591,20 @@ int main(void)
     test_fused_step();
     test_repacked();
     test_mode_switch();
+    /* the step's AVX2 code, on an AVX-512 machine too (where it has no AVX-512 this runs
+     * the same code twice) */
+    setenv("PCNN_MAX_CPU_ISA", "AVX2", 1);
+    pcnn_backend *wide = cpu, *narrow = pcnn_backend_open("cpu");
+    unsetenv("PCNN_MAX_CPU_ISA");
+    CHECK(narrow && !CPU_CONTEXT(narrow)->wide, "PCNN_MAX_CPU_ISA=AVX2 left the step its AVX-512 code");
+    if (narrow) {
+        cpu = narrow;
+        test_threads();
+        test_fused_step();
+        cpu = wide;
+        test_isa_bits(wide, narrow);
+        pcnn_backend_close(narrow);
+    }
     run_case(1, 3, 0, 256, 0);
     run_case(3, 3, 0, 16, 0);
     run_case(1, 5, 4, 8, 0);
