@@ -65,7 +65,7 @@ static int wide_vectors(void)
 {
     const char *cap = getenv("PCNN_MAX_CPU_ISA");
     if (cap && !strcasecmp(cap, "AVX2")) return 0;
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef PCNN_VECTOR_WIDE /* a build with an AVX-512 step (cpu.h) */
     return __builtin_cpu_supports("x86-64-v4");
 #else
     return 0;
