@@ -80,7 +80,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-compress pcnn-decompress pcnn-encode pcnn-embed pcnn-interp pcnn-strip pcnn-info pcnn-convert
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
-UNIT     := test_cli test_io test_names test_rans test_compress test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_parity test_embed test_cuda test_fuzz_regress
+UNIT     := test_cli test_io test_names test_rans test_compress test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_split test_parity test_embed test_cuda test_fuzz_regress
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
 DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libxxhash-dev libopenblas-openmp-dev libdnnl-dev \
@@ -175,7 +175,7 @@ $(B)/tests/pcnn-%-baseline: $(B)/cmd/pcnn-%.o $(CMD_COMMON) $(BASE_CPU_OBJ) $(B)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # the same model and CPU code in double precision, for finite differences
-GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/dist.c lib/device.c lib/status.c lib/fail.c lib/errors.c lib/sample.c \
+GRAD_SRC := lib/model.c lib/params.c lib/arena.c lib/kind.c lib/pixelcnn.c lib/workspace.c lib/cond.c lib/convnet.c lib/autoenc.c lib/embed.c lib/dist.c lib/device.c lib/status.c lib/fail.c lib/errors.c lib/sample.c lib/split.c \
             $(wildcard lib/cpu/*.c)
 $(B)/tests/test_gradcheck: tests/unit/test_gradcheck.c $(GRAD_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)

@@ -225,6 +225,9 @@ struct pcnn_backend {
     /* coding (compress.c): the CPU backend computes every product in one fixed order of
      * float operations (lib/cpu/gemm_exact.c), the same on every CPU and thread count */
     int exact;
+    /* the instance is one thread's alone (a share's of a split batch, split.c): its
+     * operations may keep plans in it from inside a parallel region */
+    int one_thread;
     /* for a log line (pcnn_backend_describe): the GPU ("NVIDIA H200, 139 GiB"), or why
      * the CPU was opened when "cuda" or "auto" was asked for; "" otherwise */
     char about[256];

@@ -37,7 +37,7 @@ int pcnn_model_nll(pcnn_model *m, float *nll, const uint8_t *x, const float *h, 
     if (check_cond(m, h, B)) return -1;
     real *hr = to_real(m->hp.D ? h : NULL, (size_t)B * m->hp.D);
     real *out = malloc((size_t)B * sizeof *out);
-    int rc = out ? pcnn_model_run(m, out, x, hr, B, 0, 1) : pcnn_seterr("out of memory");
+    int rc = out ? pcnn_model_run_split(m, out, x, hr, B, 0, 1) : pcnn_seterr("out of memory");
     for (int b = 0; !rc && b < B; b++) nll[b] = (float)out[b];
     free(hr);
     free(out);

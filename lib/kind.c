@@ -2,9 +2,9 @@
 #include "kind.h"
 
 static const pcnn_kind kinds[] = {
-    [PCNN_PIXELCNN] = {"pixelcnn", "bpd", pcnn_pixelcnn_layout, pcnn_pixelcnn_masks, pcnn_pixelcnn_run, 0, 1},
-    [PCNN_MSE_AUTOENCODER] = {"mse-autoencoder", "mse", pcnn_mse_layout, NULL, pcnn_mse_run, 0, 0},
-    [PCNN_EMBEDDING] = {"embedding", "triplet", pcnn_embed_layout, NULL, pcnn_embed_run, 1, 0},
+    [PCNN_PIXELCNN] = {"pixelcnn", "bpd", pcnn_pixelcnn_layout, pcnn_pixelcnn_masks, pcnn_pixelcnn_run, 0, 1, 1},
+    [PCNN_MSE_AUTOENCODER] = {"mse-autoencoder", "mse", pcnn_mse_layout, NULL, pcnn_mse_run, 0, 0, 1},
+    [PCNN_EMBEDDING] = {"embedding", "triplet", pcnn_embed_layout, NULL, pcnn_embed_run, 1, 0, 0},
 };
 
 const pcnn_kind *pcnn_kind_of(int kind) { return &kinds[kind]; }

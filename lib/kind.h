@@ -20,6 +20,9 @@ typedef struct {
     int per_image;
     /* the loss is a log-likelihood in nats, reported in bits */
     int bits;
+    /* an image's loss and gradient depend on that image alone: a batch may be split
+     * (split.c) */
+    int independent;
 } pcnn_kind;
 
 /* the row of kind (0..PCNN_EMBEDDING, which pcnn_hparams_check ensures) */

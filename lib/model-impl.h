@@ -32,6 +32,13 @@ typedef struct {
 } pcnn_acts;
 
 typedef struct pcnn_packed pcnn_packed; /* the cached sampler's weights (sample.c) */
+enum { PCNN_SHARES_MAX = 64 }; /* threads a batch is split among, at most */
+/* the models of a batch's shares (split.c), made on a thread's first share: thread t's
+ * backend instance and its model, which reads the whole model's weights */
+typedef struct {
+    pcnn_backend *be[PCNN_SHARES_MAX];
+    struct pcnn_model *m[PCNN_SHARES_MAX];
+} pcnn_shares;
 
 struct pcnn_model {
     pcnn_hparams hp;
@@ -72,10 +79,15 @@ struct pcnn_model {
     pcnn_dist *dist;
     int batch_first, batch_total;
     pcnn_packed *packed;   /* NULL until the cached sampler first runs */
+    pcnn_shares *shares;   /* NULL until a batch is first split among threads */
+    /* a share's model (split.c): the images of the whole batch, which its messages name */
+    int batch_named;
 };
 
 /* Frees m->packed (sample.c). */
 void pcnn_packed_free(pcnn_model *m);
+/* Frees m->shares (split.c). */
+void pcnn_shares_free(pcnn_model *m);
 
 /* Registers a parameter tensor; returns its offset in the arenas. On out of memory it
  * sets m->layout_failed (which pcnn_model_layout reports) and returns 0. */
@@ -101,6 +113,11 @@ int pcnn_model_reserve(pcnn_model *m, int B);
  * d(sum of nll)/dw * gscale, masked. */
 int pcnn_model_run(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h, int B,
                    int backward, real gscale);
+/* The same, with the batch split among the CPU's threads where the kind allows it
+ * (split.c): the loss, and with backward the gradient in m->g (zeroed by the caller),
+ * as pcnn_model_run's to rounding; m's workspace (m->logits, ...) is not filled. */
+int pcnn_model_run_split(pcnn_model *m, real *nll_out, const uint8_t *x, const real *h, int B,
+                         int backward, real gscale);
 const pcnn_param *pcnn_model_param(const pcnn_model *m, const char *name);
 /* Builds the empty model (layout, masks) on a backend; weights zero. It is
  * pcnn_model_layout (the parameter registry of hp, nothing the size of the weights),

@@ -194,6 +194,7 @@ void pcnn_model_free(pcnn_model *m)
     if (!m) return;
     if (m->be) {
         pcnn_packed_free(m);
+        pcnn_shares_free(m);
         be_release(m->be, m->w);
         be_release(m->be, m->g);
         be_release(m->be, m->mask);

@@ -258,7 +258,7 @@ int pcnn_trainer_step(pcnn_trainer *t, const uint8_t *x, const float *h, int B, 
     m->dropout = (real)t->o.dropout;
     m->dropout_seed = pcnn_rng_next(&ds);
     m->dist = t->dist, m->batch_first = first, m->batch_total = G;
-    int rc = pcnn_model_run(m, nll, x, hr, B, 1, (real)(1.0 / per));
+    int rc = pcnn_model_run_split(m, nll, x, hr, B, 1, (real)(1.0 / per));
     m->dropout = 0;
     m->dist = NULL, m->batch_first = 0, m->batch_total = 0;
     free(hr);

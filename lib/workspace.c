@@ -40,8 +40,11 @@ int pcnn_model_reserve(pcnn_model *m, int B)
     arena_add(&ar, &m->dcb, (size_t)B * 2 * p);
     arena_add(&ar, &m->nll, (size_t)B);
     const size_t reals = ar.total, levels = (size_t)B * hp->C * hp->H * hp->W; /* m->x after them */
-    char what[48];
-    snprintf(what, sizeof what, "a batch of %d", B);
+    char what[64];
+    if (m->batch_named > B)
+        snprintf(what, sizeof what, "a batch of %d (%d on this thread)", m->batch_named, B);
+    else
+        snprintf(what, sizeof what, "a batch of %d", B);
     void *ws = arena_alloc(&ar, m->be, levels, what);
     if (!ws) return -1;
     be_release(m->be, m->ws);

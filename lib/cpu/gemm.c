@@ -53,8 +53,9 @@ void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha,
     }
 #ifndef PCNN_DOUBLE
     /* the tall path's plans are the instance's, not to be made by two threads at once
-     * (cpu_threads: a thread of the cached sampler's may call this) */
-    if (M && N && K && !omp_in_parallel() && tall(ta, tb, M, N, K, alpha, lda, ldb, ldc, beta) &&
+     * (cpu_threads: a thread of the cached sampler's may call this), unless the instance
+     * is one thread's */
+    if (M && N && K && (be->one_thread || !omp_in_parallel()) && tall(ta, tb, M, N, K, alpha, lda, ldb, ldc, beta) &&
         cpu_conv_product(be, ta, tb, M, N, K, A, B, beta, C))
         return;
     if (M && N && K && rows_shape(ta, tb, M, K)) {
