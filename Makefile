@@ -212,7 +212,10 @@ $(B)/tests/bench-allreduce: tests/bench/allreduce.c $(B)/libpcnn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(B)/libpcnn.a $(LDFLAGS) $(LDLIBS) -o $@
 
+# the peers: PyTorch (tests/bench/peer.py, ../shared/bench/torch_gated_pixelcnn.py)
+BENCH_PKGS := python3-torch
 bench: all $(B)/tests/bench $(B)/tests/bench-dnnl $(B)/tests/bench-allreduce
+	@sh tools/deps.sh $(BENCH_PKGS)
 	@t0=$$(date +%s); sh tests/bench/run.sh $(B); sh tests/bench/mpi.sh $(B); \
 	    s=$$(($$(date +%s) - t0)); echo "bench: $$((s / 60)) min $$((s % 60)) s in all"
 
