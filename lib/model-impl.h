@@ -86,6 +86,10 @@ struct pcnn_model {
 
 /* Frees m->packed (sample.c). */
 void pcnn_packed_free(pcnn_model *m);
+/* Frees the cache the sampler keeps in m between draws (sample.c); the passes over a
+ * batch call it. pcnn_sampler_keeps: the batch size of the kept cache, 0 for none. */
+void pcnn_sampler_drop(pcnn_model *m);
+int pcnn_sampler_keeps(const pcnn_model *m);
 /* Frees m->shares (split.c). */
 void pcnn_shares_free(pcnn_model *m);
 

@@ -215,6 +215,7 @@ int pcnn_model_run(pcnn_model *m, real *loss, const uint8_t *x, const real *h, i
                    real gscale)
 {
     if (B < 1) return pcnn_seterr("empty batch");
+    pcnn_sampler_drop(m);
     int rc = pcnn_kind_of(m->hp.kind)->run(m, loss, x, h, B, backward, gscale);
     return rc ? rc : pcnn_backend_check(m->be); /* the pass's device errors show by now */
 }

@@ -117,7 +117,7 @@ out:
  * What depends on row i alone -- the vertical stack, and its link into the horizontal
  * stack with the horizontal bias and conditioning -- is computed once for the row; the
  * rest, at each pixel and channel, is one backend call (pcnn_pixel_step). */
-typedef struct {
+typedef struct cache {
     pcnn_pixel_step st; /* the step's tensors (backend.h), in this allocation */
     real *inmap;        /* st.inmap: (B,H,W,C) input values, filled as pixels are drawn */
     real *hbase;        /* st.hbase: [L+1] (B,W,2p) */
@@ -152,6 +152,13 @@ struct pcnn_packed {
     real *link, *hbias, *hcond;
     /* the weights of st (backend.h) */
     real *hleft, *hmid, *out_w, *out_b, *out1_w, *out1_b, *out2_w, *out2_b;
+    /* the last draw's cache, kept for the next draw of as many images: allocated for
+     * each draw, a CIFAR-like one's 142 MB at batch 16 were zeroed page by page by the
+     * kernel as the draw first wrote them, every time. A draw overwrites all it reads
+     * but the zero columns left of each row of st.hrow, which nothing writes. A pass
+     * over a batch frees it (pcnn_sampler_drop): a training step and the cache of its
+     * preview's draw are not held at once. */
+    cache *kept;
 };
 
 /* Column (or row) r of the grouped order is row grouped(r) of the model's [f | g] order:
@@ -199,13 +206,45 @@ static int cache_alloc(cache *c, const pcnn_model *m, int B)
 
 static void cache_free(cache *c, const pcnn_model *m)
 {
+    if (!c) return;
     be_release(m->be, c->mem);
     free(c->vout);
+    free(c);
+}
+
+/* The cache of a draw of B images: pw's kept one where it is of B images, else a new one
+ * kept in its place; NULL when out of memory (the reason set) */
+static cache *cache_for(const pcnn_model *m, pcnn_packed *pw, int B)
+{
+    if (pw->kept && pw->kept->st.B == B) return pw->kept;
+    cache_free(pw->kept, m);
+    pw->kept = NULL;
+    cache *c = calloc(1, sizeof *c);
+    if (!c) return pcnn_seterr("out of memory for the sampler's cache"), NULL;
+    c->pw = pw;
+    if (cache_alloc(c, m, B)) {
+        cache_free(c, m);
+        return NULL;
+    }
+    return pw->kept = c;
+}
+
+void pcnn_sampler_drop(pcnn_model *m)
+{
+    if (!m->packed) return;
+    cache_free(m->packed->kept, m);
+    m->packed->kept = NULL;
+}
+
+int pcnn_sampler_keeps(const pcnn_model *m)
+{
+    return m->packed && m->packed->kept ? m->packed->kept->st.B : 0;
 }
 
 void pcnn_packed_free(pcnn_model *m)
 {
     if (!m->packed) return;
+    cache_free(m->packed->kept, m);
     be_release(m->be, m->packed->mem);
     free(m->packed);
     m->packed = NULL;
@@ -246,8 +285,10 @@ static pcnn_packed *packed_alloc(pcnn_model *m)
 }
 
 /* The sampler's weights (see cache, pcnn_packed and pcnn_pixel_step): packed on the host
- * from the model's parameters, unless m->packed holds them packed from the same ones. */
-static const pcnn_packed *packed_weights(pcnn_model *m)
+ * from the model's parameters, unless m->packed holds them packed from the same ones. On
+ * the CPU the parameters are hashed where they lie: a copy to hash cost a draw of Fashion
+ * at batch 1 some 10 MB of fresh pages and a copy. */
+static pcnn_packed *packed_weights(pcnn_model *m)
 {
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
@@ -255,14 +296,16 @@ static const pcnn_packed *packed_weights(pcnn_model *m)
     const size_t L1 = hp->L + 1, q2 = PCNN_PADDED(2 * q), q1 = PCNN_PADDED(q), Kp = PCNN_PADDED(K);
     /* one output group's block of each weight, and one layer's */
     const size_t left = (size_t)s * p * q2, mid = (size_t)p * q2, out = (size_t)p * q1, out2 = (size_t)p * Kp;
-    real *w = malloc(m->total * sizeof *w);
-    if (!w) return pcnn_seterr("out of memory packing the sampler's weights"), NULL;
-    be_to_host(be, w, m->w, m->total * sizeof *w);
+    const int host = !strcmp(be->op->name, "cpu"); /* m->w is host memory */
+    real *copy = host ? NULL : malloc(m->total * sizeof *copy);
+    if (!host && !copy) return pcnn_seterr("out of memory packing the sampler's weights"), NULL;
+    if (copy) be_to_host(be, copy, m->w, m->total * sizeof *copy);
+    const real *w = host ? m->w : copy;
     const uint64_t hash = XXH3_64bits(w, m->total * sizeof *w);
     pcnn_packed *pw = be->failed ? NULL : packed_alloc(m);
     const int pixels = !be->exact;
     if (!pw || (pw->valid && pw->hash == hash && pw->pixels == pixels)) {
-        free(w);
+        free(copy);
         return pw;
     }
     pw->valid = 0;
@@ -318,7 +361,7 @@ static const pcnn_packed *packed_weights(pcnn_model *m)
         }
         for (int k = 0; k < N; k++) be_to_device(be, t[k].to, t[k].host, t[k].n * sizeof(real));
     }
-    free(w);
+    free(copy);
     for (int k = 0; k < N; k++) free(t[k].host);
     if (!ok) return pcnn_seterr("out of memory packing the sampler's weights"), NULL;
     pw->hash = hash, pw->pixels = pixels, pw->valid = !be->failed;
@@ -400,7 +443,8 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
     const pcnn_hparams *hp = &m->hp;
     const int C = hp->C, H = hp->H, W = hp->W, K = hp->K, p = hp->p;
     if (check_args(m, h, B, o)) return -1;
-    cache c = {0};
+    cache *c = NULL;
+    pcnn_packed *pw;
     const long total = (long)H * W * C;
     const size_t npix = (size_t)B * C * H * W;
     /* the whole draw stays on the device: every random number goes up once at the start,
@@ -421,14 +465,18 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
         rc = pcnn_seterr("out of memory");
         goto out;
     }
-    if (!(c.pw = packed_weights(m))) {
+    if (!(pw = packed_weights(m))) {
         rc = be->failed ? pcnn_backend_check(be) : -1;
         goto out;
     }
-    if ((rc = cache_alloc(&c, m, B))) goto out;
+    if (!(c = cache_for(m, pw, B))) {
+        rc = -1;
+        goto out;
+    }
+    c->smap = NULL;
     /* undrawn pixels read as level 0; the masks make their value irrelevant */
     for (size_t k = 0; k < (size_t)B * H * W * C; k++) neg[k] = -1;
-    be_to_device(be, c.inmap, neg, (size_t)B * H * W * C * sizeof *neg);
+    be_to_device(be, c->inmap, neg, (size_t)B * H * W * C * sizeof *neg);
     if (hp->D) {
         for (size_t k = 0; k < (size_t)B * hp->D; k++) hr[k] = h[k];
         real *dh = be_alloc(be, (size_t)B * hp->D * sizeof *dh);
@@ -443,14 +491,14 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
                 goto out;
             }
             net_forward(be, &m->dec, m->w, dh, B);
-            c.smap = net_output(&m->dec);
+            c->smap = net_output(&m->dec);
         }
         for (int l = 0; !hp->S && l <= hp->L; l++) {
             const pcnn_layer *ly = &m->layers[l];
             be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, m->w + ly->v_cond, hp->D, 0,
-                    c.cv + (size_t)l * B * 2 * p, 2 * p);
-            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, c.pw->hcond + (size_t)l * 2 * p * hp->D, hp->D, 0,
-                    c.ch + (size_t)l * B * 2 * p, 2 * p);
+                    c->cv + (size_t)l * B * 2 * p, 2 * p);
+            be_gemm(be, 0, 1, B, 2 * p, hp->D, 1, dh, hp->D, c->pw->hcond + (size_t)l * 2 * p * hp->D, hp->D, 0,
+                    c->ch + (size_t)l * B * 2 * p, 2 * p);
         }
         be_release(be, dh);
     }
@@ -459,15 +507,15 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
         for (int b = 0; b < B; b++) u[k * B + b] = pcnn_rng_uniform(&rng[b]);
     be_to_device(be, du, u, (size_t)total * B * sizeof *u);
     for (int i = 0; i < H && !be->failed; i++) { /* a failed device: stop, report below */
-        vertical_row(m, &c, B, i);
+        vertical_row(m, c, B, i);
         for (int j = 0; j < W; j++)
             for (int ch = 0; ch < C; ch++) {
-                c.st.i = i, c.st.j = j, c.st.g = ch;
-                be_pixel_step(be, &c.st);
+                c->st.i = i, c->st.j = j, c->st.g = ch;
+                be_pixel_step(be, &c->st);
                 const long k = ((long)i * W + j) * C + ch;
                 if (pk) { /* the logits down and the levels up: K + 1 values per image */
                     for (int b = 0; b < B; b++)
-                        be_to_host(be, picked + (size_t)b * K, c.st.logits + ((size_t)b * C + ch) * K,
+                        be_to_host(be, picked + (size_t)b * K, c->st.logits + ((size_t)b * C + ch) * K,
                                    (size_t)K * sizeof(real));
                     if ((rc = pcnn_backend_check(be)) || (rc = pk->pick(pk->arg, picked, B, K, k, draw))) goto out;
                     be_to_device(be, ddraw, draw, (size_t)B);
@@ -475,17 +523,16 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
                     for (int b = 0; b < B; b++) draw[b] = o->given[(((size_t)b * C + ch) * H + i) * W + j];
                     be_to_device(be, ddraw, draw, (size_t)B);
                 } else {
-                    be_sample(be, ddraw, c.st.logits + (size_t)ch * K, B, K, C * K, (real)o->temperature,
+                    be_sample(be, ddraw, c->st.logits + (size_t)ch * K, B, K, C * K, (real)o->temperature,
                               (real)o->top_p, du + (size_t)k * B);
                 }
-                be_place(be, c.inmap, dx, ddraw, B, C, H, W, i, j, ch, K);
+                be_place(be, c->inmap, dx, ddraw, B, C, H, W, i, j, ch, K);
                 if (o->progress) o->progress(((long)i * W + j) * C + ch + 1, total, o->arg);
             }
     }
     be_to_host(be, x, dx, npix);
     rc = pcnn_backend_check(be);
 out:
-    cache_free(&c, m);
     free(draw), free(rng), free(u), free(hr), free(neg), free(picked);
     be_release(be, ddraw);
     be_release(be, dx);

@@ -119,6 +119,7 @@ int pcnn_model_run_split(pcnn_model *m, real *loss, const uint8_t *x, const real
     if (!pcnn_kind_of(m->hp.kind)->independent || B == 1 || strcmp(pcnn_backend_name(m->be), "cpu"))
         return pcnn_model_run(m, loss, x, h, B, backward, gscale);
     if (pcnn_backend_check(m->be)) return -1;
+    pcnn_sampler_drop(m); /* as pcnn_model_run does */
     if (!m->shares && !(m->shares = calloc(1, sizeof *m->shares))) return pcnn_seterr("out of memory");
     split_job *j = calloc(1, sizeof *j);
     if (!j) return pcnn_seterr("out of memory");

@@ -393,6 +393,22 @@ static void run_case(int C, int n, int D, int K, int S)
     CHECK(changed > 0, "top_p 0.9 drew the same images as top_p 1");
     free(yp), free(zp);
     test_completion(m, h, B, x, y, z);
+    /* The sampler keeps its cache in the model between draws of as many images: after
+     * all the draws above and one of fewer images, a draw is a fresh model's */
+    pcnn_model *fresh = pcnn_model_new(cpu, &hp, 11);
+    memcpy(fresh->w, m->w, m->total * sizeof *m->w);
+    CHECK(pcnn_model_sample(m, z, h, B - 1, OPTS(1, 1, 5, 0, 0)) == 0, "%s", pcnn_errstr());
+    for (int r = 0; r < 2; r++) {
+        memset(z, 0, npix);
+        CHECK(pcnn_model_sample(r ? fresh : m, z, h, B, OPTS(1, 1, 42, 0, 0)) == 0, "%s", pcnn_errstr());
+        CHECK(memcmp(y, z, npix) == 0, "C=%d n=%d D=%d S=%d: %s draws what the first draw did not", C, n, D, S,
+              r ? "a fresh model" : "the model, drawn from before,");
+    }
+    CHECK(pcnn_sampler_keeps(m) == B, "the model keeps a cache of %d images after a draw of %d", pcnn_sampler_keeps(m), B);
+    float nll[3];
+    CHECK(pcnn_model_nll(m, nll, x, h, B) == 0, "%s", pcnn_errstr());
+    CHECK(pcnn_sampler_keeps(m) == 0, "a likelihood pass left the sampler's cache of %d images", pcnn_sampler_keeps(m));
+    pcnn_model_free(fresh);
     /* and the draws are not all one value: the test would be void otherwise */
     size_t distinct = 0;
     for (size_t i = 1; i < npix; i++) distinct += y[i] != y[0];
