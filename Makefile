@@ -80,7 +80,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 PROGS    := pcnn-train pcnn-nll pcnn-sample pcnn-compress pcnn-decompress pcnn-encode pcnn-embed pcnn-interp pcnn-strip pcnn-info pcnn-convert
 PROG_BIN := $(PROGS:%=$(B)/%)
 CMD_COMMON := $(B)/cmd/cli.o $(B)/cmd/data.o
-UNIT     := test_cli test_io test_names test_rans test_compress test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_split test_parity test_embed test_cuda test_fuzz_regress
+UNIT     := test_cli test_io test_names test_rans test_gate test_compress test_safetensors test_backend test_hostile test_conv test_causality test_sample test_train test_split test_parity test_embed test_cuda test_fuzz_regress
 UNIT_BIN := $(UNIT:%=$(B)/tests/%) $(B)/tests/test_gradcheck
 
 DEB_PKGS := build-essential time libnetpbm-dev libpng-dev zlib1g-dev libcjson-dev libxxhash-dev libopenblas-openmp-dev libdnnl-dev \

@@ -51,8 +51,12 @@ static inline void tanh_sigmoid(real f, real g, real *t, real *s)
 #ifdef PCNN_DOUBLE
     *t = tanh(f), *s = 1 / (1 + exp(-g));
 #else
-    f = f < -15.0f ? -15.0f : f > 15.0f ? 15.0f : f;
-    g = g < -30.0f ? -30.0f : g > 30.0f ? 30.0f : g;
+    /* one bound a statement: each becomes a max or a min (NaN kept), where a chained
+     * select became masked merges */
+    f = f < -15.0f ? -15.0f : f;
+    f = f > 15.0f ? 15.0f : f;
+    g = g < -30.0f ? -30.0f : g;
+    g = g > 30.0f ? 30.0f : g;
     float E = fast_exp(2.0f * f), G = fast_exp(-g), r = 1.0f / ((E + 1.0f) * (1.0f + G));
     *t = (E - 1.0f) * (1.0f + G) * r;
     *s = (E + 1.0f) * r;
