@@ -222,6 +222,24 @@ static int avx512(const_dnnl_primitive_desc_t pd)
            strstr(impl, "avx512");
 }
 
+/* A backward primitive descriptor as backward_pd's, taking the NHWC activations as they
+ * are where its kernel is an AVX-512 one and both sides' maps are whole vectors of 16:
+ * there oneDNN 2.6's backward kernels ran as fast on NHWC as on blocked maps, and the
+ * reorders in and out of the blocked layout were 6.5% of a Fashion training step's oneDNN
+ * time. At 126 maps (a tail in every pixel) NHWC ran 10-20% slower, and on AVX2 its
+ * filter kernel was slower: there the blocked layout stays (tests/bench/README.md). */
+static dnnl_primitive_desc_t backward_fast(pcnn_backend *be, const pcnn_conv *g, int kind,
+                                           const dnnl_memory_desc_t *bias)
+{
+    if (!(kind & KEEP_NHWC) && g->cin % 16 == 0 && g->cout % 16 == 0 &&
+        dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core) {
+        dnnl_primitive_desc_t pd = backward_pd(be, g, kind | KEEP_NHWC, bias);
+        if (pd && avx512(pd)) return pd;
+        if (pd) dnnl_primitive_desc_destroy(pd);
+    }
+    return backward_pd(be, g, kind, bias);
+}
+
 /* a reorder that overwrites its output, or adds to it (sum) */
 static dnnl_primitive_t reorder(pcnn_backend *be, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
                                 int sum)
@@ -381,7 +399,7 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
     if (kind & BIAS && !OK(dnnl_memory_desc_init_by_tag(&bias, 1, nbias, dnnl_f32, dnnl_a))) return NULL;
     dnnl_primitive_desc_t pd = op == FWD ? forward_pd(be, g, dnnl_forward_inference, kind & SUM,
                                                       kind & BIAS ? &bias : NULL, dnnl_nhwc)
-                                         : backward_pd(be, g, kind, &bias);
+                                         : backward_fast(be, g, kind, &bias);
     /* For the vertical window (padded above only) oneDNN 2.6 has only its AVX2
      * backward-weights kernel, 1.5x slower on an AVX-512 CPU than its AVX-512 one, which
      * takes no more than kh/2 rows of padding on either side. So the image gets d zero
@@ -393,7 +411,7 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
         dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core) {
         pcnn_conv even = *g;
         even.H += d, even.oy += d;
-        dnnl_primitive_desc_t tall = backward_pd(be, &even, kind, &bias);
+        dnnl_primitive_desc_t tall = backward_fast(be, &even, kind, &bias);
         if (tall && avx512(tall)) {
             dnnl_primitive_desc_destroy(pd);
             pd = tall, p->tall = d;
