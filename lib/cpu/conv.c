@@ -110,7 +110,8 @@ typedef struct {
     /* backward only, NULL where the primitive takes NHWC: x (FILTER: in; DATA: out, summed
      * into the user's dx) and y (dy, in) between NHWC and the primitive's layout, whose
      * memory xb, yb lives in the context's scratch; a tall plan's xb and yb are its own,
-     * zeroed once, and the reorders write the image's H rows of them (xb_rows, yb_rows) */
+     * zeroed once, and the reorders write the image's H rows of them (xb_rows, yb_rows), or,
+ * NHWC to NHWC (no reorder), copy_rows does */
     dnnl_primitive_t x_reorder, y_reorder;
     dnnl_memory_t xb, yb, xb_rows, yb_rows;
     /* FILTER through the taps (tap_filter), where chunk > 0: a 1x1 backward filter over
@@ -279,8 +280,16 @@ static int own_rows(pcnn_backend *be, const dnnl_memory_desc_t *d, const dnnl_me
 {
     convs *c = CPU_CONTEXT(be)->convs;
     dnnl_dims_t at = {0, 0, r, 0};
-    dnnl_memory_desc_t sub;
+    dnnl_memory_desc_t sub, plain;
     void *mem;
+    if (OK(dnnl_memory_desc_init_by_tag(&plain, 4, d->dims, dnnl_f32, dnnl_nhwc)) && dnnl_memory_desc_equal(d, &plain)) {
+        /* NHWC on both sides: copy_rows copies whole images (oneDNN's reorder into the rows
+         * of a taller NHWC image is its generic one, element by element) */
+        if (!(OK(dnnl_memory_create(m, d, c->engine, DNNL_MEMORY_ALLOCATE)) && OK(dnnl_memory_get_data_handle(*m, &mem))))
+            return 0;
+        memset(mem, 0, dnnl_memory_desc_get_size(d));
+        return 1;
+    }
     if (!(OK(dnnl_memory_create(m, d, c->engine, DNNL_MEMORY_ALLOCATE)) && OK(dnnl_memory_get_data_handle(*m, &mem)) &&
           OK(dnnl_memory_desc_init_submemory(&sub, d, from->dims, at)) &&
           OK(dnnl_memory_create(rows, &sub, c->engine, mem)) && (*to_rows = reorder(be, from, &sub, 0))))
@@ -524,10 +533,28 @@ static int bind_blocked(pcnn_backend *be, dnnl_memory_t m, int i)
            OK(dnnl_memory_set_data_handle(m, at));
 }
 
+/* A tall plan's NHWC maps from (B, H, W, c) into the rows from r of its own to (B, H +
+ * tall, W, c), image by image; 0 when a oneDNN call failed */
+static int copy_rows(pcnn_backend *be, plan *p, dnnl_memory_t to, const real *from, int c, int r)
+{
+    const pcnn_conv *g = &p->g;
+    void *mem;
+    if (!OK(dnnl_memory_get_data_handle(to, &mem))) return 0;
+    const size_t image = (size_t)g->H * g->W * c, row = (size_t)g->W * c;
+#pragma omp parallel for schedule(static) if (g->B * image > PCNN_OMP_MIN)
+    for (int b = 0; b < g->B; b++)
+        memcpy((real *)mem + (size_t)b * (image + p->tall * row) + r * row, from + b * image, image * sizeof *from);
+    return 1;
+}
+
 /* runs a backward plan's y reorder (dy into the primitive's layout), if it has one */
 static int dy_in(pcnn_backend *be, plan *p)
 {
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->y}, {DNNL_ARG_TO, p->yb_rows ? p->yb_rows : p->yb}};
+    if (p->tall && !p->y_reorder) {
+        void *dy;
+        return OK(dnnl_memory_get_data_handle(p->y, &dy)) && copy_rows(be, p, p->yb, dy, p->g.cout, 0);
+    }
     return !p->y_reorder || run(be, p->y_reorder, 2, r);
 }
 
@@ -601,7 +628,9 @@ static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real 
                             {DNNL_ARG_DIFF_BIAS, p->b}};
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_prim}, {DNNL_ARG_TO, p->w_user}};
     if (!(bind(be, p, x, dy, ws) && (p->tall || (bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1))) &&
-          (!p->x_reorder || run(be, p->x_reorder, 2, xr)) && dy_in(be, p)))
+          (p->tall && !p->x_reorder ? copy_rows(be, p, p->xb, x, g->cin, p->tall)
+                                    : !p->x_reorder || run(be, p->x_reorder, 2, xr)) &&
+          dy_in(be, p)))
         return 0;
     if (p->chunk) return tap_filter(be, p, dw);
     real *dbias = db ? scratch(be, 5, (size_t)g->cout * sizeof *dbias) : NULL;
