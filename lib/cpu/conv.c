@@ -110,8 +110,8 @@ typedef struct {
     /* backward only, NULL where the primitive takes NHWC: x (FILTER: in; DATA: out, summed
      * into the user's dx) and y (dy, in) between NHWC and the primitive's layout, whose
      * memory xb, yb lives in the context's scratch; a tall plan's xb and yb are its own,
-     * zeroed once, and the reorders write the image's H rows of them (xb_rows, yb_rows), or,
- * NHWC to NHWC (no reorder), copy_rows does */
+     * zeroed once, and the reorders write the image's H rows of them (xb_rows, yb_rows),
+     * or, NHWC to NHWC (x_reorder and y_reorder NULL), copy_rows does */
     dnnl_primitive_t x_reorder, y_reorder;
     dnnl_memory_t xb, yb, xb_rows, yb_rows;
     /* FILTER through the taps (tap_filter), where chunk > 0: a 1x1 backward filter over
