@@ -272,9 +272,9 @@ static void plan_clear(plan *p)
     memset(p, 0, sizeof *p);
 }
 
-/* A tall plan's memory *m of layout d (H + tall rows), its own and zeroed, and a reorder
- * to_rows from the user's from (H rows) into its H rows from row r (*rows); 0 when a
- * oneDNN call failed */
+/* A tall plan's memory *m of layout d (H + tall rows), its own and zeroed, and, unless d
+ * is NHWC (copy_rows), a reorder to_rows from the user's from (H rows) into its H rows
+ * from row r (*rows); 0 when a oneDNN call failed */
 static int own_rows(pcnn_backend *be, const dnnl_memory_desc_t *d, const dnnl_memory_desc_t *from, int r,
                     dnnl_memory_t *m, dnnl_memory_t *rows, dnnl_primitive_t *to_rows)
 {
@@ -282,20 +282,15 @@ static int own_rows(pcnn_backend *be, const dnnl_memory_desc_t *d, const dnnl_me
     dnnl_dims_t at = {0, 0, r, 0};
     dnnl_memory_desc_t sub, plain;
     void *mem;
-    if (OK(dnnl_memory_desc_init_by_tag(&plain, 4, d->dims, dnnl_f32, dnnl_nhwc)) && dnnl_memory_desc_equal(d, &plain)) {
-        /* NHWC on both sides: copy_rows copies whole images (oneDNN's reorder into the rows
-         * of a taller NHWC image is its generic one, element by element) */
-        if (!(OK(dnnl_memory_create(m, d, c->engine, DNNL_MEMORY_ALLOCATE)) && OK(dnnl_memory_get_data_handle(*m, &mem))))
-            return 0;
-        memset(mem, 0, dnnl_memory_desc_get_size(d));
-        return 1;
-    }
     if (!(OK(dnnl_memory_create(m, d, c->engine, DNNL_MEMORY_ALLOCATE)) && OK(dnnl_memory_get_data_handle(*m, &mem)) &&
-          OK(dnnl_memory_desc_init_submemory(&sub, d, from->dims, at)) &&
-          OK(dnnl_memory_create(rows, &sub, c->engine, mem)) && (*to_rows = reorder(be, from, &sub, 0))))
+          OK(dnnl_memory_desc_init_by_tag(&plain, 4, d->dims, dnnl_f32, dnnl_nhwc))))
         return 0;
     memset(mem, 0, dnnl_memory_desc_get_size(d));
-    return 1;
+    /* NHWC on both sides: copy_rows copies whole images (oneDNN's reorder into the rows of
+     * a taller NHWC image is its generic one, element by element) */
+    if (dnnl_memory_desc_equal(d, &plain)) return 1;
+    return OK(dnnl_memory_desc_init_submemory(&sub, d, from->dims, at)) &&
+           OK(dnnl_memory_create(rows, &sub, c->engine, mem)) && (*to_rows = reorder(be, from, &sub, 0));
 }
 
 /* A backward plan's reorders between the user's NHWC x, y and the layouts of pd, where
@@ -547,6 +542,14 @@ static int copy_rows(pcnn_backend *be, plan *p, dnnl_memory_t to, const real *fr
     return 1;
 }
 
+/* x into a FILTER plan's layout (its reorder, or a tall plan's copy), where it needs one */
+static int x_in(pcnn_backend *be, plan *p, const real *x)
+{
+    dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->x}, {DNNL_ARG_TO, p->xb_rows ? p->xb_rows : p->xb}};
+    if (p->tall && !p->x_reorder) return copy_rows(be, p, p->xb, x, p->g.cin, p->tall);
+    return !p->x_reorder || run(be, p->x_reorder, 2, r);
+}
+
 /* runs a backward plan's y reorder (dy into the primitive's layout), if it has one */
 static int dy_in(pcnn_backend *be, plan *p)
 {
@@ -621,16 +624,13 @@ static int tap_filter(pcnn_backend *be, plan *p, real *dw)
 static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real *dy, const real *x, real *ws)
 {
     const pcnn_conv *g = &p->g;
-    dnnl_exec_arg_t xr[2] = {{DNNL_ARG_FROM, p->x}, {DNNL_ARG_TO, p->xb_rows ? p->xb_rows : p->xb}};
     dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, p->xb ? p->xb : p->x},
                             {DNNL_ARG_DIFF_WEIGHTS, p->w_prim},
                             {DNNL_ARG_DIFF_DST, p->yb ? p->yb : p->y},
                             {DNNL_ARG_DIFF_BIAS, p->b}};
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_prim}, {DNNL_ARG_TO, p->w_user}};
     if (!(bind(be, p, x, dy, ws) && (p->tall || (bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1))) &&
-          (p->tall && !p->x_reorder ? copy_rows(be, p, p->xb, x, g->cin, p->tall)
-                                    : !p->x_reorder || run(be, p->x_reorder, 2, xr)) &&
-          dy_in(be, p)))
+          x_in(be, p, x) && dy_in(be, p)))
         return 0;
     if (p->chunk) return tap_filter(be, p, dw);
     real *dbias = db ? scratch(be, 5, (size_t)g->cout * sizeof *dbias) : NULL;

@@ -6,9 +6,10 @@
  * the horizontal one) at a size where oneDNN picks the kernels it picks for the Fashion
  * model, the one-sided vertical window's backward filter included (computed on a wider
  * window whose extra rows are dropped), at channel counts of whole vectors (64 -> 128: on
- * AVX-512 the backward passes read and write the NHWC maps as they are) and at counts that
- * oneDNN's blocked layouts of the backward passes pad, and at sizes where the backward filter runs over
- * the window's taps (lib/cpu/conv.c), in one chunk of images and in two. */
+ * AVX-512 the backward passes read and write the NHWC maps as they are) and at counts
+ * that oneDNN's blocked layouts of the backward passes pad, and at sizes where the
+ * backward filter runs over the window's taps (lib/cpu/conv.c), in one chunk of images
+ * and in two. */
 #include <stdlib.h>
 #include <string.h>
 
