@@ -17,8 +17,7 @@
  * NHWC at the horizontal convolution, reorders included (tests/bench/README.md). oneDNN
  * overwrites its outputs, so backward data accumulates through its reorder back to NHWC
  * (a sum post-op), or writes into the scratch ws and adds; backward filter writes into
- * ws and adds. On AVX2 the backward filter of a window runs as a 1x1 one over its taps
- * (see taps). A bias is oneDNN's own: the forward pass adds it (DNNL_ARG_BIAS), where
+ * ws and adds. A bias is oneDNN's own: the forward pass adds it (DNNL_ARG_BIAS), where
  * filling y with it for a sum post-op cost a write and a read of y more, 2.5-3% of an NLL
  * pass of the CIFAR-like model; the backward filter sums its gradient (DNNL_ARG_DIFF_BIAS)
  * in no measurable time, where sum_rows read dy once more. A oneDNN call that fails records
@@ -114,12 +113,6 @@ typedef struct {
      * or, NHWC to NHWC (x_reorder and y_reorder NULL), copy_rows does */
     dnnl_primitive_t x_reorder, y_reorder;
     dnnl_memory_t xb, yb, xb_rows, yb_rows;
-    /* FILTER through the taps (tap_filter), where chunk > 0: a 1x1 backward filter over
-     * chunk images of blocked x spread over its kh*kw taps (col), and reorders of its dw
-     * to plain (cout, taps x cpad) weights that overwrite and that add */
-    int chunk, block, cpad;
-    dnnl_primitive_t tap_prim, tap_out, tap_sum;
-    dnnl_memory_t col, col_dy, col_dw, col_plain;
 } plan;
 
 /* the instance's oneDNN state (cpu_context) */
@@ -128,10 +121,10 @@ typedef struct convs {
     dnnl_stream_t stream;
     plan plans[PLANS];
     int nplans, next;
-    /* the blocked x and y of the backward pass running now; a product's dw; the taps'
-     * col and plain dw */
-    void *scratch[6];
-    size_t scratch_size[6];
+    /* the blocked x and y of the backward pass running now; a product's dw; the bias's
+     * gradient */
+    void *scratch[4];
+    size_t scratch_size[4];
 } convs;
 
 static int md(pcnn_backend *be, dnnl_memory_desc_t *d, int n, int c, int h, int w,
@@ -266,9 +259,6 @@ static void plan_clear(plan *p)
     dnnl_memory_destroy(p->xb), dnnl_memory_destroy(p->yb);
     dnnl_memory_destroy(p->xb_rows), dnnl_memory_destroy(p->yb_rows);
     dnnl_memory_destroy(p->w_user), dnnl_memory_destroy(p->w_prim), dnnl_memory_destroy(p->b);
-    dnnl_primitive_destroy(p->tap_prim), dnnl_primitive_destroy(p->tap_out), dnnl_primitive_destroy(p->tap_sum);
-    dnnl_memory_destroy(p->col), dnnl_memory_destroy(p->col_dy);
-    dnnl_memory_destroy(p->col_dw), dnnl_memory_destroy(p->col_plain);
     memset(p, 0, sizeof *p);
 }
 
@@ -313,71 +303,6 @@ static int blocked(pcnn_backend *be, plan *p, const_dnnl_primitive_desc_t pd, co
         !(OK(dnnl_memory_create(&p->yb, ymd, c->engine, DNNL_MEMORY_NONE)) && (p->y_reorder = reorder(be, y, ymd, 0))))
         return 0;
     return 1;
-}
-
-/* The filter gradient through its taps: on AVX2, oneDNN's 1x1 backward filter runs
- * 1.1-1.3x faster than its direct one on the stacks' windows (3x5 and 1x3 at p = 126,
- * blocked, tests/bench/README.md), fast enough to pay for spreading x over the window's
- * taps first: col (n, tap, c, h, w) = x (n, c, h + oy + r, w + ox + s), each tap's channels
- * padded as the blocked x pads them, so that a tap is a shifted copy of x's blocks. col is
- * made for a chunk of images at a time (at most TAP_BYTES), the chunk's dw reordered to
- * plain weights and added up there, then spread back to (cout, cin, kh, kw). */
-enum { TAP_BYTES = 32 << 20, TAP_PIXELS = 4096 };
-
-/* 1 when md is x's NCHW layout with channels in blocks of b (nChw8c, nChw16c) */
-static int channel_blocks(pcnn_backend *be, const dnnl_memory_desc_t *d, const pcnn_conv *g, int c, int b)
-{
-    dnnl_memory_desc_t want;
-    return md(be, &want, g->B, c, g->H, g->W, b == 8 ? dnnl_nChw8c : dnnl_nChw16c) && dnnl_memory_desc_equal(d, &want);
-}
-
-/* Sets up p's taps path where it applies (p->chunk stays 0 where not); 0 when a oneDNN
- * call failed */
-static int taps(pcnn_backend *be, plan *p)
-{
-    convs *c = CPU_CONTEXT(be)->convs;
-    const pcnn_conv *g = &p->g;
-    const dnnl_memory_desc_t *xd, *yd;
-    if (!p->xb || !p->yb || !OK(dnnl_memory_get_memory_desc(p->xb, &xd)) || !OK(dnnl_memory_get_memory_desc(p->yb, &yd)))
-        return !be->failed;
-    int b = 0;
-    for (int k = 8; k <= 16 && !b; k *= 2)
-        if (channel_blocks(be, xd, g, g->cin, k) && channel_blocks(be, yd, g, g->cout, k)) b = k;
-    const int T = g->kh * g->kw;
-    if (!b || T < 2) return 1;
-    const int cpad = (g->cin + b - 1) / b * b;
-    const size_t image = (size_t)T * cpad * g->H * g->W * sizeof(real);
-    int n = g->B;
-    while (n > 1 && (n * image > TAP_BYTES || g->B % n)) n--;
-    if ((size_t)n * g->H * g->W < TAP_PIXELS) return 1;
-    const dnnl_format_tag_t tag = b == 8 ? dnnl_nChw8c : dnnl_nChw16c;
-    dnnl_memory_desc_t x, y, w, plain;
-    dnnl_convolution_desc_t fd, bd;
-    dnnl_primitive_desc_t fpd = NULL, pd = NULL;
-    dnnl_dims_t strides = {1, 1}, pad = {0, 0};
-    int done = md(be, &x, n, T * cpad, g->H, g->W, tag) && md(be, &y, n, g->cout, g->H, g->W, tag) &&
-               md(be, &w, g->cout, T * cpad, 1, 1, dnnl_format_tag_any) &&
-               md(be, &plain, g->cout, T * cpad, 1, 1, dnnl_oihw) &&
-               OK(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &x, &w,
-                                                     NULL, &y, strides, pad, pad)) &&
-               OK(dnnl_convolution_backward_weights_desc_init(&bd, dnnl_convolution_direct, &x, &w, NULL, &y,
-                                                              strides, pad, pad));
-    if (done && (dnnl_primitive_desc_create(&fpd, &fd, NULL, c->engine, NULL) != dnnl_success ||
-                 dnnl_primitive_desc_create(&pd, &bd, NULL, c->engine, fpd) != dnnl_success))
-        done = -1; /* declined: the direct primitive does it */
-    if (done == 1) {
-        const dnnl_memory_desc_t *wd = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0);
-        done = OK(dnnl_memory_create(&p->col, &x, c->engine, DNNL_MEMORY_NONE)) &&
-               OK(dnnl_memory_create(&p->col_dy, &y, c->engine, DNNL_MEMORY_NONE)) &&
-               OK(dnnl_memory_create(&p->col_dw, wd, c->engine, DNNL_MEMORY_ALLOCATE)) &&
-               OK(dnnl_memory_create(&p->col_plain, &plain, c->engine, DNNL_MEMORY_NONE)) &&
-               (p->tap_out = reorder(be, wd, &plain, 0)) && (p->tap_sum = reorder(be, wd, &plain, 1)) &&
-               OK(dnnl_primitive_create(&p->tap_prim, pd));
-        if (done) p->chunk = n, p->block = b, p->cpad = cpad;
-    }
-    if (pd) dnnl_primitive_desc_destroy(pd);
-    if (fpd) dnnl_primitive_desc_destroy(fpd);
-    return done != 0;
 }
 
 /* The plan of a shape, made on first use; unusable (im2col + GEMM) where oneDNN declines
@@ -434,9 +359,7 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
         (!(kind & BIAS) || OK(dnnl_memory_create(&p->b, &bias, c->engine, DNNL_MEMORY_NONE))) &&
         OK(dnnl_memory_create(&p->w_prim, wmd, c->engine, DNNL_MEMORY_ALLOCATE)) &&
         (p->w_reorder = op == FILTER ? reorder(be, wmd, &wu, 0) : reorder(be, &wu, wmd, 0)) &&
-        (op == FWD || blocked(be, p, pd, &x, &y)) &&
-        (op != FILTER || avx512(pd) || taps(be, p)) &&
-        (p->chunk || OK(dnnl_primitive_create(&p->prim, pd)))) /* the taps need no direct one */
+        (op == FWD || blocked(be, p, pd, &x, &y)) && OK(dnnl_primitive_create(&p->prim, pd)))
         p->usable = 1;
     dnnl_primitive_desc_destroy(pd);
     return be->failed ? NULL : p;
@@ -460,7 +383,7 @@ void cpu_conv_close(pcnn_backend *be)
     convs *c = CPU_CONTEXT(be)->convs;
     if (!c) return;
     for (int i = 0; i < c->nplans; i++) plan_clear(&c->plans[i]);
-    for (int i = 0; i < 6; i++) free(c->scratch[i]);
+    for (int i = 0; i < 4; i++) free(c->scratch[i]);
     if (c->stream) dnnl_stream_destroy(c->stream);
     if (c->engine) dnnl_engine_destroy(c->engine);
     free(c);
@@ -561,66 +484,8 @@ static int dy_in(pcnn_backend *be, plan *p)
     return !p->y_reorder || run(be, p->y_reorder, 2, r);
 }
 
-/* col = x's blocks at the chunk's images from n0, spread over the taps (see taps) */
-static void spread(plan *p, real *col, const real *xb, int n0)
-{
-    const pcnn_conv *g = &p->g;
-    const int T = g->kh * g->kw, nb = p->cpad / p->block, bw = p->block, rows = p->chunk * T * nb * g->H;
-    const size_t row = (size_t)g->W * bw;
-#pragma omp parallel for schedule(static)
-    for (int k = 0; k < rows; k++) {
-        const int i = k % g->H, cb = k / g->H % nb, t = k / g->H / nb % T, n = k / g->H / nb / T;
-        const int yy = i + g->oy + t / g->kw, dx = g->ox + t % g->kw; /* col (j) = x (j + dx) */
-        real *to = col + k * row;
-        if (yy < 0 || yy >= g->H) {
-            memset(to, 0, row * sizeof *to);
-            continue;
-        }
-        const real *from = xb + ((((size_t)(n0 + n) * nb + cb) * g->H + yy) * g->W) * bw;
-        /* j in [lo, hi) read x, the others are zero (a window wider than the image: none) */
-        const int lo = dx >= 0 ? 0 : -dx < g->W ? -dx : g->W, hi = dx <= 0 ? g->W : dx < g->W ? g->W - dx : lo;
-        memset(to, 0, (size_t)lo * bw * sizeof *to);
-        if (hi > lo) memcpy(to + (size_t)lo * bw, from + (lo + dx) * bw, (size_t)(hi - lo) * bw * sizeof *to);
-        memset(to + (size_t)hi * bw, 0, (size_t)(g->W - hi) * bw * sizeof *to);
-    }
-}
-
-/* dw += the taps' filter gradient, x and dy already blocked in scratch 0 and 1; 0 when a
- * oneDNN call failed or memory ran out */
-static int tap_filter(pcnn_backend *be, plan *p, real *dw)
-{
-    const pcnn_conv *g = &p->g;
-    const int T = g->kh * g->kw;
-    const dnnl_memory_desc_t *cd, *yd;
-    void *xb, *yb;
-    if (!(OK(dnnl_memory_get_memory_desc(p->col, &cd)) && OK(dnnl_memory_get_memory_desc(p->col_dy, &yd)) &&
-          OK(dnnl_memory_get_data_handle(p->xb, &xb)) && OK(dnnl_memory_get_data_handle(p->yb, &yb))))
-        return 0;
-    real *col = scratch(be, 3, dnnl_memory_desc_get_size(cd));
-    real *plain = scratch(be, 4, (size_t)g->cout * T * p->cpad * sizeof *plain);
-    if (!col || !plain || !OK(dnnl_memory_set_data_handle(p->col, col)) ||
-        !OK(dnnl_memory_set_data_handle(p->col_plain, plain)))
-        return 0;
-    const size_t dy_chunk = dnnl_memory_desc_get_size(yd); /* bytes of the chunk's blocked dy */
-    dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, p->col}, {DNNL_ARG_DIFF_WEIGHTS, p->col_dw}, {DNNL_ARG_DIFF_DST, p->col_dy}};
-    dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->col_dw}, {DNNL_ARG_TO, p->col_plain}};
-    for (int n0 = 0; n0 < g->B; n0 += p->chunk) {
-        spread(p, col, xb, n0);
-        if (!(OK(dnnl_memory_set_data_handle(p->col_dy, (char *)yb + n0 / p->chunk * dy_chunk)) &&
-              run(be, p->tap_prim, 3, a) && run(be, n0 ? p->tap_sum : p->tap_out, 2, r)))
-            return 0;
-    }
-    const size_t pairs = (size_t)g->cout * g->cin;
-#pragma omp parallel for schedule(static) if (pairs * T > PCNN_OMP_MIN)
-    for (size_t k = 0; k < pairs; k++) { /* dw (o, c, tap) += plain (o, tap, c) */
-        const size_t o = k / g->cin, ci = k % g->cin;
-        for (int t = 0; t < T; t++) dw[k * T + t] += plain[(o * T + t) * p->cpad + ci];
-    }
-    return 1;
-}
-
-/* dw += dy^T x (and db += dy summed over the pixels, unless NULL: a BIAS plan's direct
- * primitive, not the taps) through the FILTER plan p; 0 when a oneDNN call failed */
+/* dw += dy^T x (and db += dy summed over the pixels, unless NULL) through the FILTER
+ * plan p; 0 when a oneDNN call failed */
 static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real *dy, const real *x, real *ws)
 {
     const pcnn_conv *g = &p->g;
@@ -632,8 +497,7 @@ static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real 
     if (!(bind(be, p, x, dy, ws) && (p->tall || (bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1))) &&
           x_in(be, p, x) && dy_in(be, p)))
         return 0;
-    if (p->chunk) return tap_filter(be, p, dw);
-    real *dbias = db ? scratch(be, 5, (size_t)g->cout * sizeof *dbias) : NULL;
+    real *dbias = db ? scratch(be, 3, (size_t)g->cout * sizeof *dbias) : NULL;
     if (db && !(dbias && OK(dnnl_memory_set_data_handle(p->b, dbias)))) return 0;
     if (!(run(be, p->prim, dbias ? 4 : 3, a) && run(be, p->w_reorder, 2, r))) return 0;
     cpu_add(be, dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
@@ -672,11 +536,9 @@ void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy
 {
     plan *f = plan_for(be, g, db ? FILTER | BIAS : FILTER), *d = dx && f ? plan_for(be, g, DATA) : NULL;
     if (!f || (dx && !d)) return;
-    /* the bias's gradient: oneDNN's, except through the taps and im2col + GEMM */
-    const int onednn_db = f->usable && !f->chunk;
-    if (db && !onednn_db) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
-    int done = f->usable ? bwd_filter(be, f, dw, onednn_db ? db : NULL, dy, x, ws)
-                         : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
+    /* the bias's gradient: oneDNN's, except through im2col + GEMM */
+    if (db && !f->usable) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
+    int done = f->usable ? bwd_filter(be, f, dw, db, dy, x, ws) : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
     if (!dx || be->failed) return;
     if (!d->usable) {
         gemm_bwd_data(be, dx, dy, w, g, ws);
@@ -689,8 +551,8 @@ void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy
 }
 
 /* C (+)= op(A) op(B) for a tall product, a long side of rows (pixels) and two short ones
- * (maps), as a oneDNN 1x1 convolution over an image of 1 x rows pixels: its 1x1 kernels
- * beat its sgemm and OpenBLAS's at the stacks' 1x1 maps (tests/bench/README.md).
+ * (maps), as a oneDNN 1x1 convolution over an image of 1 x rows pixels (gemm.c says where
+ * its kernels beat the sgemms).
  * Contiguous operands, alpha 1, beta 0 or 1:
  *   NT  C (R,N) = A (R,K) B (N,K)^T   forward, weights B (cout N, cin K)
  *   NN  C (R,N) = A (R,K) B (K,N)     forward, weights B given as (cin, cout)
