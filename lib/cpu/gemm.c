@@ -3,13 +3,17 @@
 #include <cblas.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <strings.h>
 
 #include "cpu.h"
 
 /* A tall product -- every pixel's maps through one small matrix, forward (NN, NT) or
- * the weights' gradient (TN), contiguous -- goes to oneDNN's 1x1 convolution
- * (cpu_conv_product in conv.c). Otherwise oneDNN's sgemm (JIT kernels, no packing of a
- * whole operand per call) takes products of few rows -- the cached sampler's, a row per
+ * the weights' gradient (TN), contiguous -- goes on AVX-512 to oneDNN's 1x1 convolution
+ * (cpu_conv_product in conv.c), on AVX2 to oneDNN's sgemm: held to AVX2 on an Intel
+ * Xeon, with the operands out of cache as in a training step, the 1x1 kernels ran
+ * 46-62 GFLOP/s on the stacks' shapes where the sgemm ran 56-72, slowest where they add
+ * to C or make a weights' gradient of p = 64 (tests/bench/README.md). Otherwise oneDNN's
+ * sgemm (JIT kernels, no packing of a whole operand per call) takes products of few rows -- the cached sampler's, a row per
  * image per pixel, where OpenBLAS packs all of B for a handful of dot products -- and
  * products whose two short sides are small (p = 64's maps against their weights);
  * OpenBLAS the others (measured on a 2-core AMD EPYC with AVX2, tests/bench/README.md).
@@ -21,6 +25,23 @@
 static int rows_shape(int ta, int tb, long M, long K)
 {
     return !ta && tb && M <= 64 && K >= 512; /* at K = 252 the two were even */
+}
+
+/* 1 when OpenBLAS runs a kernel of its own for this CPU's vector width: one that knows no
+ * newer CPU (OpenBLAS 0.3.21 on an Intel family 6 model 207 Xeon) falls back to its
+ * generic SSE3 one ("Prescott"), 33 GFLOP/s where oneDNN's sgemm ran 162 (`make bench`'s
+ * gemm line). Where it did, oneDNN's sgemm takes every product. */
+static int blas_fits_cpu(void)
+{
+    static int fits = -1;
+    if (fits < 0) {
+        static const char *avx2_cores[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"};
+        const char *core = openblas_get_corename();
+        fits = !__builtin_cpu_supports("avx2");
+        for (size_t i = 0; core && i < sizeof avx2_cores / sizeof *avx2_cores; i++)
+            fits |= !strcasecmp(core, avx2_cores[i]);
+    }
+    return fits;
 }
 
 /* On AVX-512 oneDNN's sgemm also takes a few hundred rows -- the cached sampler's at
@@ -55,14 +76,16 @@ void cpu_gemm(pcnn_backend *be, int ta, int tb, int M, int N, int K, real alpha,
     /* the tall path's plans are the instance's, not to be made by two threads at once
      * (cpu_threads: a thread of the cached sampler's may call this), unless the instance
      * is one thread's */
-    if (M && N && K && (be->one_thread || !omp_in_parallel()) && tall(ta, tb, M, N, K, alpha, lda, ldb, ldc, beta) &&
+    const int tall_shape = M && N && K && tall(ta, tb, M, N, K, alpha, lda, ldb, ldc, beta);
+    const int wide = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
+    if (tall_shape && wide && (be->one_thread || !omp_in_parallel()) &&
         cpu_conv_product(be, ta, tb, M, N, K, A, B, beta, C))
         return;
     if (M && N && K && rows_shape(ta, tb, M, K)) {
         cpu_gemm_rows(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    if (M && N && K && onednn_shape(M, N, K)) {
+    if (M && N && K && ((tall_shape && !wide) || onednn_shape(M, N, K) || !blas_fits_cpu())) {
         dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb,
                                       beta, C, ldc);
         if (st != dnnl_success) pcnn_backend_fail(be, "dnnl_sgemm %dx%dx%d: status %d", M, N, K, (int)st);

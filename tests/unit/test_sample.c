@@ -174,7 +174,8 @@ static void test_products(void)
 }
 
 /* Tall products -- many rows through small maps, contiguous, alpha 1, beta 0 or 1 --
- * which the CPU backend computes as oneDNN 1x1 convolutions (cpu_conv_product): the
+ * which the CPU backend computes as oneDNN 1x1 convolutions (cpu_conv_product) on
+ * AVX-512 and by oneDNN's sgemm on AVX2 (tests/run.sh runs both on an AVX-512 CPU): the
  * forward ones (NT, NN) and the weights' gradient (TN), against a product in double;
  * beta 0 ignores what C held (NaN here). */
 static void test_tall_products(void)
