@@ -7,20 +7,21 @@
 
 #include "cpu.h"
 
-/* A tall product -- every pixel's maps through one small matrix, forward (NN, NT) or
- * the weights' gradient (TN), contiguous -- goes on AVX-512 to oneDNN's 1x1 convolution
- * (cpu_conv_product in conv.c), on AVX2 to oneDNN's sgemm: held to AVX2 on an Intel
- * Xeon, with the operands out of cache as in a training step, the 1x1 kernels ran
- * 46-62 GFLOP/s on the stacks' shapes where the sgemm ran 56-72, slowest where they add
- * to C or make a weights' gradient of p = 64 (tests/bench/README.md). Otherwise oneDNN's
- * sgemm (JIT kernels, no packing of a whole operand per call) takes products of few rows -- the cached sampler's, a row per
- * image per pixel, where OpenBLAS packs all of B for a handful of dot products -- and
- * products whose two short sides are small (p = 64's maps against their weights);
- * OpenBLAS the others (measured on a 2-core AMD EPYC with AVX2, tests/bench/README.md).
- * Few rows against a long transposed B -- the small nets' dense layers at a small batch
- * -- go to our own dot products (gemm_rows.c), 1.2-1.4x oneDNN's sgemm on the AVX2 EPYC.
- * (The cached sampler's vertical row gives B untransposed, to oneDNN's sgemm, which ran
- * that 1.5-2.4x faster than either took the transposed one: sample.c.) */
+/* A tall product -- every pixel's maps through one small matrix, forward (NN, NT) or the
+ * weights' gradient (TN), contiguous -- goes on AVX-512 to oneDNN's 1x1 convolution
+ * (cpu_conv_product in conv.c), on AVX2 to oneDNN's sgemm: held to AVX2 on an Intel Xeon,
+ * with the operands out of cache as in a training step, the 1x1 kernels ran 46-62 GFLOP/s
+ * on the stacks' shapes where the sgemm ran 56-72, slowest where they add to C or make a
+ * weights' gradient of p = 64 (tests/bench/README.md). Otherwise oneDNN's sgemm (JIT
+ * kernels, no packing of a whole operand per call) takes products of few rows -- the
+ * cached sampler's, a row per image per pixel, where OpenBLAS packs all of B for a handful
+ * of dot products -- and products whose two short sides are small (p = 64's maps against
+ * their weights); OpenBLAS the others (measured on a 2-core AMD EPYC with AVX2,
+ * tests/bench/README.md). Few rows against a long transposed B -- the small nets' dense
+ * layers at a small batch -- go to our own dot products (gemm_rows.c), 1.2-1.4x oneDNN's
+ * sgemm on the AVX2 EPYC. (The cached sampler's vertical row gives B untransposed, to
+ * oneDNN's sgemm, which ran that 1.5-2.4x faster than either took the transposed one:
+ * sample.c.) */
 #ifndef PCNN_DOUBLE /* oneDNN has no dgemm: the gradient check's build takes OpenBLAS's */
 static int rows_shape(int ta, int tb, long M, long K)
 {
@@ -33,13 +34,15 @@ static int rows_shape(int ta, int tb, long M, long K)
  * gemm line). Where it did, oneDNN's sgemm takes every product. */
 static int blas_fits_cpu(void)
 {
-    static int fits = -1;
+    static int known = -1; /* the answer, once a thread has found it (they all find the same) */
+    int fits = __atomic_load_n(&known, __ATOMIC_RELAXED);
     if (fits < 0) {
         static const char *avx2_cores[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"};
         const char *core = openblas_get_corename();
         fits = !__builtin_cpu_supports("avx2");
         for (size_t i = 0; core && i < sizeof avx2_cores / sizeof *avx2_cores; i++)
             fits |= !strcasecmp(core, avx2_cores[i]);
+        __atomic_store_n(&known, fits, __ATOMIC_RELAXED);
     }
     return fits;
 }
