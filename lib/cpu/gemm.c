@@ -10,13 +10,13 @@
 /* A tall product -- every pixel's maps through one small matrix, forward (NN, NT) or the
  * weights' gradient (TN), contiguous -- goes on AVX-512 to oneDNN's 1x1 convolution
  * (cpu_conv_product in conv.c), on AVX2 to oneDNN's sgemm: held to AVX2 on an Intel Xeon,
- * with the operands out of cache as in a training step, the 1x1 kernels ran 46-62 GFLOP/s
- * on the stacks' shapes where the sgemm ran 56-72, slowest where they add to C or make a
- * weights' gradient of p = 64 (tests/bench/README.md). Otherwise oneDNN's sgemm (JIT
- * kernels, no packing of a whole operand per call) takes products of few rows -- the
- * cached sampler's, a row per image per pixel, where OpenBLAS packs all of B for a handful
- * of dot products -- and products whose two short sides are small (p = 64's maps against
- * their weights); OpenBLAS the others (measured on a 2-core AMD EPYC with AVX2,
+ * with the operands out of cache as in a training step, the sgemm ran 0.96-1.30x the 1x1
+ * kernels over 24 pairs of the stacks' shapes and modes (median 1.06), ahead most where
+ * they add to C or make a weights' gradient (tests/bench/README.md). Otherwise oneDNN's
+ * sgemm (JIT kernels, no packing of a whole operand per call) takes products of few rows
+ * -- the cached sampler's, a row per image per pixel, where OpenBLAS packs all of B for a
+ * handful of dot products -- and products whose two short sides are small (p = 64's maps
+ * against their weights); OpenBLAS the others (measured on a 2-core AMD EPYC with AVX2,
  * tests/bench/README.md). Few rows against a long transposed B -- the small nets' dense
  * layers at a small batch -- go to our own dot products (gemm_rows.c), 1.2-1.4x oneDNN's
  * sgemm on the AVX2 EPYC. (The cached sampler's vertical row gives B untransposed, to
