@@ -29,11 +29,11 @@ for t in "$B"/tests/test_*; do
     unit "$t"
 done
 
-# The convolutions and products take other kernels and paths on AVX2 than on AVX-512
-# (lib/cpu/conv.c, gemm.c, pixel_step.h): on an AVX-512 CPU their tests run again with
-# oneDNN and our own loops held to AVX2, so that one machine tests both.
+# The convolutions, products and gate take other kernels and paths on AVX2 than on
+# AVX-512 (lib/cpu/conv.c, gemm.c, pixel_step.h, gate.c): on an AVX-512 CPU their tests run
+# again with oneDNN and our own loops held to AVX2, so that one machine tests both.
 if grep -q '^flags.* avx512f' /proc/cpuinfo 2>/dev/null; then
-    for t in test_conv test_sample; do
+    for t in test_conv test_sample test_gate; do
         [ -x "$B/tests/$t" ] || continue
         echo "$t, held to AVX2:"
         ONEDNN_MAX_CPU_ISA=AVX2 PCNN_MAX_CPU_ISA=AVX2 unit "$B/tests/$t"

@@ -58,7 +58,7 @@ static const pcnn_backend_ops cpu = {
     .pixel_step = cpu_pixel_step, .threads = cpu_threads, .meet = cpu_meet,
 };
 
-/* Whether the sampler's step may use AVX-512: the CPU has it (x86-64-v4), and
+/* Whether the sampler's step and the gate may use AVX-512: the CPU has it (x86-64-v4), and
  * PCNN_MAX_CPU_ISA, like oneDNN's ONEDNN_MAX_CPU_ISA, does not say AVX2 (so that the AVX2
  * code runs and is tested and timed on an AVX-512 machine too). */
 static int wide_vectors(void)

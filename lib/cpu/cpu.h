@@ -14,7 +14,8 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
     !defined(PCNN_BASELINE) /* the baseline coders of the coding test (Makefile) */
 #define PCNN_VECTOR __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-/* the same split in two, where AVX-512 has code of its own (lib/cpu/pixel.c) */
+/* the same split in two, where AVX-512's code is chosen at run time (cpu_context.wide:
+ * lib/cpu/pixel.c, gate.c) */
 #define PCNN_VECTOR_WIDE __attribute__((target("arch=x86-64-v4")))
 #define PCNN_VECTOR_NARROW __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
@@ -93,8 +94,8 @@ typedef struct {
     real *own;
     int own_for[4];
     barrier threads_bar; /* cpu_meet's, within cpu_threads */
-    /* the sampler's step may take its AVX-512 code: the CPU has it and PCNN_MAX_CPU_ISA
-     * does not hold it to AVX2 (backend.c) */
+    /* the sampler's step and the gate may take their AVX-512 code: the CPU has it and
+     * PCNN_MAX_CPU_ISA does not hold it to AVX2 (backend.c) */
     int wide;
 } cpu_context;
 #define CPU_CONTEXT(be) ((cpu_context *)(be)->ctx)
