@@ -70,7 +70,8 @@ round_trip() {
 # class 9) coded at batch 1 with the shipped model by pcnn at dd83d67, the first to write
 # pcnn-coded version 2. Every later pcnn that writes version 2 must compute its logits to
 # the same bits; a change of the sums' order must bump the version instead. (Should the
-# shipped model be replaced, code the image again with that commit's pcnn-compress.)
+# shipped model be replaced, code the image again with that commit's pcnn-compress: done for
+# the model of step 14264, 2026-12-04.)
 @test "pcnn-decompress: a version 2 stream from an earlier pcnn decodes, on 1 and 2 threads" {
     local model=models/fashion.pcnn n
     [ -f "$model" ] || skip "no $model"
