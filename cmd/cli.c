@@ -149,7 +149,7 @@ static void parse_number(const cli_opt *o, const char *s)
     if (o->kind == OPT_FLOAT) {
         double v;
         if (cli_to_double(s, &v) || !(v >= o->lo && v <= o->hi))
-            cli_usage_error("--%s: '%s' is not a number in [%g, %g]", o->longname, s, o->lo, o->hi);
+            cli_usage_error("--%s: '%s' is not a number in [%.9g, %.9g]", o->longname, s, o->lo, o->hi);
         *(float *)o->dest = (float)v;
         return;
     }
