@@ -96,6 +96,9 @@ int pcnn_output_check(const char *path);
  * files of this user named exactly path.tmp and six of [A-Za-z0-9], that no write in
  * progress holds locked. Returns how many, or -1 when the directory cannot be read. */
 int pcnn_output_clean_temps(const char *path);
+/* Removes the temporary files of the writes in progress in this process, for a program
+ * about to die of a signal: none is left beside its target. Safe from any thread. */
+void pcnn_output_abandon(void);
 
 /* Writes one image as a netpbm image (P5 for C=1, P6 for C=3) to an open stream. */
 int pcnn_netpbm_write(FILE *f, const pcnn_image *img);
@@ -115,7 +118,7 @@ int pcnn_png_write_grid_labels(const char *path, const pcnn_image *imgs, int n, 
 
 /* ---- coded files (pcnn-compress; pcnn-coded(5)) ---------------------------- */
 enum { PCNN_CODED_NONE, PCNN_CODED_CLASS, PCNN_CODED_VECTOR, PCNN_CODED_CODE };
-#define PCNN_CODED_MAX_BATCH 1024
+#define PCNN_CODED_MAX_BATCH 64
 typedef struct {
     uint8_t hash[16];   /* the model's (pcnn_model_hash) */
     uint32_t n;         /* images */
@@ -412,7 +415,7 @@ typedef struct {
  * greedy: every value the likeliest level (the lowest of equal ones) */
 void pcnn_sample_opts_default(pcnn_sample_opts *o);
 /* Draws B images pixel by pixel in raster order, channel by channel: x (B,C,H,W) levels,
- * h (B,D) or NULL. */
+ * h (B,D) or NULL. Any B: the work goes in chunks of 64 images, whose memory it needs. */
 int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o);
 
 #ifdef __cplusplus

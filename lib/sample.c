@@ -21,11 +21,15 @@
 #include "arena.h"
 #include "model-impl.h"
 
-/* image b draws from stream (seed, b mod period) */
-static void seed_streams(uint64_t *rng, int B, uint64_t seed, int period)
+/* image b of a batch that starts at image first of the draw takes stream (seed, first + b),
+ * or (seed, (first + b) mod per_row) with per_row > 0 */
+static void seed_streams(uint64_t *rng, int B, uint64_t seed, long first, int per_row)
 {
-    for (int b = 0; b < B; b++)
-        rng[b] = seed * 0x9e3779b97f4a7c15ULL + (uint64_t)(b % period) * 0xd1b54a32d192ed03ULL;
+    for (int b = 0; b < B; b++) {
+        uint64_t i = (uint64_t)(first + b);
+        if (per_row > 0) i %= (uint64_t)per_row;
+        rng[b] = seed * 0x9e3779b97f4a7c15ULL + i * 0xd1b54a32d192ed03ULL;
+    }
 }
 
 static int check_args(const pcnn_model *m, const float *h, int B, const pcnn_sample_opts *o)
@@ -43,7 +47,7 @@ static int check_args(const pcnn_model *m, const float *h, int B, const pcnn_sam
     return m->hp.D ? pcnn_cond_check(h, (size_t)B * m->hp.D) : 0;
 }
 
-static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o)
+static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o, long first)
 {
     const pcnn_hparams hp = m->hp;
     const int C = hp.C, H = hp.H, W = hp.W, K = hp.K;
@@ -64,7 +68,7 @@ static int sample_naive(pcnn_model *m, uint8_t *x, const float *h, int B, const 
         goto out;
     }
     for (size_t i = 0; hp.D && i < (size_t)B * hp.D; i++) hr[i] = h[i];
-    seed_streams(rng, B, o->seed, o->per_row ? o->per_row : B);
+    seed_streams(rng, B, o->seed, first, o->per_row);
     memset(x, 0, (size_t)B * C * H * W);
     const long total = (long)H * W * C;
     for (int i = 0; i < H; i++) {
@@ -436,8 +440,8 @@ static void vertical_row(const pcnn_model *m, cache *c, int B, int i)
     be_threads(m->be, vertical_share, &r);
 }
 
-int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
-                       const pcnn_picker *pk)
+static int sample_cached_from(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
+                              const pcnn_picker *pk, long first)
 {
     pcnn_backend *be = m->be;
     const pcnn_hparams *hp = &m->hp;
@@ -502,7 +506,7 @@ int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const p
         }
         be_release(be, dh);
     }
-    seed_streams(rng, B, o->seed, o->per_row ? o->per_row : B);
+    seed_streams(rng, B, o->seed, first, o->per_row);
     for (long k = 0; k < total; k++) /* raster order, one number per image per value */
         for (int b = 0; b < B; b++) u[k * B + b] = pcnn_rng_uniform(&rng[b]);
     be_to_device(be, du, u, (size_t)total * B * sizeof *u);
@@ -545,6 +549,30 @@ void pcnn_sample_opts_default(pcnn_sample_opts *o)
     *o = (pcnn_sample_opts){.temperature = 1, .top_p = 1, .seed = 1};
 }
 
+int pcnn_sample_cached(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o,
+                       const pcnn_picker *pk)
+{
+    return sample_cached_from(m, x, h, B, o, pk, 0);
+}
+
+/* a chunk's progress as part of the whole draw's */
+typedef struct {
+    const pcnn_sample_opts *o;
+    long chunk, chunks;
+} chunk_progress;
+
+static void progress_of_chunk(long done, long total, void *arg)
+{
+    const chunk_progress *cp = arg;
+    cp->o->progress(cp->chunk * total + done, cp->chunks * total, cp->o->arg);
+}
+
+/* Images are drawn SAMPLE_CHUNK at a time: the sampler keeps megabytes of activations an
+ * image (a CIFAR-like model's 100000 images would ask for over 100 GB at once), and a
+ * chunk of 64 already reads each weight once for many images. Each image's random
+ * numbers follow from its index in the whole draw, so the chunks change no image. */
+enum { SAMPLE_CHUNK = 64 };
+
 int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, const pcnn_sample_opts *o)
 {
     if (o->per_row < 0) return pcnn_seterr("images per row must not be negative");
@@ -554,6 +582,19 @@ int pcnn_model_sample(pcnn_model *m, uint8_t *x, const float *h, int B, const pc
         g.temperature = 1, g.top_p = FLT_MIN;
         return pcnn_model_sample(m, x, h, B, &g);
     }
-    if (o->naive) return sample_naive(m, x, h, B, o);
-    return pcnn_sample_cached(m, x, h, B, o, NULL);
+    const size_t sz = (size_t)m->hp.C * m->hp.H * m->hp.W;
+    const long chunks = B <= SAMPLE_CHUNK ? 1 : (B + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
+    for (long c = 0; c < chunks; c++) {
+        const long first = c * SAMPLE_CHUNK;
+        const int n = chunks == 1 ? B : (int)(B - first < SAMPLE_CHUNK ? B - first : SAMPLE_CHUNK);
+        pcnn_sample_opts co = *o;
+        chunk_progress cp = {o, c, chunks};
+        if (o->progress && chunks > 1) co.progress = progress_of_chunk, co.arg = &cp;
+        if (o->given) co.given = o->given + first * sz;
+        const float *hc = h ? h + first * m->hp.D : NULL;
+        int rc = o->naive ? sample_naive(m, x + first * sz, hc, n, &co, first)
+                          : sample_cached_from(m, x + first * sz, hc, n, &co, NULL, first);
+        if (rc) return rc;
+    }
+    return 0;
 }

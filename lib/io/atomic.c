@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -98,6 +99,31 @@ int pcnn_output_clean_temps(const char *path)
     return removed;
 }
 
+/* The temporary names of the writes in progress, for pcnn_output_abandon. A program
+ * writes one or two files at a time; a write beyond the slots is still atomic, only not
+ * removed at a signal (the next run's pcnn_output_clean_temps takes it). */
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *pending[8];
+
+static void pending_set(char *from, char *to)
+{
+    pthread_mutex_lock(&pending_lock);
+    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
+        if (pending[i] == from) {
+            pending[i] = to;
+            break;
+        }
+    pthread_mutex_unlock(&pending_lock);
+}
+
+void pcnn_output_abandon(void)
+{
+    pthread_mutex_lock(&pending_lock);
+    for (size_t i = 0; i < sizeof pending / sizeof *pending; i++)
+        if (pending[i]) unlink(pending[i]);
+    pthread_mutex_unlock(&pending_lock);
+}
+
 int pcnn_atomic_open(pcnn_atomic *a, const char *path)
 {
     memset(a, 0, sizeof *a);
@@ -128,6 +154,7 @@ int pcnn_atomic_open(pcnn_atomic *a, const char *path)
         a->tmp = NULL;
         return -1;
     }
+    pending_set(NULL, a->tmp);
     return 0;
 }
 
@@ -135,6 +162,7 @@ void pcnn_atomic_abort(pcnn_atomic *a)
 {
     if (a->f) fclose(a->f);
     if (a->tmp) unlink(a->tmp);
+    if (a->tmp) pending_set(a->tmp, NULL);
     free(a->tmp);
     a->f = NULL;
     a->tmp = NULL;
@@ -150,6 +178,7 @@ int pcnn_atomic_commit(pcnn_atomic *a)
     if (rc == 0 && rename(a->tmp, a->path) != 0)
         rc = pcnn_seterr("%s: renaming %s: %s", a->path, a->tmp, strerror(errno));
     if (rc) unlink(a->tmp);
+    pending_set(a->tmp, NULL);
     free(a->tmp);
     a->tmp = NULL;
     return rc;

@@ -171,6 +171,20 @@ setup() {
     cmp "$D/one.pgm" <(head -c 27 "$D/three.pgm")
 }
 
+@test "pcnn-sample: over 64 images are drawn 64 at a time, and that changes no image" {
+    # row 2 of 3 classes x 30 is images 60-89, across the first chunk's end; with
+    # --same-noise its streams are those of -c 2 -n 30, drawn in one chunk
+    "$SAMPLE" -m "$F/class.pcnn" -c all -n 30 --same-noise --seed 3 >"$D/all.pgm" 2>/dev/null
+    "$SAMPLE" -m "$F/class.pcnn" -c 2 -n 30 --seed 3 >"$D/c2.pgm" 2>/dev/null
+    cmp "$D/c2.pgm" <(tail -c +$((60 * 27 + 1)) "$D/all.pgm") || die "row 2 is not -c 2's images"
+    # without it, image 65 (the second chunk's first) is not image 1 again
+    "$SAMPLE" -m "$F/gray.pcnn" -n 70 --seed 3 >"$D/70.pgm" 2>/dev/null
+    ! cmp -s <(head -c 27 "$D/70.pgm") <(tail -c +$((64 * 27 + 1)) "$D/70.pgm" | head -c 27) ||
+        die "the second chunk drew the first one's images again"
+    "$SAMPLE" -m "$F/gray.pcnn" -n 64 --seed 3 >"$D/64.pgm" 2>/dev/null
+    cmp "$D/64.pgm" <(head -c $((64 * 27)) "$D/70.pgm")
+}
+
 @test "pcnn-sample: a low temperature works" {
     run -0 --separate-stderr bash -c 'set -o pipefail; "$1" -m "$3" -n 2 -t 0.01 | "$2" -m "$3"' _ "$SAMPLE" "$NLL" "$F/gray.pcnn"
     [ "${#lines[@]}" -eq 3 ]
