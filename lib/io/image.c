@@ -294,8 +294,11 @@ static int sniff(pcnn_imgreader *r)
         size_t got = fread(sig + 1, 1, 7, r->f);
         if (got < 7 && ferror(r->f))
             return pcnn_seterr("%s: read error: %s", r->name, strerror(errno));
-        if (got < 7 || memcmp(sig, png_sig, 8) != 0)
+        if (got < 7 || memcmp(sig, png_sig, 8) != 0) {
+            const char *looks = pcnn_sniff(sig, 1 + got);
+            if (looks) return pcnn_seterr("%s: not an image (looks like %s)", r->name, looks);
             return pcnn_seterr("%s: not a PNG file (bad signature)", r->name);
+        }
         r->fmt = FMT_PNG;
     } else if (c == 0x00 || c == 0x1f) {
         ungetc(c, r->f);

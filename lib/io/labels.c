@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "io-impl.h"
 
@@ -318,6 +319,27 @@ void pcnn_labels_free(pcnn_labels *l)
     memset(l, 0, sizeof *l);
 }
 
+/* What a file that is no labels looks like (an image, a model, a .npy record), or NULL.
+ * A regular file is peeked at and rewound, past a UTF-8 byte order mark; of stdin or a
+ * pipe only the first byte c is known: one that no UTF-8 text starts with (0x80-0xbf,
+ * as in PNG's and .npy's first bytes) is binary data. */
+static const char *not_labels(FILE *f, int c, int is_stdin)
+{
+    struct stat st;
+    if (is_stdin || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+        return c >= 0x80 && c <= 0xbf ? "binary data" : NULL;
+    uint8_t head[16];
+    size_t n = fread(head, 1, sizeof head, f);
+    const char *looks = pcnn_sniff(head, n);
+    /* a model: a header's length in 8 little-endian bytes (far below 2^32), its JSON */
+    if (!looks && n >= 9 && !memcmp(head + 4, "\0\0\0\0", 4) && head[8] == '{') looks = "a safetensors file (a model?)";
+    /* gzip and IDX labels are labels */
+    if (looks && (head[0] == 0x1f || !strcmp(looks, "IDX labels"))) looks = NULL;
+    int bom = n >= 3 && !memcmp(head, "\xef\xbb\xbf", 3);
+    if (fseek(f, bom ? 3 : 0, SEEK_SET) != 0) return "an unreadable file";
+    return looks;
+}
+
 static int read_labels(pcnn_labels *l, const char *path, int numbers_only)
 {
     memset(l, 0, sizeof *l);
@@ -335,7 +357,10 @@ static int read_labels(pcnn_labels *l, const char *path, int numbers_only)
                        : pcnn_seterr("%s: empty input", name);
     } else {
         ungetc(c, f);
-        if (c == 0x00 || c == 0x1f)
+        const char *looks = not_labels(f, c, is_stdin);
+        if (looks)
+            rc = pcnn_seterr("%s: not labels (looks like %s)", name, looks);
+        else if (c == 0x00 || c == 0x1f)
             rc = load_idx(&l->label, &l->n, f, c == 0x1f, name);
         else
             rc = load_text(l, f, name, numbers_only);

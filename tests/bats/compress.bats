@@ -152,6 +152,20 @@ refused() {
     refused "$D/a.pcz" "another model" -m "$F/class.pcnn"
 }
 
+@test "pcnn-decompress: a header whose batch is above 64 (the decoder's memory): refused before decoding" {
+    # the shipped model's fixture with a batch of 1024 and 1024 images claimed, its CRC
+    # made good: a few KB that asked for 1.4 GB before the batch had to fit pcnn-coded(5)
+    /usr/bin/python3 - "$BATS_TEST_DIRNAME/../fixtures/fashion0.v2.pcz" "$D/g.pcz" <<'PY'
+import struct, sys, zlib
+d = bytearray(open(sys.argv[1], "rb").read()[:56])
+struct.pack_into("<I", d, 28, 1024)  # N
+struct.pack_into("<H", d, 48, 1024)  # G
+struct.pack_into("<I", d, 52, zlib.crc32(bytes(d[:52])))
+open(sys.argv[2], "wb").write(bytes(d) + bytes(2 * 1024) + struct.pack("<I", 4000) + bytes(4004))
+PY
+    refused "$D/g.pcz" "batch size is out of range" -m "$BATS_TEST_DIRNAME/../../models/fashion.pcnn"
+}
+
 @test "pcnn-compress: images that would not come back, or do not fit the model: one line naming the file" {
     run -1 --separate-stderr "$COMPRESS" -q -m "$F/bin.pcnn" -o "$D/o.pcz" "$F/gray.pgm"
     assert_one_error_line pcnn-compress "$F/gray.pgm" "levels"

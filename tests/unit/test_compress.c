@@ -272,7 +272,7 @@ static void test_container(void)
     put32le(e + 56 + 8, 0xffffffffu); /* after two codes of 2 halves each */
     f = fopen(path, "wb"), fwrite(e, 1, len, f), fclose(f);
     CHECK(read_back(path, &r, 2, &rb) != 0, "a 4 GB stream in a small file accepted");
-    h.C = 3, h.H = h.W = 8192 / 2, h.batch = 1024; /* so that the bound itself is large */
+    h.C = 3, h.H = h.W = 8192 / 2, h.batch = PCNN_CODED_MAX_BATCH; /* so that the bound itself is large */
     pcnn_coded_header big = h;
     big.cond = PCNN_CODED_NONE, big.D = 0;
     b[0].n = 1, b[0].len = 5;
@@ -280,10 +280,10 @@ static void test_container(void)
     f = fopen(path, "r+b");
     fseek(f, 56, SEEK_SET);
     uint8_t huge[4];
-    put32le(huge, 3000000000u); /* within 2 bytes per value of 1024 images of 3x4096x4096, not in the file */
+    put32le(huge, 3000000000u); /* within 2 bytes per value of 64 images of 3x4096x4096, not in the file */
     fwrite(huge, 1, 4, f);
     fclose(f);
-    CHECK(read_back(path, &r, 1024, &rb) != 0 && strstr(pcnn_errstr(), "truncated"), "a lying length: %s", pcnn_errstr());
+    CHECK(read_back(path, &r, PCNN_CODED_MAX_BATCH, &rb) != 0 && strstr(pcnn_errstr(), "truncated"), "a lying length: %s", pcnn_errstr());
     unlink(path);
 }
 
