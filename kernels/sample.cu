@@ -2,7 +2,9 @@
 // softmax(logits / T), inverting the cumulative distribution at u; with top_p < 1 from
 // the nucleus (the fewest levels, likeliest first and of equal ones the lower first,
 // whose probabilities reach top_p), renormalised. One thread per row; everything on
-// the device.
+// the device. The CPU twin also refuses logits that are not finite (a model whose
+// weights overflow); here, with no error channel from the device, they draw level 0 or
+// the top level.
 #include "cuda.h"
 
 // does level a come before level b in the nucleus order?

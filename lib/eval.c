@@ -1,4 +1,5 @@
 /* eval.c -- the public float entry points of the model: likelihood and logits. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,9 @@ int pcnn_model_nll(pcnn_model *m, float *nll, const uint8_t *x, const float *h, 
     real *out = malloc((size_t)B * sizeof *out);
     int rc = out ? pcnn_model_run_split(m, out, x, hr, B, 0, 1) : pcnn_seterr("out of memory");
     for (int b = 0; !rc && b < B; b++) nll[b] = (float)out[b];
+    /* weights that overflow give NaN or infinity: an error, not a figure */
+    for (int b = 0; !rc && b < B; b++)
+        if (!isfinite(nll[b])) rc = pcnn_seterr("the model's probabilities are not finite");
     free(hr);
     free(out);
     return rc;

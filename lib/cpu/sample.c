@@ -47,11 +47,19 @@ static int nucleus_last(const double *e, int K, double need)
 void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
                 real top_p, const double *u)
 {
-    (void)be;
     for (int r = 0; r < R; r++) {
         const real *z = logits + (size_t)r * ld;
         real mx = z[0];
         for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
+        /* a model whose weights overflow: an error, not images of the top level (the
+         * sums below are at least exp(0) = 1 where every logit is finite) */
+        double finite = 0;
+        for (int k = 0; k < K; k++) finite += z[k] - mx;
+        if (!(finite - finite == 0) || !(mx - mx == 0)) {
+            pcnn_backend_fail(be, "the model's probabilities are not finite");
+            for (; r < R; r++) out[r] = 0;
+            return;
+        }
         if (!(top_p < 1)) { /* the whole distribution */
             double se = 0;
             for (int k = 0; k < K; k++) se += exp((z[k] - mx) / T);

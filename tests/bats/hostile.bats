@@ -63,3 +63,24 @@ peak_kib() {
     run -1 --separate-stderr "$NLL" -m "$F/class.pcnn" --cond "$D/two.npy" "$F/gray.pgm"
     assert_one_error_line pcnn-nll "$D/two.npy" "record 2"
 }
+
+@test "hostile: finite weights that overflow (3e38): pcnn-nll and pcnn-sample fail with one line naming the model" {
+    # every value of the last convolution's weights set to 3e38: the logits are not finite
+    local model=$BATS_TEST_DIRNAME/../fixtures/parity_gray.pcnn
+    "$SAMPLE" -q -m "$model" -n 2 >"$D/two.pgm"
+    /usr/bin/python3 - "$model" "$D/huge.pcnn" <<'PY'
+import json, struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", d[:8])[0]
+s, e = json.loads(d[8:8 + n])["out2.weight"]["data_offsets"]
+for o in range(s, e, 4):
+    struct.pack_into("<f", d, 8 + n + o, 3e38)
+open(sys.argv[2], "wb").write(d)
+PY
+    run -1 --separate-stderr "$NLL" -m "$D/huge.pcnn" "$D/two.pgm"
+    drop_device_lines
+    assert_one_error_line pcnn-nll "$D/huge.pcnn" "not finite"
+    run -1 --separate-stderr "$SAMPLE" -m "$D/huge.pcnn" -n 2
+    drop_device_lines
+    assert_one_error_line pcnn-sample "$D/huge.pcnn" "not finite"
+}
