@@ -185,19 +185,68 @@ static int same_file(const struct stat *a, const struct stat *b)
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-void cli_output_not_input(const char *out, const char *in, const char *opt)
+void cli_option_output_not_input(const char *out_opt, const char *out, const char *in, const char *opt)
 {
     struct stat so, si;
     if (!in || stat(out, &so) != 0) return;
     int is_stdin = strcmp(in, "-") == 0;
     if ((is_stdin ? fstat(0, &si) : stat(in, &si)) != 0 || !same_file(&so, &si)) return;
     if (is_stdin)
-        cli_usage_error("-o %s is the standard input%s%s: writing it would destroy that input; give another output file",
-                        out, opt ? " of " : "", opt ? opt : "");
+        cli_usage_error("%s %s is the standard input%s%s: writing it would destroy that input; give another output file",
+                        out_opt, out, opt ? " of " : "", opt ? opt : "");
     if (opt)
-        cli_usage_error("-o %s is the file given to %s (%s): writing it would destroy that input; give another output file",
-                        out, opt, in);
-    cli_usage_error("-o %s is the input file %s: writing it would destroy it; give another output file", out, in);
+        cli_usage_error("%s %s is the file given to %s (%s): writing it would destroy that input; give another output file",
+                        out_opt, out, opt, in);
+    cli_usage_error("%s %s is the input file %s: writing it would destroy it; give another output file", out_opt, out,
+                    in);
+}
+
+void cli_input(const char *opt, const char *path)
+{
+    static const char *first; /* the first input that is stdin, or NULL */
+    static int seen;
+    if (!path || strcmp(path, "-")) return;
+    const char *name = opt ? opt : "an operand";
+    if (seen)
+        cli_usage_error("'-' (the standard input) given to %s and to %s: it can be read once; give one of them as a file",
+                        first, name);
+    seen = 1, first = name;
+}
+
+void cli_output_not_input(const char *out, const char *in, const char *opt)
+{
+    cli_option_output_not_input("-o", out, in, opt);
+}
+
+void cli_file_not_stdout(const char *opt, const char *path)
+{
+    if (path && !strcmp(path, "-"))
+        cli_usage_error("%s -: this output is written to a file, not to the standard output; name one", opt);
+}
+
+/* path's directory as the file system names it (links resolved) and its last name:
+ * where the file is or will be; NULL when the directory does not resolve */
+static char *place_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+    char *real = dir ? realpath(dir, NULL) : NULL, *place = NULL;
+    if (real && asprintf(&place, "%s/%s", real, slash ? slash + 1 : path) < 0) place = NULL;
+    free(dir), free(real);
+    return place;
+}
+
+void cli_outputs_differ(const char *a_opt, const char *a, const char *b_opt, const char *b)
+{
+    struct stat sa, sb;
+    if (!a || !b) return;
+    char *pa = place_of(a), *pb = place_of(b);
+    int same = !strcmp(a, b) || (pa && pb && !strcmp(pa, pb)) ||
+               (stat(a, &sa) == 0 && stat(b, &sb) == 0 && same_file(&sa, &sb));
+    free(pa), free(pb);
+    if (same)
+        cli_usage_error("%s %s is also %s's file: the two outputs would overwrite each other; give another", b_opt, b,
+                        a_opt);
 }
 
 /* OpenMP threads that wait for work by spinning (libgomp's default) take the cores from
@@ -256,6 +305,10 @@ int cli_parse(const cli_prog *p, int argc, char **argv)
             continue;
         }
         if (c == '?') {
+            const char *arg = argv[optind - 1];
+            /* a known long option that takes no value, given one (--quiet=1) */
+            if (optopt && !strncmp(arg, "--", 2))
+                cli_usage_error("option '%.*s' takes no value", (int)strcspn(arg, "="), arg);
             if (optopt) cli_usage_error("unknown option '-%c'", optopt);
             cli_usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -268,7 +321,10 @@ int cli_parse(const cli_prog *p, int argc, char **argv)
         if (ngiven < (int)(sizeof given / sizeof *given)) given[ngiven++] = o;
         switch (o->kind) {
         case OPT_FLAG: *(int *)o->dest = 1; break;
-        case OPT_STR: *(const char **)o->dest = optarg; break;
+        case OPT_STR: /* a file name, a class, a schedule: never empty */
+            if (!*optarg) cli_usage_error("--%s: the value is empty", o->longname);
+            *(const char **)o->dest = optarg;
+            break;
         default: parse_number(o, optarg);
         }
     }
@@ -421,13 +477,14 @@ static void die_of(int sig)
     sigset_t one;
     sigemptyset(&one);
     sigaddset(&one, sig);
+    pcnn_output_abandon(); /* no half-written file stays beside an output */
     signal(sig, SIG_DFL);
     pthread_sigmask(SIG_UNBLOCK, &one, NULL);
     raise(sig);
-    _exit(128 + sig); /* not reached: the default action of SIGINT and SIGTERM ends the process */
+    _exit(128 + sig); /* not reached: the default action of these signals ends the process */
 }
 
-/* SIGINT and SIGTERM are blocked in every thread but this one, which takes them with
+/* SIGINT, SIGTERM and SIGHUP are blocked in every thread but this one, which takes them with
  * sigwait. A signal handler would run on the stack of whichever thread the signal
  * interrupts, and oneDNN's JIT sgemm kernels run with the stack pointer inside a heap
  * buffer: a handler's frame written there corrupted the heap (a third of the Ctrl-Cs
@@ -441,7 +498,8 @@ static void *take_signals(void *set)
     for (;;) {
         int sig;
         if (sigwait(set, &sig)) continue;
-        if (!catching && ignored[sig]) continue; /* blocked, it reaches sigwait all the same */
+        /* blocked, it reaches sigwait all the same; an ignored hangup (nohup) stays ignored */
+        if (ignored[sig] && (!catching || sig == SIGHUP)) continue;
         if (!catching || cli_stop) die_of(sig);
         cli_stop = 1;
         static const char msg[] = ": stopping after this step (Ctrl-C again to quit without saving)\n";
@@ -459,9 +517,9 @@ static void *take_signals(void *set)
 static void route_signals(void)
 {
     static sigset_t set;
-    static const int stops[] = {SIGINT, SIGTERM};
+    static const int stops[] = {SIGINT, SIGTERM, SIGHUP};
     sigemptyset(&set);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         struct sigaction now;
         sigaddset(&set, stops[i]);
         ignored[stops[i]] = sigaction(stops[i], NULL, &now) == 0 && now.sa_handler == SIG_IGN;
@@ -530,6 +588,8 @@ pcnn_backend *cli_open_device(void)
 
 pcnn_model *cli_load_model(pcnn_backend *be, const char *path)
 {
+    if (!strcmp(path, "-")) /* the header says where each tensor is: a file, read at offsets */
+        cli_usage_error("'-': a model is read from a file, not from the standard input");
     pcnn_model *m = pcnn_model_load(be, path);
     if (!m) {
         const char *e = pcnn_errstr();

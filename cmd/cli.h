@@ -60,6 +60,17 @@ int cli_to_double(const char *s, double *v);
  * and inode, so ./x and x, or a link, match), "-" being stdin. opt is the option that
  * named the input ("-m"), NULL for an operand; in == NULL or a missing file is no input. */
 void cli_output_not_input(const char *out, const char *in, const char *opt);
+/* Counts an input that may be "-", the standard input, which can be read once: a second
+ * "-" is a usage error naming both. opt is the option ("-l"), NULL for an operand;
+ * path NULL (not given) counts nothing. */
+void cli_input(const char *opt, const char *path);
+/* The same for an output given by another option than -o (out_opt, "--log"). */
+void cli_option_output_not_input(const char *out_opt, const char *out, const char *in, const char *opt);
+/* Refuses "-" for an output that must be a file (a model, a label file beside images). */
+void cli_file_not_stdout(const char *opt, const char *path);
+/* Refuses two outputs that are one file (usage error): the same name, or the same file
+ * where both exist. Either may be NULL (not given). */
+void cli_outputs_differ(const char *a_opt, const char *a, const char *b_opt, const char *b);
 
 /* Progress on stderr: a bar redrawn in place on a terminal; otherwise a log line every
  * ten seconds and, after work long enough to have printed one, a last line at the end. */

@@ -26,6 +26,7 @@ static int next_image(cli_image_stream *s, uint8_t *x)
         if (!s->r) {
             if (s->next == s->npaths) return 0;
             if (!(s->r = pcnn_imgreader_open(s->paths[s->next++]))) cli_fail("%s", pcnn_errstr());
+            s->in_file = 0;
         }
         int got = pcnn_imgreader_next(s->r, &img);
         if (got < 0) cli_fail("%s", pcnn_errstr());
@@ -36,12 +37,12 @@ static int next_image(cli_image_stream *s, uint8_t *x)
     const char *name = pcnn_imgreader_name(s->r);
     if (s->n == 0 && !s->want) s->C = img.c, s->H = img.h, s->W = img.w;
     if (img.c != s->C || img.h != s->H || img.w != s->W)
-        cli_fail("%s: image %zu is %dx%d with %d channel%s; %s %dx%d with %d", name, s->n + 1, img.w,
+        cli_fail("%s: image %zu is %dx%d with %d channel%s; %s %dx%d with %d", name, s->in_file + 1, img.w,
                  img.h, img.c, img.c > 1 ? "s" : "", s->want ? "the model wants" : "the first was", s->W,
                  s->H, s->C);
     if (pcnn_quantize(x, &img, s->K)) cli_fail("%s: %s", name, pcnn_errstr());
     pcnn_image_free(&img);
-    s->n++;
+    s->n++, s->in_file++;
     return 1;
 }
 

@@ -21,6 +21,7 @@ typedef struct {
     const pcnn_hparams *want;
     int C, H, W;          /* the shape, once the first image is read */
     size_t n;             /* images read so far */
+    size_t in_file;       /* of them, from the open path (messages count in their file) */
 } cli_image_stream;
 void cli_image_stream_open(cli_image_stream *s, const char *const *paths, int npaths, int K,
                            const pcnn_hparams *want);

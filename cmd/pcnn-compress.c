@@ -84,6 +84,9 @@ int main(int argc, char **argv)
     if (!out_path && isatty(1)) cli_usage_error("not writing coded data to a terminal; redirect stdout or give -o FILE");
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
+    for (int i = 0; i < (first < argc ? argc - first : 1); i++) cli_input(NULL, paths[i]);
+    cli_input("-l", labels_path);
+    cli_input("--cond", cond_path);
     const int npaths = first < argc ? argc - first : 1;
     if (out_path) {
         if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
@@ -167,7 +170,8 @@ int main(int argc, char **argv)
             if (!(b[i].h = malloc((size_t)n * hp->D * sizeof *h))) cli_fail("out of memory");
             memcpy(b[i].h, h, (size_t)n * hp->D * sizeof *h);
         }
-        if (pcnn_model_compress(m, &b[i].data, &b[i].len, x, hp->D ? h : NULL, n)) cli_fail("%s", pcnn_errstr());
+        if (pcnn_model_compress(m, &b[i].data, &b[i].len, x, hp->D ? h : NULL, n))
+            cli_fail("%s: %s", model_path, pcnn_errstr());
         b[i].crc = pcnn_coded_crc(x, (size_t)n * size);
         coded += b[i].len;
         char extra[64];

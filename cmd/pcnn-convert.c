@@ -33,16 +33,22 @@ int main(int argc, char **argv)
     const int png = cli_png_name(out_path);
     if ((cli_given(&cols) || cli_given(&scale)) && !png)
         cli_usage_error("--cols and --scale shape a PNG grid; give -o FILE.png");
+    cli_file_not_stdout("--labels-out", labels_out);
     if (!labels_path != !labels_out) cli_usage_error("give -l LABELS and --labels-out FILE together");
     if (!out_path && isatty(1))
         cli_usage_error("not writing images to a terminal; redirect stdout or give -o FILE");
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
     const int npaths = first < argc ? argc - first : 1;
+    for (int i = 0; i < npaths; i++) cli_input(NULL, paths[i]);
+    cli_input("-l", labels_path);
     for (int i = 0; i < npaths; i++) {
         if (out_path) cli_output_not_input(out_path, paths[i], NULL);
-        if (labels_out) cli_output_not_input(labels_out, paths[i], NULL);
+        if (labels_out) cli_option_output_not_input("--labels-out", labels_out, paths[i], NULL);
     }
+    cli_outputs_differ("-o", out_path, "--labels-out", labels_out);
+    if (out_path) cli_output_not_input(out_path, labels_path, "-l");
+    if (labels_out) cli_option_output_not_input("--labels-out", labels_out, labels_path, "-l");
     if (out_path && pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
     if (labels_out && pcnn_output_check(labels_out)) cli_fail("%s", pcnn_errstr());
     const size_t want = limit ? (size_t)limit : png ? GRID_LIMIT : (size_t)-1;

@@ -31,6 +31,9 @@ int main(int argc, char **argv)
 
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
+    for (int i = 0; i < (first < argc ? argc - first : 1); i++) cli_input(NULL, paths[i]);
+    cli_input("-l", labels_path);
+    cli_input("--cond", cond_path);
 
     /* what h is: nothing (unconditional, or an autoencoder, which encodes each image
      * itself), one class for all, a class per image, or a vector per image */
@@ -85,7 +88,7 @@ int main(int argc, char **argv)
             memset(hb, 0, (size_t)D * sizeof *hb);
             hb[k] = 1;
         }
-        if (pcnn_model_nll(m, nll, x, h, B)) cli_fail("%s", pcnn_errstr());
+        if (pcnn_model_nll(m, nll, x, h, B)) cli_fail("%s: %s", model_path, pcnn_errstr());
         for (int b = 0; b < B; b++) {
             total += nll[b];
             if (hp->K == 2) printf("%.6f\t%.4f\n", pcnn_bits_per_dim(hp, nll[b]), nll[b]);

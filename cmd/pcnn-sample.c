@@ -84,8 +84,6 @@ static void load_prefix(cli_dataset *pre, uint8_t **known, const pcnn_hparams *h
     if (hp->kind == PCNN_MSE_AUTOENCODER)
         cli_usage_error("%s: an MSE autoencoder decodes whole images; it completes none", model_path);
     if (cls_arg && !strcmp(cls_arg, "all")) cli_usage_error("--prefix takes one class for every image (-c K), not -c all");
-    if (!strcmp(prefix_path, "-") && hp->D && !cls_arg && !cond_path && !labels_path)
-        cli_usage_error("--prefix - and conditioning records both on stdin: give one of them as a file");
     cli_load_images(pre, &prefix_path, 1, hp->K, hp, 0);
     if (labels_path && *rows > pre->n) *rows = pre->n; /* a label file may go on, as elsewhere */
     if (hp->D && *rows != pre->n) {
@@ -167,6 +165,11 @@ int main(int argc, char **argv)
     const int cond = pcnn_model_cond(m);
     if (cond == PCNN_COND_IDENTITY)
         cli_usage_error("%s: an embedding net draws no images (pcnn-embed writes its vectors)", model_path);
+    /* conditioning records come from stdin when nothing else gives the conditioning */
+    cli_input("--cond", cond_path ? cond_path : hp->D && !cls_arg && !labels_path ? "-" : NULL);
+    cli_input("-l", labels_path);
+    cli_input("--prefix", prefix_path);
+    cli_input("--known", known_path);
 
     /* rows of the output: one per class or conditioning record, count images each */
     size_t rows = 1;
@@ -238,7 +241,7 @@ int main(int argc, char **argv)
                  : pcnn_model_sample(m, x, h, (int)n, &(pcnn_sample_opts){.temperature = temperature,
                        .top_p = top_p, .seed = seed, .per_row = same_noise ? count : 0, .naive = naive, .progress = show, .arg = &pr,
                        .given = given, .known = known});
-    if (rc) cli_fail("%s", pcnn_errstr());
+    if (rc) cli_fail("%s: %s", model_path, pcnn_errstr());
     cli_progress_end(&pr);
     for (size_t i = 0; i < n; i++)
         imgs[i] = (pcnn_image){.c = hp->C, .h = hp->H, .w = hp->W, .maxval = hp->K - 1, .data = x + i * sz};

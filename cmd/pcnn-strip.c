@@ -16,6 +16,7 @@ int main(int argc, char **argv)
 {
     int first = cli_parse(&prog, argc, argv);
     if (!out_path) cli_usage_error("no output file given (-o FILE)");
+    cli_file_not_stdout("-o", out_path);
     if (first != argc - 1) cli_usage_error(first == argc ? "no model given" : "one model at a time");
     if (pcnn_output_check(out_path)) cli_fail("%s", pcnn_errstr());
     pcnn_backend *be = pcnn_backend_open("cpu"); /* a copy of weights: no device to choose */

@@ -123,6 +123,17 @@ static void parse_schedule(const char *s)
     o.warmup = warmup;
 }
 
+/* --sample-every's picture of step s: MODEL-stepS.png, MODEL without its .pcnn */
+static char *grid_path(long s)
+{
+    size_t base = strlen(out_path);
+    if (base > 5 && !strcmp(out_path + base - 5, ".pcnn")) base -= 5;
+    char *path = malloc(base + 32);
+    if (!path) cli_fail("out of memory");
+    snprintf(path, base + 32, "%.*s-step%ld.png", (int)base, out_path, s);
+    return path;
+}
+
 /* Before any work: -o can be written, is none of the inputs, and is not a model that
  * this run would silently start over; then the temporary files of an interrupted save
  * of it go. */
@@ -140,16 +151,21 @@ static void check_output(const char *const *paths, int npaths)
         cli_usage_error("%s exists: give --resume to continue its run, or --force to start over", out_path);
     if (best_path) {
         if (pcnn_output_check(best_path)) cli_fail("%s", pcnn_errstr());
-        for (int i = 0; i < npaths; i++) cli_output_not_input(best_path, paths[i], "--keep-best");
-        if (!strcmp(best_path, out_path)) cli_usage_error("--keep-best %s is -o's file; give another", best_path);
-        cli_output_not_input(best_path, out_path, "--keep-best");
+        for (int i = 0; i < npaths; i++) cli_option_output_not_input("--keep-best", best_path, paths[i], NULL);
+        cli_outputs_differ("-o", out_path, "--keep-best", best_path);
         if (!resume && !force && stat(best_path, &st) == 0)
             cli_usage_error("--keep-best %s exists: give --resume to continue its run, or --force to start over", best_path);
     }
     if (log_path) { /* appended to, so that a resumed run continues its log */
-        for (int i = 0; i < npaths; i++) cli_output_not_input(log_path, paths[i], "--log");
-        cli_output_not_input(log_path, out_path, "--log");
+        for (int i = 0; i < npaths; i++) cli_option_output_not_input("--log", log_path, paths[i], NULL);
+        cli_outputs_differ("-o", out_path, "--log", log_path);
+        cli_outputs_differ("--keep-best", best_path, "--log", log_path);
         if (!(log_file = fopen(log_path, "a"))) cli_fail("%s: %s", log_path, strerror(errno));
+    }
+    if (sample_every) { /* the longest name a picture will have */
+        char *path = grid_path(steps);
+        if (pcnn_output_check(path)) cli_fail("--sample-every: %s", pcnn_errstr());
+        free(path);
     }
     int n = pcnn_output_clean_temps(out_path);
     if (n > 0)
@@ -368,11 +384,7 @@ static void sample_grid(pcnn_model *m, pcnn_trainer *t, const train_set *va, lon
     if (rc) cli_fail("%s", pcnn_errstr());
     for (size_t i = 0; i < n; i++)
         imgs[i] = (pcnn_image){.c = hp->C, .h = hp->H, .w = hp->W, .maxval = hp->K - 1, .data = x + i * sz};
-    size_t base = strlen(out_path);
-    if (base > 5 && !strcmp(out_path + base - 5, ".pcnn")) base -= 5;
-    char *path = malloc(base + 32);
-    if (!path) cli_fail("out of memory");
-    snprintf(path, base + 32, "%.*s-step%ld.png", (int)base, out_path, s);
+    char *path = grid_path(s);
     if (pcnn_png_write_grid(path, imgs, (int)n, cols, hp->H < 64 ? 2 : 1)) cli_fail("%s", pcnn_errstr());
     free(path), free(imgs), free(h), free(x), free(hrows);
 }
@@ -405,7 +417,9 @@ static int train(pcnn_model *m, pcnn_trainer *t, const train_set *tr, const trai
         }
         float loss;
         if (pcnn_trainer_step(t, xb, hb, mine, &loss)) {
-            save(t);
+            /* the steps this run made are kept; a run that made none (a batch too large
+             * for the memory, say) writes nothing, so --force leaves the old file whole */
+            if (pcnn_trainer_step_count(t) > start) save(t);
             cli_fail("%s", pcnn_errstr());
         }
         smooth = isnan(smooth) ? loss : 0.95 * smooth + 0.05 * loss;
@@ -464,6 +478,9 @@ int main(int argc, char **argv)
     pcnn_train_opts_default(&o);
     int first = cli_parse(&prog, argc, argv);
     if (!out_path) cli_usage_error("no output model given (-o MODEL)");
+    cli_file_not_stdout("-o", out_path);
+    cli_file_not_stdout("--keep-best", best_path);
+    cli_file_not_stdout("--log", log_path);
     if (valid_labels_path && !valid_path) cli_usage_error("--valid-labels needs --valid");
     if (valid_cond_path && !valid_path) cli_usage_error("--valid-cond needs --valid");
     if (resume && force) cli_usage_error("give --resume or --force, not both");
@@ -471,6 +488,12 @@ int main(int argc, char **argv)
     static const char *stdin_only[] = {"-"};
     const char *const *paths = first < argc ? (const char *const *)argv + first : stdin_only;
     int npaths = first < argc ? argc - first : 1;
+    for (int i = 0; i < npaths; i++) cli_input(NULL, paths[i]);
+    cli_input("-l", labels_path);
+    cli_input("--cond", cond_path);
+    cli_input("--valid", valid_path);
+    cli_input("--valid-labels", valid_labels_path);
+    cli_input("--valid-cond", valid_cond_path);
     if (!(job = pcnn_dist_open(timeout))) cli_fail("%s", pcnn_errstr());
     rank0 = pcnn_dist_rank(job) == 0;
     if (!rank0) cli_quiet = 1; /* rank 0 speaks for the job */
@@ -486,7 +509,7 @@ int main(int argc, char **argv)
         refuse_kept_options();
         m = cli_load_model(be, out_path);
         t = pcnn_trainer_load(m, out_path);
-        if (!t) cli_fail("cannot resume: %s", pcnn_errstr());
+        if (!t) cli_fail("%s: cannot resume: %s", out_path, pcnn_errstr());
     } else {
         check_new_model_options();
     }

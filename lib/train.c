@@ -70,19 +70,21 @@ pcnn_trainer *pcnn_trainer_new(pcnn_model *m, const pcnn_train_opts *o)
         pcnn_seterr("batch size %d out of range 1..65536", o->batch);
         return NULL;
     }
-    if (!(o->lr > 0) || !(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1) ||
-        !(o->eps > 0) || !(o->clip >= 0)) {
-        pcnn_seterr("optimizer settings out of range");
-        return NULL;
-    }
-    if (o->schedule < 0 || o->schedule > PCNN_LR_COSINE || o->warmup < 0 ||
-        !(o->lr_decay > 0 && o->lr_decay <= 1) ||
-        (o->schedule == PCNN_LR_COSINE && o->lr_steps <= o->warmup)) {
-        pcnn_seterr("learning-rate schedule out of range (a cosine needs more steps than its warm-up)");
-        return NULL;
-    }
-    if (!(o->ema >= 0 && o->ema < 1) || !(o->dropout >= 0 && o->dropout < 1)) {
-        pcnn_seterr("the average's decay and the dropout rate must lie in [0, 1)");
+    /* each setting by the name pcnn-train gives it, so that a bad checkpoint says which */
+    const char *bad = !(o->lr > 0) ? "lr (above 0)"
+                      : !(o->beta1 >= 0 && o->beta1 < 1) ? "beta1 (in [0, 1))"
+                      : !(o->beta2 >= 0 && o->beta2 < 1) ? "beta2 (in [0, 1))"
+                      : !(o->eps > 0) ? "eps (above 0)"
+                      : !(o->clip >= 0) ? "clip (0 or above)"
+                      : !(o->ema >= 0 && o->ema < 1) ? "ema (in [0, 1))"
+                      : !(o->dropout >= 0 && o->dropout < 1) ? "dropout (in [0, 1))"
+                      : o->schedule < 0 || o->schedule > PCNN_LR_COSINE ? "schedule (constant, exp or cosine)"
+                      : o->warmup < 0 ? "warmup (0 or above)"
+                      : !(o->lr_decay > 0 && o->lr_decay <= 1) ? "lr_decay (in (0, 1])"
+                      : o->schedule == PCNN_LR_COSINE && o->lr_steps <= o->warmup ? "lr_steps (a cosine's steps, above the warm-up's)"
+                      : NULL;
+    if (bad) {
+        pcnn_seterr("training setting %s out of range", bad);
         return NULL;
     }
     pcnn_trainer *t = calloc(1, sizeof *t);

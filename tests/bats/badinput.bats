@@ -567,3 +567,55 @@ out_to_fifo() {
     run -0 --separate-stderr bash -c '"$1" -m "$2" "$3" | head -n 1' _ "$NLL" "$F/gray.pcnn" "$D/many.pgm"
     [ "${#lines[@]}" -eq 1 ]
 }
+
+# ---- files of another kind, and where a message points (the audit of 2026-12-04) ----------
+
+@test "a wrong-sized image is counted in its own file, not across the files before it" {
+    pgm_stream 2 5 5 >"$D/other.pgm"
+    run -1 --separate-stderr "$NLL" -m "$F/gray.pcnn" "$F/gray.pgm" "$D/other.pgm"
+    assert_bad pcnn-nll "$D/other.pgm: image 1 is 5x5"
+}
+
+@test "-l given an image, a .npy record, a coded file or a model: 'not labels (looks like ...)'" {
+    "$BIN/pcnn-compress" -q -m "$F/gray.pcnn" -o "$D/c.pcz" "$F/gray.pgm"
+    npy_record 1 0 >"$D/r.npy"
+    local f
+    for f in "$F/gray.pgm:a PGM image" "$D/r.npy:a .npy record" "$D/c.pcz:a pcnn-compress file" \
+        "$F/gray.pcnn:a safetensors file"; do
+        run -1 --separate-stderr "$NLL" -m "$F/class.pcnn" -l "${f%%:*}" "$F/gray.pgm"
+        assert_bad pcnn-nll "${f%%:*}: not labels (looks like ${f#*:}"
+    done
+    # from a pipe, the first byte tells binary data from text
+    run -1 --separate-stderr bash -c '"$1" -m "$2" -l - "$3" <"$4"' _ "$NLL" "$F/class.pcnn" "$F/gray.pgm" "$D/r.npy"
+    assert_bad pcnn-nll "stdin: not labels (looks like binary data)"
+}
+
+@test "a label file that begins with a UTF-8 byte order mark reads as without it" {
+    printf '\xef\xbb\xbf0\n1\n2\n0\n1\n2\n' >"$D/bom.txt"
+    run -0 --separate-stderr "$NLL" -m "$F/class.pcnn" -l "$F/labels.txt" "$F/gray.pgm"
+    local want=$output
+    run -0 --separate-stderr "$NLL" -m "$F/class.pcnn" -l "$D/bom.txt" "$F/gray.pgm"
+    [ "$output" = "$want" ] || die "the marked file gave other figures"
+}
+
+@test "a coded file given as images: 'not an image (looks like a pcnn-compress file)'" {
+    "$BIN/pcnn-compress" -q -m "$F/gray.pcnn" -o "$D/c.pcz" "$F/gray.pgm"
+    run -1 --separate-stderr "$NLL" -m "$F/gray.pcnn" "$D/c.pcz"
+    assert_bad pcnn-nll "$D/c.pcz: not an image (looks like a pcnn-compress file)"
+}
+
+@test "-m -: a usage error (a model is a file), not 'No such file'" {
+    run -2 --separate-stderr "$NLL" -m - "$F/gray.pgm"
+    assert_usage_error pcnn-nll "a model is read from a file"
+    run -2 --separate-stderr "$INFO" -
+    assert_usage_error pcnn-info "a model is read from a file"
+}
+
+@test "pcnn-train --resume of a checkpoint whose setting is out of range: names the file and the setting" {
+    tiny_train -o "$D/m.pcnn" "$F/gray.pgm" 2>/dev/null
+    local lr
+    lr=$(model_meta "$D/m.pcnn" train.lr)
+    st_edit "$D/m.pcnn" "$D/bad.pcnn" "\"train.lr\":\"$lr\"" "\"train.lr\":\"-${lr:1}\""
+    run -1 --separate-stderr "$TRAIN" --resume -s 8 -o "$D/bad.pcnn" "$F/gray.pgm"
+    assert_bad pcnn-train "$D/bad.pcnn: cannot resume" "lr (above 0)"
+}

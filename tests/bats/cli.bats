@@ -164,8 +164,20 @@ impossible_o() {
     assert_one_error_line pcnn-train "$2"
 }
 
-@test "-o '': refused before any work (exit 1)" {
-    impossible_o "" "empty"
+@test "-o '' (and any empty value): a usage error before any work (exit 2)" {
+    run -2 --separate-stderr timeout 60 "$SAMPLE" -m "$D/missing.pcnn" -o ""
+    assert_usage_error pcnn-sample "--output" "empty"
+    run -2 --separate-stderr timeout 60 "$STRIP" -o "" "$D/missing.pcnn"
+    assert_usage_error pcnn-strip "--output" "empty"
+    run -2 --separate-stderr timeout 60 "$TRAIN" -L 1 -p 6 -n 3 -s 100000000 -o "" "$F/gray.pgm"
+    assert_usage_error pcnn-train "--output" "empty"
+    run -2 --separate-stderr timeout 60 "$NLL" -m "" "$F/gray.pgm"
+    assert_usage_error pcnn-nll "--model" "empty"
+}
+
+@test "a value given to an option that takes none: named as given (--quiet=1)" {
+    run -2 --separate-stderr "$NLL" --quiet=1 "$F/gray.pgm"
+    assert_usage_error pcnn-nll "'--quiet' takes no value"
 }
 
 @test "-o DIR/ and -o NEWDIR/: refused before any work (exit 1)" {
@@ -302,4 +314,90 @@ wait_policy_of() { # ENV-ARGS... -- OMP_WAIT_POLICY of a pcnn-train started so (
     [ "$(wait_policy_of -u OMP_WAIT_POLICY)" = passive ]
     [ "$(wait_policy_of OMP_WAIT_POLICY=active)" = active ]
     [ "$(wait_policy_of OMP_WAIT_POLICY=PASSIVE)" = PASSIVE ]
+}
+
+# ---- outputs that would clobber each other, stdin read twice (the audit of 2026-12-04) ----
+
+@test "two outputs that are one file (also as ./NAME, DIR/../NAME): exit 2, nothing written" {
+    printf '%s\n' 0 1 2 0 1 2 >"$D/l.txt"
+    run -2 --separate-stderr "$CONVERT" -l "$D/l.txt" --labels-out "$D/out.pgm" -o "$D/out.pgm" "$F/gray.pgm"
+    assert_usage_error pcnn-convert "--labels-out" "-o's file"
+    assert_no_leftovers "$D/out.pgm"
+    # the labels output over its own input
+    run -2 --separate-stderr "$CONVERT" -l "$D/l.txt" --labels-out "$D/./l.txt" -o "$D/o.pgm" "$F/gray.pgm"
+    assert_usage_error pcnn-convert "--labels-out" "-l"
+    [ "$(wc -l <"$D/l.txt")" -eq 6 ] || die "the labels input was written"
+    mkdir "$D/sub"
+    run -2 --separate-stderr tiny_train -o "$D/sub/../w.pcnn" --log "$D/w.pcnn" "$F/gray.pgm"
+    assert_usage_error pcnn-train "--log" "-o's file"
+    run -2 --separate-stderr tiny_train -o "$D/w.pcnn" --keep-best "$D/b.pcnn" --log "$D/./b.pcnn" "$F/gray.pgm"
+    assert_usage_error pcnn-train "--log" "--keep-best's file"
+    assert_no_leftovers "$D/w.pcnn"
+    assert_no_leftovers "$D/b.pcnn"
+}
+
+@test "an output that must be a file given as '-': exit 2, no file named '-'" {
+    local train strip convert
+    train=$(realpath "$TRAIN") strip=$(realpath "$STRIP") convert=$(realpath "$CONVERT")
+    cd "$D"
+    run -2 --separate-stderr "$train" -L 1 -p 6 -n 3 -s 6 -o - "$F/gray.pgm"
+    assert_usage_error pcnn-train "-o -" "a file"
+    run -2 --separate-stderr "$strip" -o - "$F/gray.pcnn"
+    assert_usage_error pcnn-strip "-o -"
+    run -2 --separate-stderr "$convert" -l "$F/labels.txt" --labels-out - -o o.pgm "$F/gray.pgm"
+    assert_usage_error pcnn-convert "--labels-out -"
+    [ ! -e - ] && [ ! -e o.pgm ] || die "a file was written"
+}
+
+@test "'-' given to two inputs (operand, -l, --cond, --prefix): exit 2 naming both, before reading" {
+    run -2 --separate-stderr "$NLL" -m "$F/class.pcnn" -l - "$F/gray.pgm" - <"$F/labels.txt"
+    assert_usage_error pcnn-nll "an operand" "-l"
+    run -2 --separate-stderr "$NLL" -m "$F/class.pcnn" -l - <"$F/labels.txt"
+    assert_usage_error pcnn-nll "an operand" "-l"
+    # pcnn-sample's records come from stdin when nothing else conditions a conditional model
+    run -2 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" --prefix - <"$F/gray.pgm"
+    assert_usage_error pcnn-sample "--cond" "--prefix"
+    run -0 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -c 1 --prefix - <"$F/gray.pgm"
+    [ "$(head -c 2 <<<"$output")" = P5 ] || die "-c 1 --prefix - drew nothing"
+}
+
+@test "pcnn-train whose first step fails (a batch too large for the memory): -o is not written, --force keeps the old model" {
+    # 28x28 images, 64 maps, 65536 a step: hundreds of GB, refused by the allocator
+    local img=$BATS_TEST_DIRNAME/../fixtures/fashion0.pgm before
+    cp "$F/gray.pcnn" "$D/m.pcnn"
+    before=$(cksum <"$D/m.pcnn")
+    run -1 --separate-stderr bash -c 'ulimit -v 8000000; "$@"' _ "$TRAIN" --force -o "$D/m.pcnn" -L 1 -p 64 \
+        -b 65536 -s 1 "$img"
+    [[ $stderr == *"out of memory"* ]] || die "not the memory's failure"
+    [ "$(cksum <"$D/m.pcnn")" = "$before" ] || die "the old model was overwritten"
+    run -1 --separate-stderr bash -c 'ulimit -v 8000000; "$@"' _ "$TRAIN" -o "$D/new.pcnn" -L 1 -p 64 \
+        -b 65536 -s 1 "$img"
+    assert_no_leftovers "$D/new.pcnn"
+}
+
+@test "--sample-every: a picture name too long is found before training (exit 1, nothing written)" {
+    local long
+    long=$(printf 'm%.0s' $(seq 236))
+    run -1 --separate-stderr timeout 60 "$TRAIN" -L 1 -p 6 -n 3 -s 100000000 --sample-every 1000 -o "$D/$long.pcnn" "$F/gray.pgm"
+    assert_one_error_line pcnn-train "--sample-every" "too long"
+    assert_no_leftovers "$D/$long.pcnn"
+}
+
+@test "SIGINT, SIGTERM or SIGHUP during a write of -o: no temporary file stays" {
+    # a 4096x4096 image drawn 16 times larger: the PNG takes seconds to write
+    { printf 'P5\n4096 4096\n255\n'; head -c $((4096 * 4096)) /dev/urandom; } >"$D/big.pgm"
+    local sig pid i
+    for sig in INT TERM HUP; do
+        # a script's background job starts with SIGINT ignored, and the program keeps it so
+        env --default-signal=INT "$CONVERT" -q --scale 16 -o "$D/big.png" "$D/big.pgm" &
+        pid=$!
+        for ((i = 0; i < 1200; i++)); do
+            compgen -G "$D/big.png.tmp*" >/dev/null && break
+            sleep 0.05
+        done
+        compgen -G "$D/big.png.tmp*" >/dev/null || die "no temporary file appeared"
+        kill -s "$sig" "$pid"
+        wait_gone "$pid" || die "still running after SIG$sig"
+        assert_no_leftovers "$D/big.png"
+    done
 }
