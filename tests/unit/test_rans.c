@@ -1,7 +1,8 @@
 /* test_rans.c -- the rANS coder of levels: frequencies from logits (each level at least
- * 1 of 2^16, summing to 2^16), round trips of random symbols under random distributions,
- * a coded size within a few bytes of the ideal, and truncated or corrupted data noticed
- * without reading past its end. */
+ * 1 of 2^16, summing to 2^16, the rounding's remainder given to the likeliest level),
+ * round trips of random symbols under random distributions, a coded size within a few
+ * bytes of the ideal, and truncated or corrupted data noticed without reading past its
+ * end. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,24 @@ static void test_freqs(void)
             int above = 0;
             for (int k = 0; k < K; k++) above += f[k] > f[top];
             CHECK(above == 0, "K=%d: %d levels above the likeliest", K, above);
+            /* the rounding's remainder (up to K - 1) goes to the likeliest level alone:
+             * every other level gets 1 + its share rounded down, so no more than 1 + its
+             * share in double (+1 for the float sums) */
+            double e[256], se = 0;
+            int over = -1;
+            for (int k = 0; k < K; k++) se += e[k] = exp((double)z[k] - z[top]);
+            for (int k = 0; k < K; k++)
+                if (k != top && f[k] > 2 + e[k] / se * (PCNN_RANS_TOTAL - K)) over = k;
+            CHECK(over < 0, "K=%d: level %d (not the likeliest, %d) got %u, above its share %.2f", K, over, top,
+                  over < 0 ? 0 : f[over], over < 0 ? 0 : e[over] / se * (PCNN_RANS_TOTAL - K));
         }
+    /* pinned by hand: shares (65536 - 4) * softmax = 1349.50, 27105.48, 9971.55, 27105.48;
+     * 1 + each rounded down sum to 65534, and the 2 left over go to level 1, the first of
+     * the two likeliest (not level 0, nor level 3) */
+    const float pin[4] = {-2, 1, 0, 1};
+    uint32_t fp[4];
+    CHECK(pcnn_rans_freqs(pin, 4, fp) == 0 && fp[0] == 1350 && fp[1] == 27108 && fp[2] == 9972 && fp[3] == 27106,
+          "frequencies of (-2, 1, 0, 1): %u %u %u %u, want 1350 27108 9972 27106", fp[0], fp[1], fp[2], fp[3]);
     float z[2] = {0, 0}, bad[2] = {NAN, 0}, bad2[2] = {0, NAN}, inf[2] = {0, INFINITY};
     uint32_t f[2];
     pcnn_rans_freqs(z, 2, f);
