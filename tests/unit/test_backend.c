@@ -2,7 +2,8 @@
  * back as an error naming the batch, not an exit; a failed instance does nothing more and
  * its first failure is what the next model call returns; two instances share nothing, so
  * models on each compute the same numbers. Where libpcnn-cuda.so is looked for, and what
- * an instance says about its device. All on the CPU. */
+ * an instance says about its device. Dropout's masks and its 1/(1 - rate) scale. All on
+ * the CPU. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "check.h"
 #include "dist.h"
+#include "dropmask.h"
 #include "model-impl.h"
 
 /* small enough that its weights fit under the cap below, a batch of 64 does not */
@@ -278,6 +280,26 @@ static void test_shares(void)
     pcnn_dist_close(d);
 }
 
+/* Inverted dropout on ones at rate 0.4: a kept element becomes 1/(1 - rate), the rate as
+ * the op resolves it (to 2^-24), so that the expected value stays 1; a dropped one 0;
+ * and about 60% are kept */
+static void test_dropout_scale(void)
+{
+    pcnn_backend *be = pcnn_backend_open("cpu");
+    enum { N = 10000 };
+    static real x[N];
+    for (int k = 0; k < N; k++) x[k] = 1;
+    be_dropout(be, x, N, 0.4f, 5, 0);
+    const real keep = (real)(1 / (1 - (double)pcnn_drop_rate24(0.4f) / 16777216.0));
+    int kept = 0, other = 0;
+    double sum = 0;
+    for (int k = 0; k < N; k++) kept += x[k] == keep, other += x[k] != keep && x[k] != 0, sum += x[k];
+    CHECK(other == 0, "%d of %d elements neither 0 nor 1/(1 - 0.4) = %.7g", other, N, keep);
+    CHECK(kept > 0.58 * N && kept < 0.62 * N, "%d of %d kept at rate 0.4", kept, N);
+    CHECK(fabs(sum / N - 1) < 0.04, "the mean after dropout is %.4f, not about 1", sum / N);
+    pcnn_backend_close(be);
+}
+
 int main(void)
 {
     fill_images();
@@ -287,5 +309,6 @@ int main(void)
     test_open();
     test_lib_path();
     test_shares();
+    test_dropout_scale();
     return check_summary("test_backend");
 }
