@@ -2,7 +2,7 @@
  * below its starting loss, a short run lowers the held-out bits/dim, and a run stopped,
  * saved, loaded and resumed ends with the same weights as an unbroken one, also with a
  * learning-rate schedule, dropout and a moving average of the weights, each of which is
- * checked against its formula. */
+ * checked against its formula; so are the Adam op and global-norm clipping. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -309,6 +309,97 @@ static void test_best(const pcnn_hparams *hp, const char *path)
     pcnn_trainer_free(t), pcnn_model_free(m);
 }
 
+/* The Adam op against the textbook (Kingma & Ba, algorithm 1) in double, after step 1 and
+ * after step 7 of a run with a different gradient each step, pre-scaled by gscale = 0.5:
+ * m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2, w -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+ * At step 1 the first moment's correction is a factor of 10; at step 7 both corrections
+ * are still far from 1, so dropping either shows. */
+static void test_adam_formula(void)
+{
+    enum { N = 6, STEPS = 7 };
+    const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, gscale = 0.5;
+    real w[N], m[N] = {0}, v[N] = {0}, g[N];
+    double ww[N], wm[N] = {0}, wv[N] = {0};
+    uint64_t rng = 21;
+    for (int i = 0; i < N; i++) ww[i] = w[i] = (real)(2 * pcnn_rng_uniform(&rng) - 1);
+    for (int t = 1; t <= STEPS; t++) {
+        for (int i = 0; i < N; i++) g[i] = (real)(pcnn_rng_uniform(&rng) - 0.3) * (i + 1);
+        be_adam(cpu, w, m, v, g, N, (real)lr, (real)b1, (real)b2, (real)eps, t, (real)gscale);
+        double worst = 0, step = 0;
+        for (int i = 0; i < N; i++) {
+            const double gi = g[i] * gscale;
+            wm[i] = b1 * wm[i] + (1 - b1) * gi;
+            wv[i] = b2 * wv[i] + (1 - b2) * gi * gi;
+            const double d = lr * (wm[i] / (1 - pow(b1, t))) / (sqrt(wv[i] / (1 - pow(b2, t))) + eps);
+            ww[i] -= d;
+            worst = fmax(worst, fabs(w[i] - ww[i]));
+            step = fmax(step, fabs(d));
+        }
+        /* float against double: well under a thousandth of a step */
+        if (t == 1 || t == STEPS)
+            CHECK(worst < 1e-3 * step, "Adam at step %d: weights off the textbook by %.3g (steps of %.3g)", t,
+                  worst, step);
+    }
+}
+
+/* Global-norm clipping in a training step: with clip c below the gradient's norm |g|, the
+ * step is Adam's first step on the gradient scaled by c/|g| (the norm, not its square);
+ * with c above |g| it is the unclipped step, bit for bit. eps = 1, far above the
+ * gradient's entries, makes Adam's first step about lr * (scaled gradient) -- with the
+ * usual 1e-8 it is lr * sign(g) whatever the scale, and clipping would not show. */
+static void test_clip(void)
+{
+    const pcnn_hparams hp = {.L = 1, .p = 6, .n = 3, .C = 1, .H = 8, .W = 8, .K = 16};
+    enum { B = 4, PIX = 64 };
+    uint8_t x[B * PIX];
+    uint64_t rng = 17;
+    for (int i = 0; i < B * PIX; i++) x[i] = (uint8_t)(pcnn_rng_next(&rng) % hp.K);
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.batch = B, o.lr = 0.01f, o.eps = 1;
+    pcnn_model *m[3];
+    pcnn_trainer *t[3];
+    float bpd;
+    for (int k = 0; k < 3; k++) m[k] = pcnn_model_new(cpu, &hp, 6); /* the same weights */
+    const size_t n = m[0]->total;
+    real *w0 = malloc(n * sizeof *w0), *want = malloc(n * sizeof *want), *zm = calloc(n, sizeof *zm),
+         *zv = calloc(n, sizeof *zv);
+    memcpy(w0, m[0]->w, n * sizeof *w0);
+    /* unclipped, for the gradient and its norm */
+    t[0] = pcnn_trainer_new(m[0], &o);
+    CHECK(pcnn_trainer_step(t[0], x, NULL, B, &bpd) == 0, "step: %s", pcnn_errstr());
+    double norm = 0;
+    for (size_t i = 0; i < n; i++) norm += (double)m[0]->g[i] * m[0]->g[i];
+    norm = sqrt(norm);
+    /* at |g| = 1 the norm and its square clip alike: this gradient must be far from it */
+    CHECK(fabs(norm - 1) > 0.2, "the gradient's norm %.4f is too near 1 to tell it from its square", norm);
+    o.clip = (float)(norm / 2);
+    t[1] = pcnn_trainer_new(m[1], &o);
+    o.clip = (float)(2 * norm);
+    t[2] = pcnn_trainer_new(m[2], &o);
+    CHECK(pcnn_trainer_step(t[1], x, NULL, B, &bpd) == 0 && pcnn_trainer_step(t[2], x, NULL, B, &bpd) == 0,
+          "clipped steps: %s", pcnn_errstr());
+    CHECK(memcmp(m[1]->g, m[0]->g, n * sizeof(real)) == 0, "the same batch gave another gradient");
+    /* what the step must be: Adam's first step on g * c/|g|, from the same weights */
+    const double scale = (double)(float)(norm / 2) / norm;
+    memcpy(want, w0, n * sizeof *want);
+    be_adam(cpu, want, zm, zv, m[0]->g, n, o.lr, o.beta1, o.beta2, o.eps, 1, (real)scale);
+    double worst = 0, moved = 0, moved_full = 0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs(m[1]->w[i] - want[i]));
+        moved += fabs(m[1]->w[i] - w0[i]), moved_full += fabs(m[0]->w[i] - w0[i]);
+    }
+    printf("clipping: |g| %.4f clipped to %.4f; the step %.4f of the unclipped one\n", norm, norm / 2,
+           moved / moved_full);
+    CHECK(worst < 1e-6, "clip %.4f of |g| %.4f: the step is off Adam's on g * %.3f by %.3g", norm / 2, norm, scale,
+          worst);
+    CHECK_CLOSE(moved / moved_full, scale, 0.01, "clip to half the norm: the step is %.4f of the unclipped one",
+                moved / moved_full);
+    CHECK(memcmp(m[2]->w, m[0]->w, n * sizeof(real)) == 0, "a clip above the gradient's norm changed the step");
+    for (int k = 0; k < 3; k++) pcnn_trainer_free(t[k]), pcnn_model_free(m[k]);
+    free(w0), free(want), free(zm), free(zv);
+}
+
 /* what h carries, for each kind of model */
 static void test_cond_kinds(void)
 {
@@ -343,6 +434,8 @@ int main(void)
     }
     test_cond_kinds();
     test_held_out();
+    test_adam_formula();
+    test_clip();
     if (access(FM "train-images-idx3-ubyte.gz", R_OK)) {
         SKIP("Fashion-MNIST not installed (Debian package dataset-fashion-mnist)");
         return check_summary("test_train");
