@@ -2,7 +2,8 @@
  * precision: this file is compiled with -DPCNN_DOUBLE together with lib/model.c and the
  * CPU backend, so it checks the very code the float library runs.
  * Per operation first (gate, softmax cross-entropy, im2col/col2im, row sums), then every
- * parameter tensor of the whole network, gray and RGB, with and without conditioning. */
+ * parameter tensor of the whole network, gray and RGB, with and without conditioning.
+ * Then the gradient's scale (gscale), and a second backward pass equal to the first. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,84 @@ static void test_network(int C, int D, int K)
     test_model(hp, what);
 }
 
+/* A model with random weights (non-zero biases, the small nets' positive, as above) and a
+ * batch of B random images, with h where the model takes it, from draws of its own */
+static pcnn_model *random_case(const pcnn_hparams *hp, int B, uint8_t **x, real **h)
+{
+    pcnn_model *m = pcnn_model_alloc(hp, cpu);
+    if (!m) return NULL;
+    pcnn_model_init_weights(m, 3);
+    uint64_t r = 77;
+    for (size_t i = 0; i < m->total; i++) m->w[i] = m->mask[i] ? m->w[i] + 0.2 * (pcnn_rng_uniform(&r) - 0.5) : 0;
+    for (int pi = 0; pi < m->nparams; pi++) {
+        const pcnn_param *p = &m->params[pi];
+        if (p->ndim == 1 && (!strncmp(p->name, "cond_net", 8) || !strncmp(p->name, "enc", 3)))
+            for (size_t i = 0; i < p->count; i++) m->w[p->off + i] = 0.2 + 0.1 * pcnn_rng_uniform(&r);
+    }
+    const size_t npix = (size_t)B * hp->C * hp->H * hp->W;
+    *x = malloc(npix);
+    for (size_t i = 0; i < npix; i++) (*x)[i] = (uint8_t)(pcnn_rng_next(&r) % hp->K);
+    *h = NULL;
+    if (hp->D && !hp->encoder) {
+        *h = malloc((size_t)B * hp->D * sizeof **h);
+        for (int i = 0; i < B * hp->D; i++) (*h)[i] = 2 * pcnn_rng_uniform(&r) - 1;
+    }
+    return m;
+}
+
+/* The gradient scale of a backward pass (the trainer's 1/dims: its loss is a mean)
+ * scales the whole gradient: with gscale 0.25 it is 0.25 times the gradient at 1 (a
+ * power of two, so to rounding it is exact). Every gradient check above runs at gscale 1,
+ * where a softmax cross-entropy that ignored its scale would pass. */
+static void test_gscale(pcnn_hparams hp, const char *what)
+{
+    enum { B = 3 };
+    uint8_t *x;
+    real *h, nll[B];
+    pcnn_model *m = random_case(&hp, B, &x, &h);
+    CHECK(m != NULL, "%s: model alloc: %s", what, pcnn_errstr());
+    if (!m) return;
+    real *g1 = malloc(m->total * sizeof *g1);
+    memset(m->g, 0, m->total * sizeof(real));
+    pcnn_model_run(m, nll, x, h, B, 1, 1);
+    memcpy(g1, m->g, m->total * sizeof *g1);
+    memset(m->g, 0, m->total * sizeof(real));
+    pcnn_model_run(m, nll, x, h, B, 1, 0.25);
+    size_t wrong = 0, nonzero = 0;
+    for (size_t i = 0; i < m->total; i++)
+        wrong += !(fabs(m->g[i] - 0.25 * g1[i]) <= 1e-12 * fmax(1e-3, fabs(g1[i]))), nonzero += g1[i] != 0;
+    CHECK(wrong == 0 && nonzero > m->total / 4, "%s: %zu of %zu gradients at gscale 0.25 are not a quarter of "
+          "those at 1 (%zu non-zero)", what, wrong, m->total, nonzero);
+    free(g1), free(x), free(h);
+    pcnn_model_free(m);
+}
+
+/* Two training passes over the same batch, the gradient zeroed in between as the trainer
+ * does, give the same gradient: nothing the first pass left in the workspace (m()'s
+ * gradient buffer, the encoder's) adds into the second. The gradient checks above run
+ * one backward pass on a fresh workspace, which is zero. */
+static void test_backward_twice(pcnn_hparams hp, const char *what)
+{
+    enum { B = 3 };
+    uint8_t *x;
+    real *h, nll[B];
+    pcnn_model *m = random_case(&hp, B, &x, &h);
+    CHECK(m != NULL, "%s: model alloc: %s", what, pcnn_errstr());
+    if (!m) return;
+    real *g1 = malloc(m->total * sizeof *g1);
+    memset(m->g, 0, m->total * sizeof(real));
+    pcnn_model_run(m, nll, x, h, B, 1, 1);
+    memcpy(g1, m->g, m->total * sizeof *g1);
+    memset(m->g, 0, m->total * sizeof(real));
+    pcnn_model_run(m, nll, x, h, B, 1, 1);
+    size_t differ = 0;
+    for (size_t i = 0; i < m->total; i++) differ += m->g[i] != g1[i];
+    CHECK(differ == 0, "%s: the second backward pass differs from the first in %zu of %zu gradients", what, differ,
+          m->total);
+    free(g1), free(x), free(h);
+    pcnn_model_free(m);
+}
+
 /* col2im_strided must be the exact adjoint of im2col_strided. */
 static void test_strided_adjoint(pcnn_backend *be)
 {
@@ -295,6 +374,17 @@ int main(void)
     const pcnn_hparams drop = {.L = 2, .p = 6, .n = 3, .C = 3, .H = 4, .W = 5, .K = 7, .D = 4};
     test_model_dropout(drop, "dropout 0.3 RGB conditional", 0.3);
     test_sum_rows_wide(be);
+    /* two passes, and gscale; their draws are their own */
+    const pcnn_hparams cond = {.L = 2, .p = 6, .n = 3, .C = 3, .H = 4, .W = 5, .K = 7, .D = 4};
+    test_gscale(cond, "conditional RGB");
+    hp = base, hp.S = 2;
+    test_gscale(hp, "spatial m(h)");
+    test_backward_twice(hp, "spatial m(h)");
+    hp.C = 3, hp.H = 4, hp.W = 6;
+    test_backward_twice(hp, "spatial m(h) RGB");
+    hp = base, hp.encoder = 1, hp.S = 2;
+    test_backward_twice(hp, "autoencoder spatial");
+    test_backward_twice(cond, "conditional RGB");
     pcnn_backend_close(cpu);
     return check_summary("test_gradcheck");
 }
