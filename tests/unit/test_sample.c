@@ -7,7 +7,9 @@
  * backend's products on either library it dispatches to.
  * The CPU backend's sample op: top_p >= 1 draws exactly what the op drew before top-p
  * existed; a tiny top_p draws the first argmax; top_p < 1 draws from the truncated,
- * renormalised distribution and never outside it. */
+ * renormalised distribution and never outside it, at a temperature too.
+ * The samplers agree at temperature 0.5, which changes their draws. An MSE autoencoder
+ * decodes to the nearest levels. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +394,17 @@ static void run_case(int C, int n, int D, int K, int S)
            C, n, D, S, K, differ_p, npix, changed);
     CHECK(differ_p * 1000 <= npix, "top_p 0.9: cached and naive draws differ in %zu of %zu samples", differ_p, npix);
     CHECK(changed > 0, "top_p 0.9 drew the same images as top_p 1");
+    /* temperature 0.5: the two samplers still agree, and it changes the draws of each */
+    CHECK(pcnn_model_sample(m, yp, h, B, OPTS(0.5f, 1, 42, 0, 0)) == 0, "T 0.5: %s", pcnn_errstr());
+    CHECK(pcnn_model_sample(m, zp, h, B, OPTS(0.5f, 1, 42, 0, 1)) == 0, "T 0.5 naive: %s", pcnn_errstr());
+    size_t differ_t = 0, changed_t = 0, changed_tn = 0;
+    for (size_t i = 0; i < npix; i++)
+        differ_t += yp[i] != zp[i], changed_t += yp[i] != y[i], changed_tn += zp[i] != z[i];
+    printf("C=%d n=%d D=%d S=%d K=%d: T 0.5: cached and naive draws differ in %zu of %zu samples; %zu differ from T 1\n",
+           C, n, D, S, K, differ_t, npix, changed_t);
+    CHECK(differ_t * 1000 <= npix, "T 0.5: cached and naive draws differ in %zu of %zu samples", differ_t, npix);
+    CHECK(changed_t > 0 && changed_tn > 0, "T 0.5 drew the same images as T 1 (cached: %zu differ, naive: %zu)",
+          changed_t, changed_tn);
     free(yp), free(zp);
     test_completion(m, h, B, x, y, z);
     /* The sampler keeps its cache in the model between draws of as many images: after
@@ -531,21 +544,26 @@ static void test_top_p_tiny(void)
     free(out), free(u);
 }
 
-/* many draws from one row: the frequencies follow the nucleus, renormalised (a
- * chi-square test at the 0.1% level), and no level outside it is drawn */
-static void nucleus_frequencies(float top_p, const int *nucleus, int n_nucleus, double crit)
+/* many draws from one row at temperature T: the frequencies follow the nucleus of
+ * softmax(z/T), renormalised (a chi-square test at the 0.1% level), and no level outside
+ * it is drawn */
+static void nucleus_frequencies(float T, float top_p, const int *nucleus, int n_nucleus, double crit)
 {
-    /* likeliest first: 1 (.30), 3 (.25), 4 (.15), 5 (.10), 6 (.08), 0 and 7 (.05 each: 0
-     * first), 2 (.02). Cumulative: .30 .55 .70 .80 .88 .93 .98 1 */
-    static const double p[8] = {0.05, 0.30, 0.02, 0.25, 0.15, 0.10, 0.08, 0.05};
+    /* softmax(z) = p, likeliest first: 1 (.30), 3 (.25), 4 (.15), 5 (.10), 6 (.08), 0 and
+     * 7 (.05 each: 0 first), 2 (.02). Cumulative: .30 .55 .70 .80 .88 .93 .98 1.
+     * At T = 0.5, p^2 renormalised: .457 .318 .114 .051 .033 .013 .013 .002, cumulative
+     * .457 .775 .889 .940 .973 .986 .998 1 */
+    static const double p0[8] = {0.05, 0.30, 0.02, 0.25, 0.15, 0.10, 0.08, 0.05};
     enum { K = 8, N = 200000 };
     real z[K];
-    for (int k = 0; k < K; k++) z[k] = (real)log(p[k]);
+    double p[K], sum = 0;
+    for (int k = 0; k < K; k++) z[k] = (real)log(p0[k]), sum += p[k] = pow(p0[k], 1 / (double)T);
+    for (int k = 0; k < K; k++) p[k] /= sum;
     double *u = malloc(N * sizeof *u);
     uint8_t *out = malloc(N);
     uint64_t rng = 7;
     for (int i = 0; i < N; i++) u[i] = pcnn_rng_uniform(&rng);
-    be_sample(cpu, out, z, N, K, 0, 1, top_p, u); /* stride 0: the same row N times */
+    be_sample(cpu, out, z, N, K, 0, T, top_p, u); /* stride 0: the same row N times */
     long count[K] = {0};
     for (int i = 0; i < N; i++) count[out[i]]++;
     int in[K] = {0};
@@ -553,15 +571,17 @@ static void nucleus_frequencies(float top_p, const int *nucleus, int n_nucleus, 
     for (int i = 0; i < n_nucleus; i++) in[nucleus[i]] = 1, mass += p[nucleus[i]];
     for (int k = 0; k < K; k++) {
         if (!in[k]) {
-            CHECK(count[k] == 0, "top_p %g: level %d, outside the nucleus, drawn %ld times", top_p, k, count[k]);
+            CHECK(count[k] == 0, "T %g top_p %g: level %d, outside the nucleus, drawn %ld times", T, top_p, k,
+                  count[k]);
             continue;
         }
         double e = N * p[k] / mass;
         chi2 += (count[k] - e) * (count[k] - e) / e;
     }
-    printf("top_p %g: %d levels kept; chi-square %.3g on %d degrees of freedom (limit %g)\n", top_p,
+    printf("T %g top_p %g: %d levels kept; chi-square %.3g on %d degrees of freedom (limit %g)\n", T, top_p,
            n_nucleus, chi2, n_nucleus - 1, crit);
-    CHECK(chi2 < crit, "top_p %g: frequencies off the renormalised nucleus: chi-square %.2f >= %.2f", top_p, chi2, crit);
+    CHECK(chi2 < crit, "T %g top_p %g: frequencies off the renormalised nucleus: chi-square %.2f >= %.2f", T, top_p,
+          chi2, crit);
     free(u), free(out);
 }
 
@@ -587,6 +607,50 @@ static void test_top_p_model(void)
     pcnn_model_free(m);
 }
 
+/* An MSE autoencoder's decode of C channels of K levels, with its decoder's weights
+ * zeroed and the last biases v (C): every pixel of channel c must decode to want[c] */
+static void decode_case(int C, int K, const float *v, const int *want)
+{
+    enum { B = 2, HW = 64 };
+    pcnn_hparams hp = {.L = 1, .p = 6, .n = 3, .C = C, .H = 8, .W = 8, .K = K, .D = 4, .q = 2, .encoder = 1,
+                       .kind = PCNN_MSE_AUTOENCODER};
+    pcnn_model *m = pcnn_model_new(cpu, &hp, 3);
+    CHECK(m != NULL, "MSE autoencoder: %s", pcnn_errstr());
+    if (!m) return;
+    for (int pi = 0; pi < m->nparams; pi++)
+        if (!strncmp(m->params[pi].name, "dec.", 4))
+            memset(m->w + m->params[pi].off, 0, m->params[pi].count * sizeof(real));
+    const pcnn_param *bias = pcnn_model_param(m, "dec.deconv2.bias");
+    for (int c = 0; c < C; c++) m->w[bias->off + c] = v[c];
+    uint8_t x[B * 3 * HW];
+    const float h[B * 4] = {0.5f, -1, 2, 0, 1, 1, -0.25f, 3}; /* what h is does not matter here */
+    CHECK(pcnn_model_decode(m, x, h, B) == 0, "decode: %s", pcnn_errstr());
+    for (int c = 0; c < C; c++) {
+        int wrong = 0;
+        for (int b = 0; b < B; b++)
+            for (int q = 0; q < HW; q++) wrong += x[(b * C + c) * HW + q] != want[c];
+        CHECK(wrong == 0, "C=%d K=%d: channel %d, value %g, decodes to %d (image 0, pixel 0), want %d", C, K, c,
+              v[c], x[c * HW], want[c]);
+    }
+    pcnn_model_free(m);
+}
+
+/* An MSE autoencoder does not sample: it decodes each output value v in [-1, 1] to the
+ * nearest of K levels, round((v + 1) / 2 * (K - 1)), clamped to 0..K-1. Values between
+ * levels round to the nearer one (not down), values beyond +-1 clamp, and in RGB each
+ * channel lands in its own plane of x (B,C,H,W). */
+static void test_decode(void)
+{
+    /* K = 5: levels at -1, -0.5, 0, 0.5, 1 */
+    const float v5[] = {-1, 0, 1, -0.74f, 0.3f, 0.76f, -0.8f, 0.2f, -1.3f, 1.7f};
+    const int l5[] = {0, 2, 4, 1, 3, 4, 0, 2, 0, 4}; /* on a level; above half way; below; beyond */
+    for (size_t k = 0; k < sizeof v5 / sizeof *v5; k++) decode_case(1, 5, &v5[k], &l5[k]);
+    decode_case(1, 256, (const float[]){0.001f}, (const int[]){128}); /* 127.63 */
+    decode_case(3, 5, (const float[]){-0.74f, 0.3f, 1.7f}, (const int[]){1, 3, 4});
+    decode_case(3, 5, (const float[]){0.76f, -1.3f, 0.2f}, (const int[]){4, 0, 2});
+    decode_case(3, 256, (const float[]){0.999f, 0.001f, -0.999f}, (const int[]){255, 128, 0});
+}
+
 int main(void)
 {
     cpu = pcnn_backend_open("cpu");
@@ -598,10 +662,13 @@ int main(void)
     }
     test_top_p_one();
     test_top_p_tiny();
-    nucleus_frequencies(0.9f, (const int[]){1, 3, 4, 5, 6, 0}, 6, 20.52); /* 7 ties with 0 but comes later */
-    nucleus_frequencies(0.5f, (const int[]){1, 3}, 2, 10.83);
-    nucleus_frequencies(0.25f, (const int[]){1}, 1, 1e-9); /* level 1 alone */
+    nucleus_frequencies(1, 0.9f, (const int[]){1, 3, 4, 5, 6, 0}, 6, 20.52); /* 7 ties with 0 but comes later */
+    nucleus_frequencies(1, 0.5f, (const int[]){1, 3}, 2, 10.83);
+    nucleus_frequencies(1, 0.25f, (const int[]){1}, 1, 1e-9); /* level 1 alone */
+    /* the nucleus of softmax(z/T), not of softmax(z): two levels fewer at T = 0.5 */
+    nucleus_frequencies(0.5f, 0.9f, (const int[]){1, 3, 4, 5}, 4, 16.27);
     test_top_p_model();
+    test_decode();
     test_rows(0);
     test_rows(1);
     test_threads();
