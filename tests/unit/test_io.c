@@ -533,6 +533,91 @@ static void test_png(void)
     pcnn_image_free(&c[1]);
 }
 
+/* A PNG file written by hand (zlib's compress and crc32, no libpng): one row of w pixels
+ * of the given bit depth and colour type, its bytes (filter byte 0 added here), and a
+ * palette of np RGB entries for colour type 3. */
+static void png_by_hand(const char *path, int w, int depth, int type, const uint8_t *row, size_t rowlen,
+                        const uint8_t *plte, int np)
+{
+    unsigned char png[512], raw[64], z[256];
+    uLongf zlen = sizeof z;
+    raw[0] = 0;
+    memcpy(raw + 1, row, rowlen);
+    if (compress(z, &zlen, raw, (uLong)rowlen + 1) != Z_OK) {
+        fprintf(stderr, "cannot compress %s\n", path);
+        exit(2);
+    }
+    memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+    size_t k = 8;
+    const unsigned char ihdr[13] = {0, 0, 0, (unsigned char)w, 0, 0, 0, 1, /* w x 1 */
+                                    (unsigned char)depth, (unsigned char)type, 0, 0, 0};
+    const struct { const char *type; const unsigned char *data; size_t len; } chunks[] = {
+        {"IHDR", ihdr, 13}, {"PLTE", plte, (size_t)np * 3}, {"IDAT", z, zlen}, {"IEND", NULL, 0}};
+    for (int c = 0; c < 4; c++) {
+        if (c == 1 && !np) continue;
+        size_t n = chunks[c].len;
+        png[k++] = (unsigned char)(n >> 24), png[k++] = (unsigned char)(n >> 16);
+        png[k++] = (unsigned char)(n >> 8), png[k++] = (unsigned char)n;
+        memcpy(png + k, chunks[c].type, 4);
+        if (n) memcpy(png + k + 4, chunks[c].data, n);
+        uLong crc = crc32(0, png + k, (uInt)(4 + n));
+        k += 4 + n;
+        png[k++] = (unsigned char)(crc >> 24), png[k++] = (unsigned char)(crc >> 16);
+        png[k++] = (unsigned char)(crc >> 8), png[k++] = (unsigned char)crc;
+    }
+    write_file(path, png, k);
+}
+
+/* PNG inputs other than 8-bit gray and RGB, as pcnn-stream(5) says they are read: gray of
+ * 1, 2 or 4 bits keeps its values (maxval 1, 3, 15); 16-bit samples are scaled to 8 bits
+ * with rounding (v / 257, not the high byte); a palette becomes RGB (also a 4-bit one);
+ * alpha is dropped. Our grids are 8-bit gray or RGB, so nothing above reads these. */
+static void test_png_kinds(void)
+{
+    pcnn_image img;
+    /* gray, 1, 2 and 4 bits: 8, 4 and 2 pixels to a byte, the first in the high bits */
+    static const struct { int depth, w; uint8_t row[2]; uint8_t want[8]; } gray[] = {
+        {1, 8, {0xb1}, {1, 0, 1, 1, 0, 0, 0, 1}},
+        {2, 4, {0x1b}, {0, 1, 2, 3}},
+        {4, 4, {0x0f, 0x7a}, {0, 15, 7, 10}},
+    };
+    for (int i = 0; i < 3; i++) {
+        png_by_hand(tp("low.png"), gray[i].w, gray[i].depth, 0, gray[i].row,
+                    (size_t)(gray[i].w * gray[i].depth + 7) / 8, NULL, 0);
+        int n = read_all(tp("low.png"), &img);
+        CHECK(n == 1 && img.c == 1 && img.h == 1 && img.w == gray[i].w && img.maxval == (1 << gray[i].depth) - 1 &&
+              memcmp(img.data, gray[i].want, (size_t)gray[i].w) == 0,
+              "%d-bit gray PNG: n %d, %dx%dx%d maxval %d", gray[i].depth, n, img.c, img.h, img.w, img.maxval);
+        pcnn_image_free(&img);
+    }
+    /* 16-bit gray, big-endian samples 0, 255, 511, 65535: 0, 1, 2, 255 (the high bytes would give 0, 0, 1, 255) */
+    const uint8_t g16[8] = {0x00, 0x00, 0x00, 0xff, 0x01, 0xff, 0xff, 0xff}, want16[4] = {0, 1, 2, 255};
+    png_by_hand(tp("g16.png"), 4, 16, 0, g16, 8, NULL, 0);
+    int n = read_all(tp("g16.png"), &img);
+    CHECK(n == 1 && img.c == 1 && img.w == 4 && img.maxval == 255 && memcmp(img.data, want16, 4) == 0,
+          "16-bit gray PNG: n %d, %d %d %d %d", n, n == 1 ? img.data[0] : -1, n == 1 ? img.data[1] : -1,
+          n == 1 ? img.data[2] : -1, n == 1 ? img.data[3] : -1);
+    pcnn_image_free(&img);
+    /* palette: 8-bit indices 1, 0, 1 and 4-bit indices 0, 1, 1; planar RGB, maxval 255 */
+    const uint8_t plte[6] = {10, 20, 30, 200, 100, 50}, idx8[3] = {1, 0, 1}, idx4[2] = {0x01, 0x10};
+    const uint8_t want_p8[9] = {200, 10, 200, 100, 20, 100, 50, 30, 50};
+    const uint8_t want_p4[9] = {10, 200, 200, 20, 100, 100, 30, 50, 50};
+    png_by_hand(tp("p8.png"), 3, 8, 3, idx8, 3, plte, 2);
+    CHECK(read_all(tp("p8.png"), &img) == 1 && img.c == 3 && img.w == 3 && img.maxval == 255 &&
+          memcmp(img.data, want_p8, 9) == 0, "8-bit palette PNG: c %d maxval %d", img.c, img.maxval);
+    pcnn_image_free(&img);
+    png_by_hand(tp("p4.png"), 3, 4, 3, idx4, 2, plte, 2);
+    CHECK(read_all(tp("p4.png"), &img) == 1 && img.c == 3 && img.w == 3 && img.maxval == 255 &&
+          memcmp(img.data, want_p4, 9) == 0, "4-bit palette PNG: c %d maxval %d", img.c, img.maxval);
+    pcnn_image_free(&img);
+    /* gray with alpha (colour type 4): the alpha is dropped */
+    const uint8_t ga[4] = {7, 255, 9, 0}, want_ga[2] = {7, 9};
+    png_by_hand(tp("ga.png"), 2, 8, 4, ga, 4, NULL, 0);
+    CHECK(read_all(tp("ga.png"), &img) == 1 && img.c == 1 && img.w == 2 && img.maxval == 255 &&
+          memcmp(img.data, want_ga, 2) == 0, "gray+alpha PNG: c %d", img.c);
+    pcnn_image_free(&img);
+}
+
 /* ---- IDX ---------------------------------------------------------------------------- */
 
 static size_t idx_bytes(unsigned char *b, int ndim, const uint32_t *dims, const uint8_t *data, size_t len)
@@ -1181,6 +1266,7 @@ int main(void)
     test_netpbm_formats();
     test_netpbm_bad();
     test_png();
+    test_png_kinds();
     test_idx();
     test_cifar();
     test_labels();
