@@ -271,6 +271,14 @@ static void test_netpbm_formats(void)
     CHECK(img.c == 3 && img.w == 2 && img.h == 1 && img.data && img.data[0] == 10 && img.data[1] == 20 &&
           img.data[2] == 11 && img.data[5] == 22, "P7 RGBA values");
     pcnn_image_free(&img);
+    /* GRAYSCALE_ALPHA (depth 2) is gray with the alpha dropped, as RGB_ALPHA is RGB */
+    const char p7ga[] = "P7\nWIDTH 3\nHEIGHT 1\nDEPTH 2\nMAXVAL 255\nTUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n"
+                        "\x05\xff\x09\x00\xc8\x80";
+    write_file(tp("c.pam"), p7ga, sizeof p7ga - 1);
+    CHECK(read_all(tp("c.pam"), &img) == 1, "P7 GRAYSCALE_ALPHA: %s", pcnn_errstr());
+    CHECK(img.c == 1 && img.w == 3 && img.h == 1 && img.maxval == 255 && img.data && img.data[0] == 5 &&
+          img.data[1] == 9 && img.data[2] == 200, "P7 GRAYSCALE_ALPHA values");
+    pcnn_image_free(&img);
 }
 
 static void test_netpbm_bad(void)
@@ -1079,6 +1087,13 @@ static void test_npy(void)
     free(v);
     CHECK(npy_from(npy_v2, sizeof npy_v2 - 1, &v, &n) == 1 && n == 2 && v[0] == 1.5f && v[1] == -2.0f,
           "numpy v2: %s", pcnn_errstr());
+    free(v);
+    /* version 3.0 is 2.0 with a UTF-8 header (NumPy writes it for non-Latin-1 names) */
+    char v3[sizeof npy_v2];
+    memcpy(v3, npy_v2, sizeof v3);
+    v3[6] = 3;
+    CHECK(npy_from(v3, sizeof v3 - 1, &v, &n) == 1 && n == 2 && v[0] == 1.5f && v[1] == -2.0f, "numpy v3: %s",
+          pcnn_errstr());
     free(v);
     CHECK(npy_from("", 0, &v, &n) == 0 && v == NULL && n == 0, "empty stream is a clean end");
 
