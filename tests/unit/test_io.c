@@ -626,6 +626,36 @@ static void test_png_kinds(void)
     pcnn_image_free(&img);
 }
 
+/* ---- quantization ------------------------------------------------------------------- */
+
+/* pcnn_quantize, the step from a reader's samples to a model's levels: sample u of maxval M
+ * is level floor(u*K/(M+1)) (pcnn.h), so each level holds (M+1)/K samples when K divides
+ * M+1. The tests elsewhere quantize 8-bit images for 256 levels, where any of the usual
+ * formulas is the identity. */
+static void test_quantize(void)
+{
+    static const struct { int maxval, K; uint8_t in[6], want[6]; } cases[] = {
+        {255, 2, {0, 1, 127, 128, 200, 255}, {0, 0, 0, 1, 1, 1}},
+        {255, 16, {0, 15, 16, 31, 128, 255}, {0, 0, 1, 1, 8, 15}},
+        {1, 256, {0, 1, 0, 1, 1, 0}, {0, 128, 0, 128, 128, 0}}, /* a binarized image, as pcnn-convert writes it */
+        {9, 10, {0, 1, 4, 5, 8, 9}, {0, 1, 4, 5, 8, 9}},
+        {9, 256, {0, 1, 4, 5, 8, 9}, {0, 25, 102, 128, 204, 230}},
+        {3, 2, {0, 1, 2, 3, 3, 0}, {0, 0, 1, 1, 1, 0}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        uint8_t in[6], out[6] = {0};
+        memcpy(in, cases[i].in, 6);
+        pcnn_image img = {1, 2, 3, cases[i].maxval, in};
+        CHECK(pcnn_quantize(out, &img, cases[i].K) == 0 && memcmp(out, cases[i].want, 6) == 0,
+              "maxval %d to %d levels: %d %d %d %d %d %d", cases[i].maxval, cases[i].K, out[0], out[1], out[2], out[3],
+              out[4], out[5]);
+    }
+    uint8_t bad[2] = {3, 4}, out[2];
+    pcnn_image img = {1, 1, 2, 3, bad};
+    CHECK(pcnn_quantize(out, &img, 2) == -1 && strstr(pcnn_errstr(), "exceeds maxval 3"), "a sample above maxval: %s",
+          pcnn_errstr());
+}
+
 /* ---- IDX ---------------------------------------------------------------------------- */
 
 static size_t idx_bytes(unsigned char *b, int ndim, const uint32_t *dims, const uint8_t *data, size_t len)
@@ -1282,6 +1312,7 @@ int main(void)
     test_netpbm_bad();
     test_png();
     test_png_kinds();
+    test_quantize();
     test_idx();
     test_cifar();
     test_labels();
