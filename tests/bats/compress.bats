@@ -49,6 +49,21 @@ round_trip() {
     round_trip "$F/ae.pcnn" "$F/gray.pgm"
 }
 
+@test "pcnn-compress: levels wider than one sample (maxval 255, 2 levels): samples and maxval come back" {
+    # each level of a 2-level model holds 128 samples of maxval 255: the coder writes
+    # sample/128 and the header's maxval, the decoder level*128 under that maxval. The
+    # round trips above all have maxval K - 1, where that step is 1.
+    local v
+    for _ in 1 2 3; do
+        printf 'P5\n4 4\n255\n'
+        for v in $(head -c 16 /dev/urandom | od -An -tu1 -v); do
+            if ((v % 2)); then printf '\200'; else printf '\0'; fi
+        done
+    done >"$D/wide.pgm"
+    [ "$(stat -c %s "$D/wide.pgm")" -eq $((3 * (11 + 16))) ] || die "wide.pgm is not 3 images of 4x4"
+    round_trip "$F/bin.pcnn" "$D/wide.pgm"
+}
+
 @test "pcnn-compress: stdin to stdout, and files one after another decode as one stream" {
     run -0 bash -c '"$1" -q -m "$2" < "$3" | "$4" -q -m "$2" > "$5"' _ "$COMPRESS" "$F/gray.pcnn" \
         "$F/gray.pgm" "$DECOMPRESS" "$D/back"
