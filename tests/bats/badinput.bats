@@ -480,6 +480,23 @@ bad_labels() {
     assert_bad pcnn-nll "$D/five.txt"
 }
 
+@test "bad labels: label 3 to a 3-class model, the first past its classes (nll, sample, compress, train --classes)" {
+    # the bound is 'below the classes': a label equal to their number would be a one-hot
+    # row's element past its end (the next image's first class, or past the buffer)
+    printf '%s\n' 0 1 3 0 1 2 >"$D/three.txt"
+    run -1 --separate-stderr "$NLL" -m "$F/class.pcnn" -l "$D/three.txt" "$F/gray.pgm"
+    assert_bad pcnn-nll "$D/three.txt" "label 3"
+    run -1 --separate-stderr "$SAMPLE" -m "$F/class.pcnn" -l "$D/three.txt" -o "$D/s.pgm"
+    assert_bad pcnn-sample "$D/three.txt" "label 3"
+    assert_no_leftovers "$D/s.pgm"
+    run -1 --separate-stderr "$BIN/pcnn-compress" -q -m "$F/class.pcnn" -l "$D/three.txt" -o "$D/c.pcz" "$F/gray.pgm"
+    assert_bad pcnn-compress "$D/three.txt" "label 3"
+    assert_no_leftovers "$D/c.pcz"
+    run -1 --separate-stderr tiny_train -o "$D/out.pcnn" --classes 3 -l "$D/three.txt" "$F/gray.pgm"
+    assert_bad pcnn-train "$D/three.txt" "label 3"
+    assert_no_leftovers "$D/out.pcnn"
+}
+
 @test "bad labels: CIFAR-10 .bin of a size that is not a multiple of 3073" {
     head -c $((6 * 3073 - 1)) /dev/urandom >"$D/cut.bin"
     bad_labels "$D/cut.bin"
