@@ -58,6 +58,23 @@ setup() {
     assert_no_leftovers "$D/m.pcnn"
 }
 
+@test "numbers: nan is in no range: a usage error naming the option (pcnn-sample, pcnn-train)" {
+    # strtod takes "nan", and every comparison with NaN is false: a range check written
+    # v < lo || v > hi lets it through to the program's later checks, or to the model
+    local s a
+    for s in nan NaN -nan; do
+        for a in temperature top-p; do
+            run -2 --separate-stderr "$SAMPLE" -m "$F/gray.pcnn" "--$a" "$s"
+            assert_usage_error pcnn-sample "--$a: '$s' is not a number in ["
+        done
+        for a in lr beta1 eps clip ema dropout; do
+            run -2 --separate-stderr tiny_train -o "$D/m.pcnn" "--$a" "$s" "$F/gray.pgm"
+            assert_usage_error pcnn-train "--$a: '$s' is not a number in ["
+        done
+    done
+    assert_no_leftovers "$D/m.pcnn"
+}
+
 # ---- -o is not an input (hole 7) --------------------------------------------------------
 
 @test "pcnn-sample -o MODEL (also as DIR/./MODEL, a hard or symbolic link): exit 2, the model is kept" {
