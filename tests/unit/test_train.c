@@ -400,6 +400,43 @@ static void test_clip(void)
     free(w0), free(want), free(zm), free(zv);
 }
 
+/* The data order: each epoch of n = 12 images in batches of 4 visits every image once, in
+ * an order of its own (a new shuffle from the seed and the epoch), the same for the same
+ * seed; a batch depends on the step alone. Training only checked that resuming across an
+ * epoch gives the same weights, which one order for every epoch also does. */
+static void test_batch_order(void)
+{
+    const pcnn_hparams hp = {.L = 1, .p = 2, .n = 3, .C = 1, .H = 4, .W = 4, .K = 4};
+    enum { N = 12, B = 4, EPOCHS = 3, STEPS = EPOCHS * N / B };
+    uint8_t x[B * 16] = {0};
+    pcnn_train_opts o;
+    pcnn_train_opts_default(&o);
+    o.batch = B;
+    size_t order[2][STEPS * B];
+    for (int run = 0; run < 2; run++) {
+        pcnn_model *m = pcnn_model_new(cpu, &hp, 1);
+        pcnn_trainer *t = pcnn_trainer_new(m, &o);
+        float bpd;
+        for (int s = 0; s < STEPS; s++) {
+            size_t again[B];
+            CHECK(pcnn_trainer_batch(t, N, order[run] + s * B) == 0 && pcnn_trainer_batch(t, N, again) == 0,
+                  "batch: %s", pcnn_errstr());
+            CHECK(memcmp(again, order[run] + s * B, sizeof again) == 0, "step %d: asked twice, two batches", s + 1);
+            CHECK(pcnn_trainer_step(t, x, NULL, B, &bpd) == 0, "step: %s", pcnn_errstr());
+        }
+        pcnn_trainer_free(t), pcnn_model_free(m);
+    }
+    CHECK(memcmp(order[0], order[1], sizeof order[0]) == 0, "the same seed gave another order");
+    for (int e = 0; e < EPOCHS; e++) {
+        int seen[N] = {0}, once = 1;
+        for (int k = 0; k < N; k++) seen[order[0][e * N + k] % N]++;
+        for (int k = 0; k < N; k++) once &= seen[k] == 1 && order[0][e * N + k] < N;
+        CHECK(once, "epoch %d does not visit each of the %d images once", e + 1, N);
+        if (e) CHECK(memcmp(order[0] + e * N, order[0] + (e - 1) * N, N * sizeof(size_t)) != 0,
+                     "epoch %d repeats the order of epoch %d", e + 1, e);
+    }
+}
+
 /* what h carries, for each kind of model */
 static void test_cond_kinds(void)
 {
@@ -436,6 +473,7 @@ int main(void)
     test_held_out();
     test_adam_formula();
     test_clip();
+    test_batch_order();
     if (access(FM "train-images-idx3-ubyte.gz", R_OK)) {
         SKIP("Fashion-MNIST not installed (Debian package dataset-fashion-mnist)");
         return check_summary("test_train");
