@@ -155,6 +155,17 @@ static void round_trip(const char *what, pcnn_hparams hp)
     pcnn_model *other = model(hp, 18);
     CHECK(pcnn_model_decompress(other, z, h, B, coded, len) != 0, "%s: another model decoded without an error", what);
     pcnn_model_free(other);
+    /* a level the model lacks (K itself) is refused before coding: its frequency would be
+     * read past the K the model gives */
+    if (hp.K < 256) {
+        uint8_t *bad = NULL, keep = x[n - 1];
+        size_t blen = 0;
+        x[n - 1] = (uint8_t)hp.K;
+        CHECK(pcnn_model_compress(m, &bad, &blen, x, h, B) == -1 && strstr(pcnn_errstr(), "is not below"),
+              "%s: level %d of %d levels coded: %s", what, hp.K, hp.K, pcnn_errstr());
+        x[n - 1] = keep;
+        free(bad);
+    }
     free(x), free(y), free(z), free(coded), free(coded2), free(h), free(h2);
     pcnn_model_free(m);
 }
