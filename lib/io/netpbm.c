@@ -246,6 +246,10 @@ int pcnn_netpbm_write(FILE *f, const pcnn_image *img)
         return pcnn_seterr("writing netpbm image: bad image (c=%d h=%d w=%d maxval=%d)",
                            img->c, img->h, img->w, img->maxval);
     size_t plane = (size_t)img->h * img->w;
+    /* a sample above maxval would make a file no netpbm reader takes: the caller's bug */
+    for (size_t i = 0; i < plane * img->c; i++)
+        if (img->data[i] > img->maxval)
+            return pcnn_seterr("writing netpbm image: sample %d above maxval %d", img->data[i], img->maxval);
     if (fprintf(f, "P%c\n%d %d\n%d\n", img->c == 1 ? '5' : '6', img->w, img->h, img->maxval) < 0)
         return pcnn_seterr("writing netpbm image: %s", strerror(errno));
     if (img->c == 1) {

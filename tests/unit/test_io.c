@@ -211,6 +211,12 @@ static void test_netpbm_roundtrip(void)
     bad.maxval = 300;
     f = fopen(tp("x.pgm"), "wb");
     CHECK(pcnn_netpbm_write(f, &bad) == -1, "write maxval 300 accepted");
+    /* a sample above its image's maxval: refused, not a file that no reader takes */
+    uint8_t over[4] = {0, 1, 2, 1};
+    pcnn_image small = {.c = 1, .h = 2, .w = 2, .maxval = 1, .data = over};
+    long at = ftell(f);
+    CHECK(pcnn_netpbm_write(f, &small) == -1 && strstr(pcnn_errstr(), "above maxval") && ftell(f) == at,
+          "a sample of 2 with maxval 1 written (%s)", pcnn_errstr());
     fclose(f);
     f = fopen("/dev/full", "wb");
     if (f) {
