@@ -267,11 +267,14 @@ static pcnn_model *random_case(const pcnn_hparams *hp, int B, uint8_t **x, real 
     return m;
 }
 
-/* The gradient scale of a backward pass (the trainer's 1/dims: its loss is a mean)
- * scales the whole gradient: with gscale 0.25 it is 0.25 times the gradient at 1 (a
- * power of two, so to rounding it is exact). Every gradient check above runs at gscale 1,
- * where a softmax cross-entropy that ignored its scale would pass. */
-static void test_gscale(pcnn_hparams hp, const char *what)
+/* Two training passes over the same batch, the gradient zeroed in between as the trainer
+ * does, the second at gradient scale `scale`: its gradient is scale times the first's.
+ * At scale 1 this says nothing the first pass left in the workspace (m()'s gradient
+ * buffer, the encoder's) adds into the second; the gradient checks above run one pass on
+ * a fresh workspace, which is zero. At 0.25 (the trainer's 1/dims, its loss being a
+ * mean; a power of two, so exact to rounding) it says the scale reaches the whole
+ * gradient: the checks above run at 1, where a cross-entropy that ignored it would pass. */
+static void test_second_pass(pcnn_hparams hp, const char *what, real scale)
 {
     enum { B = 3 };
     uint8_t *x;
@@ -284,38 +287,12 @@ static void test_gscale(pcnn_hparams hp, const char *what)
     pcnn_model_run(m, nll, x, h, B, 1, 1);
     memcpy(g1, m->g, m->total * sizeof *g1);
     memset(m->g, 0, m->total * sizeof(real));
-    pcnn_model_run(m, nll, x, h, B, 1, 0.25);
+    pcnn_model_run(m, nll, x, h, B, 1, scale);
     size_t wrong = 0, nonzero = 0;
     for (size_t i = 0; i < m->total; i++)
-        wrong += !(fabs(m->g[i] - 0.25 * g1[i]) <= 1e-12 * fmax(1e-3, fabs(g1[i]))), nonzero += g1[i] != 0;
-    CHECK(wrong == 0 && nonzero > m->total / 4, "%s: %zu of %zu gradients at gscale 0.25 are not a quarter of "
-          "those at 1 (%zu non-zero)", what, wrong, m->total, nonzero);
-    free(g1), free(x), free(h);
-    pcnn_model_free(m);
-}
-
-/* Two training passes over the same batch, the gradient zeroed in between as the trainer
- * does, give the same gradient: nothing the first pass left in the workspace (m()'s
- * gradient buffer, the encoder's) adds into the second. The gradient checks above run
- * one backward pass on a fresh workspace, which is zero. */
-static void test_backward_twice(pcnn_hparams hp, const char *what)
-{
-    enum { B = 3 };
-    uint8_t *x;
-    real *h, nll[B];
-    pcnn_model *m = random_case(&hp, B, &x, &h);
-    CHECK(m != NULL, "%s: model alloc: %s", what, pcnn_errstr());
-    if (!m) return;
-    real *g1 = malloc(m->total * sizeof *g1);
-    memset(m->g, 0, m->total * sizeof(real));
-    pcnn_model_run(m, nll, x, h, B, 1, 1);
-    memcpy(g1, m->g, m->total * sizeof *g1);
-    memset(m->g, 0, m->total * sizeof(real));
-    pcnn_model_run(m, nll, x, h, B, 1, 1);
-    size_t differ = 0;
-    for (size_t i = 0; i < m->total; i++) differ += m->g[i] != g1[i];
-    CHECK(differ == 0, "%s: the second backward pass differs from the first in %zu of %zu gradients", what, differ,
-          m->total);
+        wrong += !(fabs(m->g[i] - scale * g1[i]) <= 1e-12 * fmax(1e-3, fabs(g1[i]))), nonzero += g1[i] != 0;
+    CHECK(wrong == 0 && nonzero > m->total / 4, "%s: %zu of %zu gradients of a second pass at scale %g are not "
+          "%g times the first's (%zu non-zero)", what, wrong, m->total, (double)scale, (double)scale, nonzero);
     free(g1), free(x), free(h);
     pcnn_model_free(m);
 }
@@ -376,15 +353,15 @@ int main(void)
     test_sum_rows_wide(be);
     /* two passes, and gscale; their draws are their own */
     const pcnn_hparams cond = {.L = 2, .p = 6, .n = 3, .C = 3, .H = 4, .W = 5, .K = 7, .D = 4};
-    test_gscale(cond, "conditional RGB");
+    test_second_pass(cond, "conditional RGB", 0.25);
     hp = base, hp.S = 2;
-    test_gscale(hp, "spatial m(h)");
-    test_backward_twice(hp, "spatial m(h)");
+    test_second_pass(hp, "spatial m(h)", 0.25);
+    test_second_pass(hp, "spatial m(h)", 1);
     hp.C = 3, hp.H = 4, hp.W = 6;
-    test_backward_twice(hp, "spatial m(h) RGB");
+    test_second_pass(hp, "spatial m(h) RGB", 1);
     hp = base, hp.encoder = 1, hp.S = 2;
-    test_backward_twice(hp, "autoencoder spatial");
-    test_backward_twice(cond, "conditional RGB");
+    test_second_pass(hp, "autoencoder spatial", 1);
+    test_second_pass(cond, "conditional RGB", 1);
     pcnn_backend_close(cpu);
     return check_summary("test_gradcheck");
 }
