@@ -44,6 +44,17 @@ static int nucleus_last(const double *e, int K, double need)
     return last;
 }
 
+/* A model whose weights overflow: an error, not images of the top level. se, the sum of
+ * exp((z - max z) / T), is at least exp(0) = 1 where every logit is finite, and NaN where
+ * one is NaN or the largest is infinite; rows r.. get level 0. */
+static int not_finite(pcnn_backend *be, double se, uint8_t *out, int r, int R)
+{
+    if (se >= 1 && se < INFINITY) return 0;
+    pcnn_backend_fail(be, "the model's probabilities are not finite");
+    for (; r < R; r++) out[r] = 0;
+    return 1;
+}
+
 void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
                 real top_p, const double *u)
 {
@@ -51,18 +62,10 @@ void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K
         const real *z = logits + (size_t)r * ld;
         real mx = z[0];
         for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
-        /* a model whose weights overflow: an error, not images of the top level (the
-         * sums below are at least exp(0) = 1 where every logit is finite) */
-        double finite = 0;
-        for (int k = 0; k < K; k++) finite += z[k] - mx;
-        if (!(finite - finite == 0) || !(mx - mx == 0)) {
-            pcnn_backend_fail(be, "the model's probabilities are not finite");
-            for (; r < R; r++) out[r] = 0;
-            return;
-        }
         if (!(top_p < 1)) { /* the whole distribution */
             double se = 0;
             for (int k = 0; k < K; k++) se += exp((z[k] - mx) / T);
+            if (not_finite(be, se, out, r, R)) return;
             double target = u[r] * se, acc = 0;
             int k = 0;
             for (; k < K - 1; k++) {
@@ -74,6 +77,7 @@ void cpu_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K
         }
         double e[256], se = 0;
         for (int k = 0; k < K; k++) se += e[k] = exp((z[k] - mx) / T);
+        if (not_finite(be, se, out, r, R)) return;
         const int t = nucleus_last(e, K, (double)top_p * se);
         double mass = 0;
         for (int k = 0; k < K; k++)
