@@ -33,6 +33,23 @@ static void conditioning(char *buf, size_t n, const pcnn_model *m)
     }
 }
 
+/* A file name for JSON, whose strings are UTF-8: each byte that is not part of valid
+ * UTF-8 becomes U+FFFD, as a terminal shows it (the text form prints the bytes). */
+static char *utf8_name(const char *path)
+{
+    const size_t n = strlen(path);
+    char *s = malloc(3 * n + 1), *o = s;
+    if (!s) cli_fail("out of memory");
+    for (size_t i = 0; i < n;) {
+        size_t ok = pcnn_utf8_check((const uint8_t *)path + i, n - i);
+        memcpy(o, path + i, ok);
+        o += ok, i += ok;
+        if (i < n) memcpy(o, "\xEF\xBF\xBD", 3), o += 3, i++;
+    }
+    *o = 0;
+    return s;
+}
+
 static void describe(pcnn_backend *be, const char *path)
 {
     pcnn_model *m = cli_load_model(be, path);
@@ -47,7 +64,9 @@ static void describe(pcnn_backend *be, const char *path)
     const char *const *names = pcnn_model_class_names(m); /* NULL: numbered classes */
     if (json) {
         cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "file", path);
+        char *file = utf8_name(path);
+        cJSON_AddStringToObject(j, "file", file);
+        free(file);
         cJSON_AddStringToObject(j, "kind", pcnn_kind_name(hp->kind));
         cJSON_AddStringToObject(j, "conditioning", cond);
         cJSON_AddNumberToObject(j, "classes", hp->classes);

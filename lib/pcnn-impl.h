@@ -31,10 +31,6 @@ const pcnn_tensor *pcnn_st_find(const pcnn_st *st, const char *name);
 const char *pcnn_st_meta(const pcnn_st *st, const char *key); /* NULL if absent */
 void pcnn_st_free(pcnn_st *st); /* frees contents, keeps the struct */
 
-/* The length of the valid UTF-8 at the start of s[0..n) (n when all of it is; a NUL
- * byte ends it too). */
-size_t pcnn_utf8_check(const uint8_t *s, size_t n);
-
 /* ---- class names (names.c) ------------------------------------------------- */
 /* NULL when the len bytes at s are a valid class name (pcnn_labels_read), else what is
  * wrong with them, as a phrase ("is longer than 64 bytes"). */

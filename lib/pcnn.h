@@ -24,6 +24,10 @@ extern "C" {
 /* ---- errors ------------------------------------------------------------ */
 const char *pcnn_errstr(void);
 
+/* The length of the valid UTF-8 at the start of s[0..n) (n when all of it is; a NUL
+ * byte ends it too): what the model files' metadata and class names must be. */
+size_t pcnn_utf8_check(const uint8_t *s, size_t n);
+
 /* Sizes read from files are checked against these before anything is allocated. */
 #define PCNN_VERSION "0.1.0"          /* of the library and its programs */
 #define PCNN_MAX_SIDE 8192            /* width or height of one image */

@@ -43,6 +43,14 @@ setup() {
     [[ ${lines[1]} == *'"channels":3,'*'"rows_seen":3,'*'"step":6,'* ]] || die "${lines[1]}"
 }
 
+@test "pcnn-info --json: a file name that is not UTF-8 still makes valid JSON (U+FFFD for each bad byte)" {
+    cp "$F/gray.pcnn" "$D/"$'caf\xe9\xff'".pcnn"
+    run -0 --separate-stderr "$INFO" --json "$D/"$'caf\xe9\xff'".pcnn"
+    printf '%s\n' "$output" >"$D/info.json"
+    run -0 /usr/bin/python3 -c 'import json, sys; sys.stdout.buffer.write(json.load(open(sys.argv[1], encoding="utf-8"))["file"].encode())' "$D/info.json"
+    [[ $output == "$D/caf"$'\xef\xbf\xbd\xef\xbf\xbd'".pcnn" ]] || die "$output"
+}
+
 @test "pcnn-info: not a model, no model: exit 1 naming the file, exit 2" {
     pgm_stream 1 4 4 >"$D/img.pgm"
     run -1 --separate-stderr "$INFO" "$D/img.pgm"
