@@ -115,6 +115,7 @@ $(B)/lib/device.o: CFLAGS += -DPCNN_CUDA
 $(B)/tests/test_cuda: CFLAGS += -DPCNN_CUDA
 $(B)/tests/test_cuda $(B)/tests/bench: CFLAGS += -DTEST_CUDA_LIB='"$(abspath $(CUDA_LIB))"'
 $(B)/tests/test_cuda $(B)/tests/bench: $(CUDA_LIB)
+$(B)/tests/test_sample $(B)/tests/test_cuda: tests/unit/draw_not_finite.h
 $(B)/kernels/%.o: kernels/%.cu kernels/cuda.h lib/backend.h lib/real.h
 	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O3 $(CUDA_ARCH) -Xcompiler -fPIC $(NCCL_FLAGS) -Ilib -c $< -o $@

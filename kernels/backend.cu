@@ -13,11 +13,16 @@ static void cuda_close(pcnn_backend *be)
     cuda_conv_close(be);
     cuda_blas_close(be);
     cuda_scratch_close(be);
+    cuda_sample_close(be);
     free(be->ctx);
     be->ctx = NULL;
 }
 
-static void cuda_synchronize(pcnn_backend *be) { CUDA_CHECK(be, cudaDeviceSynchronize()); }
+static void cuda_synchronize(pcnn_backend *be)
+{
+    CUDA_CHECK(be, cudaDeviceSynchronize());
+    cuda_sample_check(be); // the draws' flag: the device has no other way to fail an operation
+}
 
 // the host thread that queues the kernels
 static void cuda_threads(pcnn_backend *be, void (*fn)(void *arg, int t, int T), void *arg)

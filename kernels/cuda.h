@@ -21,6 +21,9 @@ typedef struct {
     void *scratch[CUDA_SCRATCH_SLOTS];
     size_t scratch_cap[CUDA_SCRATCH_SLOTS];
     struct cuda_convs *conv;
+    int *draw_bad;       /* sample.cu: set on the device by a draw from probabilities that
+                          * are not finite; read and cleared by synchronize; NULL until the
+                          * first draw */
     void *comm;          /* nccl.cu: the job's NCCL communicator, or NULL */
     double comm_timeout; /* seconds a sum over the GPUs may wait (0: for ever) */
 } cuda_ctx;
@@ -110,6 +113,10 @@ void cuda_place(pcnn_backend *be, real *in, uint8_t *x, const uint8_t *draws, in
                 int W, int i, int j, int c, int K);
 void cuda_sample(pcnn_backend *be, uint8_t *out, const real *logits, int R, int K, int ld, real T,
                  real top_p, const double *u);
+/* after the device has finished: fails be when a draw since the last call met
+ * probabilities that are not finite (and clears the flag); frees it with close */
+void cuda_sample_check(pcnn_backend *be);
+void cuda_sample_close(pcnn_backend *be);
 
 /* scratch memory of the instance reused across calls, grown when a call needs more;
  * NULL (be failed) when it cannot grow */

@@ -21,6 +21,7 @@ int main(void)
     return check_summary("test_cuda");
 }
 #else
+#include "draw_not_finite.h"
 
 static pcnn_backend *cpu, *gpu;
 static uint64_t rng = 77;
@@ -437,6 +438,7 @@ int main(void)
     }
     printf("GPU: %s\n", pcnn_backend_describe(gpu));
     test_ops();
+    test_draw_not_finite("cuda");
     for (int B = 1; B <= 3; B += 2)
         for (int j = 0; j < 6; j += 3)
             for (int g = 0; g < 3; g += 2) test_pixel_step(B, j, g);

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "model-impl.h"
 #include "cpu/cpu.h"
+#include "draw_not_finite.h"
 
 static pcnn_backend *cpu; /* the device of every model here, opened in main */
 
@@ -662,6 +663,7 @@ int main(void)
     }
     test_top_p_one();
     test_top_p_tiny();
+    test_draw_not_finite("cpu");
     nucleus_frequencies(1, 0.9f, (const int[]){1, 3, 4, 5, 6, 0}, 6, 20.52); /* 7 ties with 0 but comes later */
     nucleus_frequencies(1, 0.5f, (const int[]){1, 3}, 2, 10.83);
     nucleus_frequencies(1, 0.25f, (const int[]){1}, 1, 1e-9); /* level 1 alone */
