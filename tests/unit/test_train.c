@@ -462,6 +462,28 @@ static void test_cond_kinds(void)
     }
 }
 
+/* A batch of fewer pixels than 2p (one 4x4 image, 32 maps): the backward filter stages a
+ * stack's gradient (64 x 32 x 3 x 5 values) in the convolutions' scratch, which had been
+ * sized by the pixels alone and was overrun (a crash, or other buffers overwritten). The
+ * gradient equals the one computed in a workspace reserved for 16 images. */
+static void test_small_batch(void)
+{
+    pcnn_hparams hp = {.L = 2, .p = 32, .n = 5, .C = 1, .H = 4, .W = 4, .K = 16};
+    uint8_t x[16];
+    for (int i = 0; i < 16; i++) x[i] = (uint8_t)(i * 7 % 16);
+    real nll[2];
+    pcnn_model *a = pcnn_model_new(cpu, &hp, 11), *b = pcnn_model_new(cpu, &hp, 11);
+    CHECK(a && b && !pcnn_model_reserve(b, 16), "small models: %s", pcnn_errstr());
+    if (!a || !b) return;
+    memset(a->g, 0, a->total * sizeof *a->g), memset(b->g, 0, b->total * sizeof *b->g);
+    CHECK(!pcnn_model_run(a, nll, x, NULL, 1, 1, 1) && !pcnn_model_run(b, nll + 1, x, NULL, 1, 1, 1),
+          "one 4x4 image: %s", pcnn_errstr());
+    double e = 0;
+    for (size_t i = 0; i < a->total; i++) e = fmax(e, fabs((double)a->g[i] - b->g[i]));
+    CHECK(e == 0 && nll[0] == nll[1], "one 4x4 image: its gradient differs by %g from a larger workspace's", e);
+    pcnn_model_free(a), pcnn_model_free(b);
+}
+
 int main(void)
 {
     cpu = pcnn_backend_open("cpu");
@@ -469,6 +491,7 @@ int main(void)
         fprintf(stderr, "%s\n", pcnn_errstr());
         return 1;
     }
+    test_small_batch();
     test_cond_kinds();
     test_held_out();
     test_adam_formula();
