@@ -415,6 +415,10 @@ void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const
         gemm_fwd(be, y, x, w, bias, g, beta, ws);
         return;
     }
+    if (cpu_conv_taps_takes(be, g)) {
+        cpu_conv_taps(be, y, x, w, bias, g, beta == 1);
+        return;
+    }
     plan *p = plan_for(be, g, FWD | (beta == 0 ? 0 : SUM) | (bias ? BIAS : 0));
     if (!p) return;
     if (!p->usable) {

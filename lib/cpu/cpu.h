@@ -46,6 +46,11 @@ void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const
                   const pcnn_conv *g, real beta, real *ws);
 void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
                   const real *w, const pcnn_conv *g, real *ws);
+/* conv_taps.c: whether its AVX2 kernel takes the forward pass of g (a horizontal window
+ * whose maps oneDNN's AVX2 kernel runs slowly), and that pass: y (+= with add) conv + bias */
+int cpu_conv_taps_takes(pcnn_backend *be, const pcnn_conv *g);
+void cpu_conv_taps(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias, const pcnn_conv *g,
+                   int add);
 #ifndef PCNN_DOUBLE
 int cpu_conv_product(pcnn_backend *be, int ta, int tb, int M, int N, int K, const real *A, const real *B,
                      real beta, real *C);

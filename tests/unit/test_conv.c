@@ -15,6 +15,7 @@
 #include "check.h"
 #include "backend.h"
 #include "pcnn.h"
+#include "cpu/cpu.h"
 
 static pcnn_backend *cpu; /* the device of every model here, opened in main */
 
@@ -45,7 +46,10 @@ static void run(pcnn_conv g)
     const size_t nw = (size_t)g.cout * g.cin * g.kh * g.kw;
     float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *y = malloc(ny * sizeof *y);
     float *dy = malloc(ny * sizeof *dy), *dx = malloc(nx * sizeof *dx), *dw = malloc(nw * sizeof *dw);
-    float *ws = malloc(M * g.cin * g.kh * g.kw * sizeof *ws);
+    /* the scratch as the models size theirs (im2col's matrix), and no smaller than a filter's
+     * gradient or an output, which the backward passes stage there: a small image's is */
+    const size_t nws = M * g.cin * g.kh * g.kw > nw ? M * g.cin * g.kh * g.kw : nw;
+    float *ws = malloc((nws > ny ? nws : ny) * sizeof *ws);
     double *ry = calloc(ny, sizeof *ry), *rdx = calloc(nx, sizeof *rdx), *rdw = calloc(nw, sizeof *rdw);
     for (size_t i = 0; i < nx; i++) x[i] = urand();
     for (size_t i = 0; i < nw; i++) w[i] = urand();
@@ -84,6 +88,18 @@ static void run(pcnn_conv g)
         for (size_t i = 0; i < ny; i++) ry[i] = rc[i] + bias[i % g.cout] + betas[k] * (double)y[i];
         be_conv_fwd(be, y, x, w, bias, &g, betas[k], ws);
         compare(names[k], &g, y, ry, ny);
+    }
+    /* the AVX2 kernel of the horizontal window (conv_taps.c) called directly, on any CPU
+     * with AVX2, whichever path be_conv_fwd took above (held to AVX2, it takes the shapes
+     * whose maps are not whole vectors of 8) */
+    if (g.kh == 1 && g.kw > 1 && g.oy == 0 && g.ox == 1 - g.kw && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma")) {
+        for (size_t i = 0; i < ny; i++) ry[i] = rc[i] + bias[i % g.cout];
+        cpu_conv_taps(be, y, x, w, bias, &g, 0);
+        compare("AVX2 taps, bias", &g, y, ry, ny);
+        for (size_t i = 0; i < ny; i++) ry[i] = rc[i] + y[i];
+        cpu_conv_taps(be, y, x, w, NULL, &g, 1);
+        compare("AVX2 taps, added", &g, y, ry, ny);
     }
     free(bias), free(rc);
     float *dw0 = malloc(nw * sizeof *dw0), *dx0 = malloc(nx * sizeof *dx0);
@@ -126,6 +142,11 @@ int main(void)
     run((pcnn_conv){2, 9, 11, 30, 60, 3, 5, -2, -2});
     run((pcnn_conv){2, 9, 11, 30, 60, 1, 3, 0, -2});
     run((pcnn_conv){64, 64, 1, 8, 16, 3, 5, -2, -2}); /* a window wider than the image */
+    /* the CIFAR-like model's horizontal window (126 -> 252 maps, 32 columns: whole blocks of
+     * 6 and 2 more), a first layer's on 3 channels, and 5 taps on a row shorter than a block */
+    run((pcnn_conv){2, 3, 32, 126, 252, 1, 3, 0, -2});
+    run((pcnn_conv){2, 4, 7, 3, 252, 1, 3, 0, -2});
+    run((pcnn_conv){3, 2, 4, 6, 20, 1, 5, 0, -4});
     pcnn_backend_close(cpu);
     return check_summary("test_conv");
 }
