@@ -19,6 +19,14 @@ setup() {
 
 # ---- options ---------------------------------------------------------------------------
 
+@test "pcnn-train: small images in small batches (fewer pixels a thread than twice the maps) train" {
+    # a batch of 2 split between the threads: one 4x4 image against 32 maps; the backward
+    # filter's scratch had been sized by the pixels alone (a segmentation fault)
+    pgm_stream 4 4 4 >"$D/img.pgm"
+    run -0 --separate-stderr "$TRAIN" -q -o "$D/m.pcnn" -L 2 -p 32 -n 5 -b 2 -s 3 "$D/img.pgm"
+    [ -s "$D/m.pcnn" ] || die "no model written"
+}
+
 @test "pcnn-train --help: exit 0, usage on stdout, nothing on stderr" {
     run -0 --separate-stderr "$TRAIN" --help
     [[ ${lines[0]} == "usage: pcnn-train "* ]] || die "no usage line"
