@@ -7,7 +7,9 @@
  * (i+oy+r, j+ox+c)): that is a convolution with padding -oy above and -ox on the left, and
  * kh-1+oy below and kw-1+ox on the right. Where one of those is negative (the first
  * layer's vertical window, which skips the current row) and in the double-precision build
- * of the gradient checks, im2col + GEMM does it, with the same arithmetic as before.
+ * of the gradient checks, im2col + GEMM does it, with the same arithmetic as before. On
+ * AVX2 the horizontal window's forward pass at maps that are not whole vectors of 8 is
+ * conv_taps.c's kernel, where oneDNN 2.6's runs at half speed.
  * Primitives are made once per shape and kept in the instance's context (with the engine
  * and stream); the weights go through a reorder into the
  * layout the primitive prefers on every call (a few hundred KB, next to MBs of
