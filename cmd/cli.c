@@ -502,9 +502,12 @@ static void *take_signals(void *set)
         if (ignored[sig] && (!catching || sig == SIGHUP)) continue;
         if (!catching || cli_stop) die_of(sig);
         cli_stop = 1;
-        static const char msg[] = ": stopping after this step (Ctrl-C again to quit without saving)\n";
-        if ((stderr_tty && write(2, "\n", 1) < 0) || write(2, cli_name, strlen(cli_name)) < 0 ||
-            write(2, msg, sizeof msg - 1) < 0) {
+        /* one write: in pieces, a progress line from the working thread could land between
+         * them (a test counting progress lines saw "pcnn-trainpcnn-train: train ...") */
+        char msg[256];
+        int n = snprintf(msg, sizeof msg, "%s%s: stopping after this step (Ctrl-C again to quit without saving)\n",
+                         stderr_tty ? "\n" : "", cli_name);
+        if (n > 0 && write(2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1) < 0) {
             /* nothing to do about a failed message */
         }
     }
