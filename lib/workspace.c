@@ -27,10 +27,7 @@ int pcnn_model_reserve(pcnn_model *m, int B)
     arena_add(&ar, &m->z1, M * p);
     arena_add(&ar, &m->r2, M * p);
     arena_add(&ar, &m->logits, M * CK);
-    /* the convolutions' scratch: im2col's matrix, and no smaller than a stack's filter
-     * gradient (2p x colw), which the CPU's backward filter stages there: a batch of fewer
-     * than 2p pixels (one 4x4 image a thread) had written past it */
-    arena_add(&ar, &m->col, (M > 2 * p ? M : 2 * p) * colw);
+    arena_add(&ar, &m->col, M * colw);
     arena_add(&ar, &m->dv, M * p);
     arena_add(&ar, &m->dh, M * p);
     arena_add(&ar, &m->dva, M * 2 * p);

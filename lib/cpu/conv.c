@@ -123,8 +123,8 @@ typedef struct convs {
     dnnl_stream_t stream;
     plan plans[PLANS];
     int nplans, next;
-    /* the blocked x and y of the backward pass running now; a product's dw; the bias's
-     * gradient */
+    /* the blocked x and y of the backward pass running now; a filter gradient as oneDNN
+     * writes it (bwd_filter); the bias's gradient */
     void *scratch[4];
     size_t scratch_size[4];
 } convs;
@@ -491,10 +491,16 @@ static int dy_in(pcnn_backend *be, plan *p)
 }
 
 /* dw += dy^T x (and db += dy summed over the pixels, unless NULL) through the FILTER
- * plan p; 0 when a oneDNN call failed */
-static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real *dy, const real *x, real *ws)
+ * plan p; 0 when a oneDNN call failed. oneDNN overwrites its dw: it lands in scratch 2
+ * and is added from there (the caller's ws is sized for im2col's matrix, which a batch
+ * of fewer pixels than the filter has outputs makes smaller than dw: one 4x4 image of a
+ * 32-map model had written past it) */
+static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real *dy, const real *x)
 {
     const pcnn_conv *g = &p->g;
+    const size_t nw = (size_t)g->cout * g->cin * g->kh * g->kw;
+    real *ws = scratch(be, 2, nw * sizeof *ws);
+    if (!ws) return 0;
     dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, p->xb ? p->xb : p->x},
                             {DNNL_ARG_DIFF_WEIGHTS, p->w_prim},
                             {DNNL_ARG_DIFF_DST, p->yb ? p->yb : p->y},
@@ -506,7 +512,7 @@ static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real 
     real *dbias = db ? scratch(be, 3, (size_t)g->cout * sizeof *dbias) : NULL;
     if (db && !(dbias && OK(dnnl_memory_set_data_handle(p->b, dbias)))) return 0;
     if (!(run(be, p->prim, dbias ? 4 : 3, a) && run(be, p->w_reorder, 2, r))) return 0;
-    cpu_add(be, dw, ws, (size_t)g->cout * g->cin * g->kh * g->kw);
+    cpu_add(be, dw, ws, nw);
     if (dbias) cpu_add(be, db, dbias, g->cout);
     return 1;
 }
@@ -544,7 +550,7 @@ void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy
     if (!f || (dx && !d)) return;
     /* the bias's gradient: oneDNN's, except through im2col + GEMM */
     if (db && !f->usable) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
-    int done = f->usable ? bwd_filter(be, f, dw, db, dy, x, ws) : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
+    int done = f->usable ? bwd_filter(be, f, dw, db, dy, x) : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
     if (!dx || be->failed) return;
     if (!d->usable) {
         gemm_bwd_data(be, dx, dy, w, g, ws);
@@ -581,10 +587,9 @@ int cpu_conv_product(pcnn_backend *be, int ta, int tb, int M, int N, int K, cons
     const pcnn_conv g = {1, 1, K, N, M, 1, 1, 0, 0};
     plan *p = plan_for(be, &g, FILTER | KEEP_NHWC);
     if (p && !p->usable) return 0;
-    real *ws = p ? scratch(be, 2, (size_t)M * N * sizeof *ws) : NULL;
-    if (!ws) return 1;
+    if (!p) return 1;
     if (beta == 0) memset(C, 0, (size_t)M * N * sizeof *C);
-    bwd_filter(be, p, C, NULL, A, B, ws);
+    bwd_filter(be, p, C, NULL, A, B);
     return 1;
 }
 #endif

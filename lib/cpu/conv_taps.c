@@ -121,6 +121,7 @@ int cpu_conv_taps_takes(pcnn_backend *be, const pcnn_conv *g)
 void cpu_conv_taps(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias, const pcnn_conv *g,
                    int add)
 {
-    (void)be, (void)y, (void)x, (void)w, (void)bias, (void)g, (void)add;
+    (void)y, (void)x, (void)w, (void)bias, (void)g, (void)add;
+    pcnn_backend_fail(be, "this build has no AVX2 kernel for the horizontal window");
 }
 #endif
