@@ -4,9 +4,14 @@
 #include "arena.h"
 #include "pcnn-impl.h"
 
+/* each buffer a whole number of cache lines long, so that all start on one where the
+ * block does (cpu_alloc's and cudaMalloc's do) */
+enum { LINE_REALS = 64 / sizeof(real) };
+
 void arena_add(pcnn_arena *a, real **at, size_t n)
 {
     if (a->failed) return;
+    n = (n + LINE_REALS - 1) / LINE_REALS * LINE_REALS;
     if (a->n == a->cap) {
         int cap = a->cap ? 2 * a->cap : 32;
         void *grown = realloc(a->piece, (size_t)cap * sizeof *a->piece);

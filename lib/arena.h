@@ -1,6 +1,7 @@
 /* arena.h -- a workspace of many buffers in one backend allocation, laid out from a
  * table: each buffer is listed once with its size (arena_add), then arena_alloc sums the
- * table, allocates once and points every listed pointer into the block. Sizes and
+ * table, allocates once and points every listed pointer into the block, each buffer
+ * rounded up to whole 64-byte lines so that all start on one. Sizes and
  * pointers therefore cannot disagree (llm.c's fill_in_activation_sizes and
  * malloc_and_point_activations do the same). Private to lib/. */
 #ifndef PCNN_ARENA_H

@@ -5,6 +5,7 @@
  * an instance says about its device. Dropout's masks and its 1/(1 - rate) scale. All on
  * the CPU. */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,44 @@ static void test_dropout_scale(void)
     pcnn_backend_close(be);
 }
 
+/* Every block the CPU backend hands out, and every buffer of a batch's workspace, starts
+ * on a 64-byte line (vector loads then never straddle two), and blocks come zeroed */
+static int on_line(const void *p) { return ((uintptr_t)p & 63) == 0; }
+static void test_alignment(void)
+{
+    pcnn_backend *be = pcnn_backend_open("cpu");
+    static const size_t sizes[] = {1, 3, 64, 1000, 4 << 20, (5 << 20) + 12};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        unsigned char *p = be_alloc(be, sizes[i]);
+        CHECK(p && on_line(p), "a block of %zu bytes at %p", sizes[i], (void *)p);
+        size_t nonzero = 0;
+        for (size_t k = 0; p && k < sizes[i]; k++) nonzero += p[k] != 0;
+        CHECK(nonzero == 0, "%zu of %zu bytes of a new block not zero", nonzero, sizes[i]);
+        if (p) memset(p, 0xa5, sizes[i]); /* the whole block is writable (the sanitizer's pass) */
+        be_release(be, p);
+    }
+    be_release(be, NULL);
+    /* p = 6 and 3 channels over 15 pixels: buffers of M*C, M*p, M*2p reals, none a multiple of a line */
+    const pcnn_hparams hp = {.L = 2, .p = 6, .n = 3, .C = 3, .H = 3, .W = 5, .K = 16};
+    pcnn_model *m = pcnn_model_alloc(&hp, be);
+    CHECK(m && pcnn_model_reserve(m, 3) == 0, "a workspace: %s", pcnn_errstr());
+    if (m && m->ws) {
+        int off = 0;
+        off += !on_line(m->in) + !on_line(m->z1) + !on_line(m->r2) + !on_line(m->logits) + !on_line(m->col);
+        off += !on_line(m->dv) + !on_line(m->dh) + !on_line(m->dva) + !on_line(m->dha) + !on_line(m->dhg);
+        off += !on_line(m->dz) + !on_line(m->dlogits) + !on_line(m->nll);
+        for (int l = 0; l <= hp.L; l++) {
+            const pcnn_acts *a = &m->acts[l];
+            off += !on_line(a->va) + !on_line(a->ha) + !on_line(a->vout) + !on_line(a->hg) + !on_line(a->hout);
+        }
+        CHECK(off == 0, "%d of the workspace's buffers do not start on a 64-byte line", off);
+        /* the batch's images sit after the reals, inside the block */
+        CHECK(m->x > (uint8_t *)m->nll, "the images after the workspace's reals");
+    }
+    pcnn_model_free(m);
+    pcnn_backend_close(be);
+}
+
 int main(void)
 {
     fill_images();
@@ -310,5 +349,6 @@ int main(void)
     test_lib_path();
     test_shares();
     test_dropout_scale();
+    test_alignment();
     return check_summary("test_backend");
 }
