@@ -16,7 +16,8 @@
  * activations). The backward passes also take their activations in the layout oneDNN
  * prefers for them (nChw8c on AVX2), reordered in and out through scratch kept in the
  * context: on AVX2, its backward kernels on blocked channels are 1.15-1.4x faster than on
- * NHWC at the horizontal convolution, reorders included (tests/bench/README.md). oneDNN
+ * NHWC at the horizontal convolution, reorders included (tests/bench/README.md); so is,
+ * on AVX2 at maps that are not whole vectors of 8, the vertical window's forward pass. oneDNN
  * overwrites its outputs, so backward data accumulates through its reorder back to NHWC
  * (a sum post-op), or writes into the scratch ws and adds; backward filter writes into
  * ws and adds. A bias is oneDNN's own: the forward pass adds it (DNNL_ARG_BIAS), where
@@ -108,11 +109,12 @@ typedef struct {
     dnnl_primitive_t w_reorder;    /* user weights (oihw) to the primitive's, or back (FILTER) */
     dnnl_memory_t x, y, w_user, w_prim;
     dnnl_memory_t b; /* with BIAS: the bias (FWD) or its gradient (FILTER, in scratch 5), (cout) */
-    /* backward only, NULL where the primitive takes NHWC: x (FILTER: in; DATA: out, summed
-     * into the user's dx) and y (dy, in) between NHWC and the primitive's layout, whose
-     * memory xb, yb lives in the context's scratch; a tall plan's xb and yb are its own,
-     * zeroed once, and the reorders write the image's H rows of them (xb_rows, yb_rows),
-     * or, NHWC to NHWC (x_reorder and y_reorder NULL), copy_rows does */
+    /* NULL where the primitive takes NHWC: x (FWD, FILTER: in; DATA: out, summed into the
+     * user's dx) and y (FWD: out, summed with SUM; backward: dy, in) between NHWC and the
+     * primitive's layout, whose memory xb, yb lives in the context's scratch; a tall
+     * plan's xb and yb are its own, zeroed once, and the reorders write the image's H rows
+     * of them (xb_rows, yb_rows), or, NHWC to NHWC (x_reorder and y_reorder NULL),
+     * copy_rows does */
     dnnl_primitive_t x_reorder, y_reorder;
     dnnl_memory_t xb, yb, xb_rows, yb_rows;
 } plan;
@@ -307,6 +309,20 @@ static int blocked(pcnn_backend *be, plan *p, const_dnnl_primitive_desc_t pd, co
     return 1;
 }
 
+/* A blocked forward plan's reorders: the user's NHWC x into the primitive's layout, and
+ * its y back out, overwriting the user's y or adding to it (a plan with SUM). 0 when a
+ * oneDNN call failed. */
+static int blocked_fwd(pcnn_backend *be, plan *p, const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *x,
+                       const dnnl_memory_desc_t *y)
+{
+    convs *c = CPU_CONTEXT(be)->convs;
+    const dnnl_memory_desc_t *xmd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    const dnnl_memory_desc_t *ymd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    return OK(dnnl_memory_create(&p->xb, xmd, c->engine, DNNL_MEMORY_NONE)) && (p->x_reorder = reorder(be, x, xmd, 0)) &&
+           OK(dnnl_memory_create(&p->yb, ymd, c->engine, DNNL_MEMORY_NONE)) &&
+           (p->y_reorder = reorder(be, ymd, y, p->kind & SUM));
+}
+
 /* The plan of a shape, made on first use; unusable (im2col + GEMM) where oneDNN declines
  * it. NULL when a oneDNN call failed (recorded in be). */
 static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
@@ -328,9 +344,20 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
     dnnl_memory_desc_t bias;
     const dnnl_dims_t nbias = {g->cout};
     if (kind & BIAS && !OK(dnnl_memory_desc_init_by_tag(&bias, 1, nbias, dnnl_f32, dnnl_a))) return NULL;
-    dnnl_primitive_desc_t pd = op == FWD ? forward_pd(be, g, dnnl_forward_inference, kind & SUM,
-                                                      kind & BIAS ? &bias : NULL, dnnl_nhwc)
-                                         : backward_fast(be, g, kind, &bias);
+    /* On AVX2 the forward pass of a window of several rows, at maps that are not whole
+     * vectors of 8 (the CIFAR-sized model's 126), runs on blocked maps (nChw8c), x
+     * reordered in and y back out, adding to y there where the pass adds: oneDNN 2.6's
+     * kernel took 142 ms a call there against 159 on NHWC, the reorders 3.9
+     * (tests/bench/README.md). Elsewhere, and where oneDNN declines it, NHWC. */
+    const dnnl_memory_desc_t *b = kind & BIAS ? &bias : NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    if (op == FWD && g->kh > 1 && (g->cin % 8 || g->cout % 8) &&
+        dnnl_get_effective_cpu_isa() < dnnl_cpu_isa_avx512_core)
+        pd = forward_pd(be, g, dnnl_forward_inference, 0, b, dnnl_nChw8c);
+    const int fwd_blocked = pd != NULL;
+    if (!pd)
+        pd = op == FWD ? forward_pd(be, g, dnnl_forward_inference, kind & SUM, b, dnnl_nhwc)
+                       : backward_fast(be, g, kind, &bias);
     /* For the vertical window (padded above only) oneDNN 2.6 has only its AVX2
      * backward-weights kernel, 1.5x slower on an AVX-512 CPU than its AVX-512 one, which
      * takes no more than kh/2 rows of padding on either side. So the image gets d zero
@@ -361,7 +388,8 @@ static plan *plan_for(pcnn_backend *be, const pcnn_conv *g, int kind)
         (!(kind & BIAS) || OK(dnnl_memory_create(&p->b, &bias, c->engine, DNNL_MEMORY_NONE))) &&
         OK(dnnl_memory_create(&p->w_prim, wmd, c->engine, DNNL_MEMORY_ALLOCATE)) &&
         (p->w_reorder = op == FILTER ? reorder(be, wmd, &wu, 0) : reorder(be, &wu, wmd, 0)) &&
-        (op == FWD || blocked(be, p, pd, &x, &y)) && OK(dnnl_primitive_create(&p->prim, pd)))
+        (op == FWD ? !fwd_blocked || blocked_fwd(be, p, pd, &x, &y) : blocked(be, p, pd, &x, &y)) &&
+        OK(dnnl_primitive_create(&p->prim, pd)))
         p->usable = 1;
     dnnl_primitive_desc_destroy(pd);
     return be->failed ? NULL : p;
@@ -399,15 +427,22 @@ static int bind(pcnn_backend *be, plan *p, const real *x, const real *y, const r
            OK(dnnl_memory_set_data_handle(p->w_user, (void *)w));
 }
 
-/* y (+)= conv(x, w) (+ bias, a plan with BIAS) through the forward plan p */
+static int bind_blocked(pcnn_backend *be, dnnl_memory_t m, int i);
+
+/* y (+)= conv(x, w) (+ bias, a plan with BIAS) through the forward plan p; a blocked
+ * plan's maps in the context's scratch 0 (x) and 1 (y) */
 static void forward(pcnn_backend *be, plan *p, real *y, const real *x, const real *w, const real *bias)
 {
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_user}, {DNNL_ARG_TO, p->w_prim}};
-    dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, p->x}, {DNNL_ARG_WEIGHTS, p->w_prim}, {DNNL_ARG_DST, p->y},
-                            {DNNL_ARG_BIAS, p->b}};
-    if (bind(be, p, x, y, w) && (!p->b || OK(dnnl_memory_set_data_handle(p->b, (void *)bias))) &&
-        run(be, p->w_reorder, 2, r))
-        run(be, p->prim, p->b ? 4 : 3, a);
+    dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, p->xb ? p->xb : p->x}, {DNNL_ARG_WEIGHTS, p->w_prim},
+                            {DNNL_ARG_DST, p->yb ? p->yb : p->y}, {DNNL_ARG_BIAS, p->b}};
+    dnnl_exec_arg_t xin[2] = {{DNNL_ARG_FROM, p->x}, {DNNL_ARG_TO, p->xb}};
+    dnnl_exec_arg_t yout[2] = {{DNNL_ARG_FROM, p->yb}, {DNNL_ARG_TO, p->y}};
+    if (!(bind(be, p, x, y, w) && (!p->b || OK(dnnl_memory_set_data_handle(p->b, (void *)bias))) &&
+          bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1) && run(be, p->w_reorder, 2, r) &&
+          (!p->x_reorder || run(be, p->x_reorder, 2, xin)) && run(be, p->prim, p->b ? 4 : 3, a)))
+        return;
+    if (p->y_reorder) run(be, p->y_reorder, 2, yout);
 }
 
 void cpu_conv_fwd(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias,
@@ -446,7 +481,7 @@ static void *scratch(pcnn_backend *be, int i, size_t size)
     return c->scratch[i];
 }
 
-/* Points a backward plan's blocked memory (where it has one) at the context's scratch
+/* Points a plan's blocked memory (where it has one) at the context's scratch
  * i; 0 when out of memory (recorded in be) or a oneDNN call failed. */
 static int bind_blocked(pcnn_backend *be, dnnl_memory_t m, int i)
 {

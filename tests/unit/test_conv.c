@@ -138,8 +138,10 @@ int main(void)
     run((pcnn_conv){4, 12, 12, 64, 128, 3, 5, -2, -2}); /* vertical, layers >= 1 */
     run((pcnn_conv){4, 12, 12, 3, 128, 3, 5, -3, -2});  /* vertical, first layer */
     run((pcnn_conv){4, 12, 12, 64, 128, 1, 3, 0, -2});  /* horizontal */
-    /* channels that the blocked layouts of the backward passes pad (as p = 126 does) */
+    /* channels that the blocked layouts pad (as p = 126 does): of the backward passes, and,
+     * on AVX2, of the forward pass of a window of several rows */
     run((pcnn_conv){2, 9, 11, 30, 60, 3, 5, -2, -2});
+    run((pcnn_conv){2, 4, 9, 126, 252, 3, 5, -2, -2}); /* the CIFAR-like model's vertical window */
     run((pcnn_conv){2, 9, 11, 30, 60, 1, 3, 0, -2});
     run((pcnn_conv){64, 64, 1, 8, 16, 3, 5, -2, -2}); /* a window wider than the image */
     /* the CIFAR-like model's horizontal window (126 -> 252 maps, 32 columns: whole blocks of
