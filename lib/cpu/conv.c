@@ -108,7 +108,7 @@ typedef struct {
     dnnl_primitive_t prim;
     dnnl_primitive_t w_reorder;    /* user weights (oihw) to the primitive's, or back (FILTER) */
     dnnl_memory_t x, y, w_user, w_prim;
-    dnnl_memory_t b; /* with BIAS: the bias (FWD) or its gradient (FILTER, in scratch 5), (cout) */
+    dnnl_memory_t b; /* with BIAS: the bias (FWD) or its gradient (FILTER, in scratch 3), (cout) */
     /* NULL where the primitive takes NHWC: x (FWD, FILTER: in; DATA: out, summed into the
      * user's dx) and y (FWD: out, summed with SUM; backward: dy, in) between NHWC and the
      * primitive's layout, whose memory xb, yb lives in the context's scratch; a tall
