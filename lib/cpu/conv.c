@@ -9,7 +9,8 @@
  * layer's vertical window, which skips the current row) and in the double-precision build
  * of the gradient checks, im2col + GEMM does it, with the same arithmetic as before. On
  * AVX2 the horizontal window's forward pass at maps that are not whole vectors of 8 is
- * conv_taps.c's kernel, where oneDNN 2.6's runs at half speed.
+ * conv_taps.c's kernel, where oneDNN 2.6's runs at half speed; the backward filter of a
+ * window, on AVX2 and at maps that are not whole vectors of 16, conv_filter.c's sgemms.
  * Primitives are made once per shape and kept in the instance's context (with the engine
  * and stream); the weights go through a reorder into the
  * layout the primitive prefers on every call (a few hundred KB, next to MBs of
@@ -581,11 +582,21 @@ static const dnnl_memory_desc_t *dy_layout(plan *p)
 void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
                   const real *w, const pcnn_conv *g, real *ws)
 {
-    plan *f = plan_for(be, g, db ? FILTER | BIAS : FILTER), *d = dx && f ? plan_for(be, g, DATA) : NULL;
-    if (!f || (dx && !d)) return;
-    /* the bias's gradient: oneDNN's, except through im2col + GEMM */
-    if (db && !f->usable) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
-    int done = f->usable ? bwd_filter(be, f, dw, db, dy, x) : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
+    const int by_gemm = cpu_conv_filter_takes(be, g); /* conv_filter.c's sgemms */
+    plan *f = by_gemm ? NULL : plan_for(be, g, db ? FILTER | BIAS : FILTER);
+    plan *d = dx && (f || by_gemm) ? plan_for(be, g, DATA) : NULL;
+    if ((!f && !by_gemm) || (dx && !d)) return;
+    int done = 0;
+    if (by_gemm) {
+        size_t nsums, ncol = cpu_conv_filter_scratch(g, &nsums);
+        real *col = scratch(be, 0, ncol * sizeof *col), *sums = scratch(be, 2, nsums * sizeof *sums);
+        if (!(col && sums)) return;
+        cpu_conv_filter(be, dw, db, dy, x, g, col, sums);
+    } else {
+        /* the bias's gradient: oneDNN's, except through im2col + GEMM */
+        if (db && !f->usable) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
+        done = f->usable ? bwd_filter(be, f, dw, db, dy, x) : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
+    }
     if (!dx || be->failed) return;
     if (!d->usable) {
         gemm_bwd_data(be, dx, dy, w, g, ws);
@@ -593,7 +604,7 @@ void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy
     }
     /* the filter pass left dy blocked in scratch 1: the data pass reads it there when
      * its primitive wants the same layout */
-    const dnnl_memory_desc_t *fl = dy_layout(f), *dl = dy_layout(d);
+    const dnnl_memory_desc_t *fl = f ? dy_layout(f) : NULL, *dl = dy_layout(d);
     bwd_data(be, d, dx, dy, w, ws, done && fl && dl && dnnl_memory_desc_equal(fl, dl));
 }
 

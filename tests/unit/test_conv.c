@@ -7,8 +7,10 @@
  * model, the one-sided vertical window's backward filter included (computed on a wider
  * window whose extra rows are dropped), at channel counts of whole vectors (64 -> 128: on
  * AVX-512 the backward passes read and write the NHWC maps as they are) and at counts
- * that oneDNN's blocked layouts of the backward passes pad, and on an image narrower
- * than the window. */
+ * that oneDNN's blocked layouts of the backward passes pad (where conv_filter.c's sgemms
+ * take the backward filter, as they do at every count on AVX2: `make check` runs this
+ * again held to AVX2), on images of several of its chunks of rows, and on an image
+ * narrower than the window. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +146,10 @@ int main(void)
     run((pcnn_conv){2, 4, 9, 126, 252, 3, 5, -2, -2}); /* the CIFAR-like model's vertical window */
     run((pcnn_conv){2, 9, 11, 30, 60, 1, 3, 0, -2});
     run((pcnn_conv){64, 64, 1, 8, 16, 3, 5, -2, -2}); /* a window wider than the image */
+    /* conv_filter.c's chunks of rows (256 pixels: 8 rows of 30, the last chunk 4), and a row
+     * longer than a chunk */
+    run((pcnn_conv){2, 20, 30, 30, 60, 3, 5, -2, -2});
+    run((pcnn_conv){1, 3, 300, 6, 12, 3, 5, -2, -2});
     /* the CIFAR-like model's horizontal window (126 -> 252 maps, 32 columns: whole blocks of
      * 6 and 2 more), a first layer's on 3 channels, and 5 taps on a row shorter than a block */
     run((pcnn_conv){2, 3, 32, 126, 252, 1, 3, 0, -2});
