@@ -37,29 +37,12 @@ size_t cpu_conv_filter_scratch(const pcnn_conv *g, size_t *sums)
     return (size_t)chunk_rows(g) * g->W * ld;
 }
 
-/* rows i0..i1-1 of image x (H, W, cin): each pixel's window, the row's taps (r, c) at
- * columns (r*kw + c)*cin, zero outside the image, then a 1 */
+/* rows i0..i1-1 of image x (H, W, cin): each pixel's window (im2col_pixels' layout: a
+ * window row's taps (r, c) at columns (r*kw + c)*cin, zero outside the image), then a 1 */
 static void windows(real *col, size_t ld, const real *x, const pcnn_conv *g, int i0, int i1)
 {
-    const int W = g->W, cin = g->cin, kw = g->kw;
-    const size_t run = (size_t)kw * cin;
-    for (int i = i0; i < i1; i++)
-        for (int j = 0; j < W; j++) {
-            const int c0 = j + g->ox < 0 ? -(j + g->ox) : 0, c1 = W - (j + g->ox) < kw ? W - (j + g->ox) : kw;
-            real *row = col + ((size_t)(i - i0) * W + j) * ld;
-            for (int r = 0; r < g->kh; r++, row += run) {
-                const int y = i + g->oy + r;
-                if (y < 0 || y >= g->H || c1 <= c0) {
-                    memset(row, 0, run * sizeof *row);
-                    continue;
-                }
-                memset(row, 0, (size_t)c0 * cin * sizeof *row);
-                memcpy(row + (size_t)c0 * cin, x + ((size_t)y * W + j + g->ox + c0) * cin,
-                       (size_t)(c1 - c0) * cin * sizeof *row);
-                memset(row + (size_t)c1 * cin, 0, (size_t)(kw - c1) * cin * sizeof *row);
-            }
-            *row = 1;
-        }
+    cpu_im2col_pixels_ld(col, ld, x, 1, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox, i0, i1, 0, g->W);
+    for (size_t p = 0; p < (size_t)(i1 - i0) * g->W; p++) col[p * ld + ld - 1] = 1;
 }
 
 void cpu_conv_filter(pcnn_backend *be, real *dw, real *db, const real *dy, const real *x, const pcnn_conv *g,

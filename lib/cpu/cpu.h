@@ -38,6 +38,8 @@ void cpu_im2col(pcnn_backend *be, real *col, const real *x, int B, int H, int W,
                 int kw, int oy, int ox, int i0, int i1, int j0, int j1);
 void cpu_im2col_pixels(pcnn_backend *be, real *col, const real *x, int B, int H, int W, int cin, int kh,
                        int kw, int oy, int ox, int i0, int i1, int j0, int j1);
+void cpu_im2col_pixels_ld(real *col, size_t ld, const real *x, int B, int H, int W, int cin, int kh, int kw,
+                          int oy, int ox, int i0, int i1, int j0, int j1);
 void cpu_im2col_strided(pcnn_backend *be, real *col, const real *x, const pcnn_window *g);
 void cpu_col2im_strided(pcnn_backend *be, real *dx, const real *col, const pcnn_window *g);
 void cpu_copy_rows(pcnn_backend *be, real *dst, int ldd, const real *src, int lds, int n, int rows,

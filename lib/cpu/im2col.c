@@ -40,7 +40,14 @@ void cpu_im2col_pixels(pcnn_backend *be, real *col, const real *x, int B, int H,
                        int kw, int oy, int ox, int i0, int i1, int j0, int j1)
 {
     (void)be;
-    const size_t run = (size_t)kw * cin, ncol = kh * run;
+    cpu_im2col_pixels_ld(col, (size_t)kh * kw * cin, x, B, H, W, cin, kh, kw, oy, ox, i0, i1, j0, j1);
+}
+
+/* the same, a window every ld reals (ld >= kh*kw*cin; what lies past a window is left) */
+void cpu_im2col_pixels_ld(real *col, size_t ld, const real *x, int B, int H, int W, int cin, int kh, int kw,
+                          int oy, int ox, int i0, int i1, int j0, int j1)
+{
+    const size_t run = (size_t)kw * cin, ncol = ld;
     const int RH = i1 - i0, RW = j1 - j0;
 #pragma omp parallel for schedule(static) if ((size_t)B * RH * RW * ncol > PCNN_OMP_MIN)
     for (int bi = 0; bi < B * RH; bi++) {
