@@ -7,8 +7,9 @@
  * (i+oy+r, j+ox+c)): that is a convolution with padding -oy above and -ox on the left, and
  * kh-1+oy below and kw-1+ox on the right. Where one of those is negative (the first
  * layer's vertical window, which skips the current row) and in the double-precision build
- * of the gradient checks, im2col + GEMM does it, with the same arithmetic as before. On
- * AVX2 the horizontal window's forward pass at maps that are not whole vectors of 8 is
+ * of the gradient checks, im2col + GEMM does it, with the same arithmetic as before (the
+ * backward filter there: conv_filter.c's sgemms, in the single-precision build). On AVX2
+ * the horizontal window's forward pass at maps that are not whole vectors of 8 is
  * conv_taps.c's kernel, where oneDNN 2.6's runs at half speed; the backward filter of a
  * window, on AVX2 and at maps that are not whole vectors of 16, conv_filter.c's sgemms.
  * Primitives are made once per shape and kept in the instance's context (with the engine
@@ -21,7 +22,7 @@
  * on AVX2 at maps that are not whole vectors of 8, the vertical window's forward pass. oneDNN
  * overwrites its outputs, so backward data accumulates through its reorder back to NHWC
  * (a sum post-op), or writes into the scratch ws and adds; backward filter writes into
- * ws and adds. A bias is oneDNN's own: the forward pass adds it (DNNL_ARG_BIAS), where
+ * scratch and adds. A bias is oneDNN's own: the forward pass adds it (DNNL_ARG_BIAS), where
  * filling y with it for a sum post-op cost a write and a read of y more, 2.5-3% of an NLL
  * pass of the CIFAR-like model; the backward filter sums its gradient (DNNL_ARG_DIFF_BIAS)
  * in no measurable time, where sum_rows read dy once more. A oneDNN call that fails records
@@ -52,6 +53,7 @@ static void gemm_bwd_data(pcnn_backend *be, real *dx, const real *dy, const real
     cpu_col2im(be, dx, ws, g->B, g->H, g->W, g->cin, g->kh, g->kw, g->oy, g->ox);
 }
 
+#ifdef PCNN_DOUBLE
 static void gemm_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const real *x,
                             const pcnn_conv *g, real *ws)
 {
@@ -60,7 +62,6 @@ static void gemm_bwd_filter(pcnn_backend *be, real *dw, const real *dy, const re
     cpu_gemm(be, 1, 0, g->cout, K, M, 1, dy, g->cout, ws, K, 1, dw, K);
 }
 
-#ifdef PCNN_DOUBLE
 int cpu_conv_open(pcnn_backend *be)
 {
     (void)be;
@@ -527,16 +528,16 @@ static int dy_in(pcnn_backend *be, plan *p)
 }
 
 /* dw += dy^T x (and db += dy summed over the pixels, unless NULL) through the FILTER
- * plan p; 0 when a oneDNN call failed. oneDNN overwrites its dw: it lands in scratch 2
+ * plan p (a failed oneDNN call is recorded in be). oneDNN overwrites its dw: it lands in scratch 2
  * and is added from there (the caller's ws is sized for im2col's matrix, which a batch
  * of fewer pixels than the filter has outputs makes smaller than dw: one 4x4 image of a
  * 32-map model had written past it) */
-static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real *dy, const real *x)
+static void bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real *dy, const real *x)
 {
     const pcnn_conv *g = &p->g;
     const size_t nw = (size_t)g->cout * g->cin * g->kh * g->kw;
     real *ws = scratch(be, 2, nw * sizeof *ws);
-    if (!ws) return 0;
+    if (!ws) return;
     dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, p->xb ? p->xb : p->x},
                             {DNNL_ARG_DIFF_WEIGHTS, p->w_prim},
                             {DNNL_ARG_DIFF_DST, p->yb ? p->yb : p->y},
@@ -544,18 +545,16 @@ static int bwd_filter(pcnn_backend *be, plan *p, real *dw, real *db, const real 
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_prim}, {DNNL_ARG_TO, p->w_user}};
     if (!(bind(be, p, x, dy, ws) && (p->tall || (bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1))) &&
           x_in(be, p, x) && dy_in(be, p)))
-        return 0;
+        return;
     real *dbias = db ? scratch(be, 3, (size_t)g->cout * sizeof *dbias) : NULL;
-    if (db && !(dbias && OK(dnnl_memory_set_data_handle(p->b, dbias)))) return 0;
-    if (!(run(be, p->prim, dbias ? 4 : 3, a) && run(be, p->w_reorder, 2, r))) return 0;
+    if (db && !(dbias && OK(dnnl_memory_set_data_handle(p->b, dbias)))) return;
+    if (!(run(be, p->prim, dbias ? 4 : 3, a) && run(be, p->w_reorder, 2, r))) return;
     cpu_add(be, dw, ws, nw);
     if (dbias) cpu_add(be, db, dbias, g->cout);
-    return 1;
 }
 
-/* dx += conv_data^T(dy, w) through the DATA plan p; dy_ready: dy is already in the
- * primitive's layout in scratch 1 */
-static void bwd_data(pcnn_backend *be, plan *p, real *dx, const real *dy, const real *w, real *ws, int dy_ready)
+/* dx += conv_data^T(dy, w) through the DATA plan p */
+static void bwd_data(pcnn_backend *be, plan *p, real *dx, const real *dy, const real *w, real *ws)
 {
     const pcnn_conv *g = &p->g;
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->w_user}, {DNNL_ARG_TO, p->w_prim}};
@@ -564,7 +563,7 @@ static void bwd_data(pcnn_backend *be, plan *p, real *dx, const real *dy, const 
                             {DNNL_ARG_DIFF_DST, p->yb ? p->yb : p->y}};
     dnnl_exec_arg_t sum[2] = {{DNNL_ARG_FROM, p->xb}, {DNNL_ARG_TO, p->x}}; /* dx += blocked dx */
     if (!(bind(be, p, p->x_reorder ? dx : ws, dy, w) && bind_blocked(be, p->xb, 0) && bind_blocked(be, p->yb, 1) &&
-          run(be, p->w_reorder, 2, r) && (dy_ready || dy_in(be, p)) && run(be, p->prim, 3, a)))
+          run(be, p->w_reorder, 2, r) && dy_in(be, p) && run(be, p->prim, 3, a)))
         return;
     if (p->x_reorder)
         run(be, p->x_reorder, 2, sum);
@@ -572,40 +571,29 @@ static void bwd_data(pcnn_backend *be, plan *p, real *dx, const real *dy, const 
         cpu_add(be, dx, ws, (size_t)g->B * g->H * g->W * g->cin);
 }
 
-/* the layout of a plan's blocked dy, NULL when it takes NHWC */
-static const dnnl_memory_desc_t *dy_layout(plan *p)
-{
-    const dnnl_memory_desc_t *d = NULL;
-    return p->usable && p->yb && dnnl_memory_get_memory_desc(p->yb, &d) == dnnl_success ? d : NULL;
-}
-
+/* The backward filter is oneDNN's where it takes the shape and conv_filter.c does not
+ * (on AVX2 and at maps that are not whole vectors of 16 its sgemms are faster); the
+ * backward data oneDNN's, or im2col + GEMM's where oneDNN declines the shape. */
 void cpu_conv_bwd(pcnn_backend *be, real *dx, real *dw, real *db, const real *dy, const real *x,
                   const real *w, const pcnn_conv *g, real *ws)
 {
-    const int by_gemm = cpu_conv_filter_takes(be, g); /* conv_filter.c's sgemms */
-    plan *f = by_gemm ? NULL : plan_for(be, g, db ? FILTER | BIAS : FILTER);
-    plan *d = dx && (f || by_gemm) ? plan_for(be, g, DATA) : NULL;
-    if ((!f && !by_gemm) || (dx && !d)) return;
-    int done = 0;
-    if (by_gemm) {
+    plan *f = cpu_conv_filter_takes(be, g) ? NULL : plan_for(be, g, db ? FILTER | BIAS : FILTER);
+    if (be->failed) return;
+    if (f && f->usable) {
+        bwd_filter(be, f, dw, db, dy, x);
+    } else {
         size_t nsums, ncol = cpu_conv_filter_scratch(g, &nsums);
         real *col = scratch(be, 0, ncol * sizeof *col), *sums = scratch(be, 2, nsums * sizeof *sums);
         if (!(col && sums)) return;
         cpu_conv_filter(be, dw, db, dy, x, g, col, sums);
-    } else {
-        /* the bias's gradient: oneDNN's, except through im2col + GEMM */
-        if (db && !f->usable) cpu_sum_rows(be, db, dy, 1, g->B * g->H * g->W, g->cout);
-        done = f->usable ? bwd_filter(be, f, dw, db, dy, x) : (gemm_bwd_filter(be, dw, dy, x, g, ws), 0);
     }
     if (!dx || be->failed) return;
-    if (!d->usable) {
+    plan *d = plan_for(be, g, DATA);
+    if (!d) return;
+    if (d->usable)
+        bwd_data(be, d, dx, dy, w, ws);
+    else
         gemm_bwd_data(be, dx, dy, w, g, ws);
-        return;
-    }
-    /* the filter pass left dy blocked in scratch 1: the data pass reads it there when
-     * its primitive wants the same layout */
-    const dnnl_memory_desc_t *fl = f ? dy_layout(f) : NULL, *dl = dy_layout(d);
-    bwd_data(be, d, dx, dy, w, ws, done && fl && dl && dnnl_memory_desc_equal(fl, dl));
 }
 
 /* C (+)= op(A) op(B) for a tall product, a long side of rows (pixels) and two short ones

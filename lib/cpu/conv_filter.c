@@ -6,7 +6,8 @@
  * window (126 -> 252 maps, 3x5) at 88 GFLOP/s a core, the sgemms with their im2col at
  * 102-105; training steps of that model ran 4.8-5.4% faster held to AVX2, 1.3-1.5% on
  * AVX-512, and the Fashion model's (64 and 128 maps) +0.4-0.9% held to AVX2, -0.7% on
- * AVX-512, where oneDNN keeps it (tests/bench/README.md). A chunk's matrix (256 pixels,
+ * AVX-512, where oneDNN keeps it (tests/bench/README.md). conv.c also brings here the
+ * shapes oneDNN declines (a window padded less than nothing on a side). A chunk's matrix (256 pixels,
  * 1.9 MB at the vertical window of 126 maps) stays in L2; whole images' took twice as
  * long to lay out. */
 #ifndef PCNN_DOUBLE

@@ -54,9 +54,10 @@ int cpu_conv_taps_takes(pcnn_backend *be, const pcnn_conv *g);
 void cpu_conv_taps(pcnn_backend *be, real *y, const real *x, const real *w, const real *bias, const pcnn_conv *g,
                    int add);
 #ifndef PCNN_DOUBLE
-/* conv_filter.c: whether its sgemms take the backward filter of g (a window, on AVX2), the
- * scratch they need (a chunk's windows; *sums: the gradient as they sum it), and that pass:
- * dw += dy^T x, db += dy's sum over the pixels (db may be NULL) */
+/* conv_filter.c: whether its sgemms take the backward filter of g (conv.c also gives them
+ * the shapes oneDNN declines), the scratch they need (a chunk's windows; *sums: the
+ * gradient as they sum it), and that pass: dw += dy^T x, db += dy's sum over the pixels
+ * (db may be NULL) */
 int cpu_conv_filter_takes(pcnn_backend *be, const pcnn_conv *g);
 size_t cpu_conv_filter_scratch(const pcnn_conv *g, size_t *sums);
 void cpu_conv_filter(pcnn_backend *be, real *dw, real *db, const real *dy, const real *x, const pcnn_conv *g,

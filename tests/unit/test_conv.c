@@ -150,6 +150,9 @@ int main(void)
      * longer than a chunk */
     run((pcnn_conv){2, 20, 30, 30, 60, 3, 5, -2, -2});
     run((pcnn_conv){1, 3, 300, 6, 12, 3, 5, -2, -2});
+    /* a first layer's window (padded less than nothing below, which oneDNN declines) at whole
+     * vectors of 16: its backward filter goes to conv_filter.c on AVX-512 too */
+    run((pcnn_conv){2, 6, 7, 16, 32, 3, 5, -3, -2});
     /* the CIFAR-like model's horizontal window (126 -> 252 maps, 32 columns: whole blocks of
      * 6 and 2 more), a first layer's on 3 channels, and 5 taps on a row shorter than a block */
     run((pcnn_conv){2, 3, 32, 126, 252, 1, 3, 0, -2});
